@@ -1,0 +1,228 @@
+//! Charts: images attached to a plan or linked from its text, and how they are recognised.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// File extensions and `image/` subtypes that count as chart images.
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "webp", "bmp"];
+
+/// Where a chart came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartKind {
+    /// An image file attached to the Discord message.
+    Attachment,
+    /// An image or chart-snapshot link written in the plan text.
+    Link,
+}
+
+impl ChartKind {
+    /// Stable lowercase name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attachment => "attachment",
+            Self::Link => "link",
+        }
+    }
+
+    /// The kind named by [`ChartKind::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "attachment" => Some(Self::Attachment),
+            "link" => Some(Self::Link),
+            _ => None,
+        }
+    }
+}
+
+/// A chart about to be stored with a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NewChart {
+    /// Where the image is.
+    pub url: String,
+    /// The attachment's file name, if it was one.
+    pub filename: Option<String>,
+    /// The attachment's content type, if Discord gave one.
+    pub content_type: Option<String>,
+    /// Attachment or link.
+    pub kind: ChartKind,
+}
+
+/// A stored chart, in its plan's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chart {
+    /// Position in the plan, from 0.
+    pub position: u32,
+    /// Where the image is.
+    pub url: String,
+    /// The attachment's file name, if it was one.
+    pub filename: Option<String>,
+    /// The attachment's content type, if known.
+    pub content_type: Option<String>,
+    /// Attachment or link.
+    pub kind: ChartKind,
+    /// When it was added.
+    pub added_at: Timestamp,
+}
+
+/// A file attached to a message, as the chat platform describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name, e.g. `spy.png`.
+    pub filename: String,
+    /// MIME type, when given, e.g. `image/png`.
+    pub content_type: Option<String>,
+    /// Where to download it.
+    pub url: String,
+}
+
+impl Attachment {
+    /// Whether the attachment is a chart image, by content type or, failing that, by file extension.
+    pub fn is_image(&self) -> bool {
+        if let Some(ct) = &self.content_type {
+            let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if let Some(subtype) = ct.strip_prefix("image/") {
+                return IMAGE_EXTENSIONS.contains(&subtype) || subtype == "x-ms-bmp";
+            }
+        }
+        has_image_extension(&self.filename)
+    }
+}
+
+fn has_image_extension(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && IMAGE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+/// Whether a URL points at a chart: a direct image link or a TradingView snapshot.
+pub fn is_chart_url(url: &Url) -> bool {
+    if !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    let Some(host) = url.host_str() else { return false };
+    let host = host.to_ascii_lowercase();
+    let path = url.path();
+    let tradingview_snapshot = match host.as_str() {
+        "tradingview.com" | "www.tradingview.com" => path.starts_with("/x/") && path.len() > 3,
+        "s3.tradingview.com" => path.starts_with("/snapshots/"),
+        _ => false,
+    };
+    let last_segment = path.rsplit('/').next().unwrap_or("");
+    tradingview_snapshot || has_image_extension(last_segment)
+}
+
+/// The chart links written in a plan's text, in order of appearance, without repeats.
+///
+/// A link may stand alone, inside `<...>` (Discord's no-preview form), in parentheses or markdown `[..](..)`,
+/// or be followed by punctuation; all of those are stripped.
+pub fn chart_links_in_text(text: &str) -> Vec<NewChart> {
+    let mut found: Vec<NewChart> = Vec::new();
+    for token in text.split(|c: char| c.is_whitespace() || c == '<' || c == '>') {
+        let Some(start) = token.find("http://").or_else(|| token.find("https://")) else { continue };
+        let candidate = token[start..]
+            .split(['(', ')', '[', ']', '"', '\'', '`', '|'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '_', '~']);
+        let Ok(url) = Url::parse(candidate) else { continue };
+        if is_chart_url(&url) && !found.iter().any(|c| c.url == url.as_str()) {
+            found.push(NewChart { url: url.to_string(), filename: None, content_type: None, kind: ChartKind::Link });
+        }
+    }
+    found
+}
+
+/// Every chart of a message: its image attachments first, then the chart links in its text, without repeats.
+pub fn charts_of_message(attachments: &[Attachment], text: &str) -> Vec<NewChart> {
+    let mut charts: Vec<NewChart> = attachments
+        .iter()
+        .filter(|a| a.is_image())
+        .map(|a| NewChart {
+            url: a.url.clone(),
+            filename: Some(a.filename.clone()),
+            content_type: a.content_type.clone(),
+            kind: ChartKind::Attachment,
+        })
+        .collect();
+    for link in chart_links_in_text(text) {
+        if !charts.iter().any(|c| c.url == link.url) {
+            charts.push(link);
+        }
+    }
+    charts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_links(text: &str, expected: &[&str]) {
+        let got: Vec<String> = chart_links_in_text(text).into_iter().map(|c| c.url).collect();
+        assert_eq!(got, expected, "text {text:?}");
+    }
+
+    #[test]
+    fn finds_chart_links_in_text() {
+        check_links("see https://i.imgur.com/abc.png", &["https://i.imgur.com/abc.png"]);
+        check_links("see <https://i.imgur.com/abc.PNG>.", &["https://i.imgur.com/abc.PNG"]);
+        check_links("(https://x.test/a/b.jpeg?w=1),", &["https://x.test/a/b.jpeg?w=1"]);
+        check_links("[chart](https://x.test/c.webp)", &["https://x.test/c.webp"]);
+        check_links("https://www.tradingview.com/x/AbC123/", &["https://www.tradingview.com/x/AbC123/"]);
+        check_links("https://s3.tradingview.com/snapshots/a/AbC123.png", &["https://s3.tradingview.com/snapshots/a/AbC123.png"]);
+        check_links("two https://a.test/1.gif https://a.test/1.gif", &["https://a.test/1.gif"]);
+        check_links("x:https://a.test/2.bmp!", &["https://a.test/2.bmp"]);
+    }
+
+    #[test]
+    fn ignores_links_that_are_not_charts() {
+        check_links("read https://example.com/article", &[]);
+        check_links("https://www.tradingview.com/chart/", &[]);
+        check_links("https://www.tradingview.com/x/", &[]);
+        check_links("ftp://a.test/x.png", &[]);
+        check_links("https://a.test/.png", &[]);
+        check_links("http://", &[]);
+        check_links("no links at all", &[]);
+        check_links("https://a.test/image.png.exe", &[]);
+    }
+
+    #[test]
+    fn recognises_image_attachments_by_type_or_extension() {
+        let a = |name: &str, ct: Option<&str>| Attachment {
+            filename: name.into(),
+            content_type: ct.map(Into::into),
+            url: format!("https://cdn.test/{name}"),
+        };
+        assert!(a("chart.png", None).is_image());
+        assert!(a("CHART.JPEG", None).is_image());
+        assert!(a("blob", Some("image/webp")).is_image());
+        assert!(a("blob", Some("image/png; charset=binary")).is_image());
+        assert!(!a("notes.txt", Some("text/plain")).is_image());
+        assert!(!a("movie.mp4", Some("video/mp4")).is_image());
+        assert!(!a("vector.svg", Some("image/svg+xml")).is_image());
+        assert!(!a("png", None).is_image());
+        assert!(a("chart.gif", Some("application/octet-stream")).is_image(), "extension decides when the type is not an image type");
+    }
+
+    #[test]
+    fn message_charts_put_attachments_first_and_skip_repeats() {
+        let attachments = vec![
+            Attachment { filename: "a.png".into(), content_type: Some("image/png".into()), url: "https://cdn.test/a.png".into() },
+            Attachment { filename: "notes.pdf".into(), content_type: Some("application/pdf".into()), url: "https://cdn.test/n.pdf".into() },
+        ];
+        let charts = charts_of_message(&attachments, "also https://cdn.test/a.png and https://i.test/b.jpg");
+        let urls: Vec<_> = charts.iter().map(|c| (c.url.as_str(), c.kind)).collect();
+        assert_eq!(urls, [("https://cdn.test/a.png", ChartKind::Attachment), ("https://i.test/b.jpg", ChartKind::Link)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn link_extraction_never_panics_and_yields_chart_urls(text in "\\PC{0,200}") {
+            for chart in chart_links_in_text(&text) {
+                let url = Url::parse(&chart.url).unwrap();
+                proptest::prop_assert!(is_chart_url(&url));
+            }
+        }
+    }
+}

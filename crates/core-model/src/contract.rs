@@ -1,0 +1,368 @@
+//! The contract suite of the storage ports: every implementation of [`PlanRepository`] and [`StatusStore`] must pass it.
+//!
+//! Call [`run_all`] from a test of the implementation's crate with a function that makes an empty store.
+
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::sync::Arc;
+use std::thread;
+
+use jiff::Timestamp;
+
+use crate::{
+    Author, ChartKind, CoachId, HistoryAction, HistoryQuery, NewChart, NewPlan, Plan, PlanChange, PlanId,
+    PlanRepository, PlanSource, PlanText, RepoError, StatusStore, TradingDate, UserId,
+};
+
+/// Runs every contract case, each on a fresh store from `make`.
+pub fn run_all<S, F>(make: F)
+where
+    S: PlanRepository + StatusStore,
+    F: Fn() -> S,
+{
+    let cases: [(&str, fn(Arc<S>)); 14] = [
+        ("insert_round_trips_every_field", insert_round_trips_every_field),
+        ("second_active_plan_is_a_duplicate", second_active_plan_is_a_duplicate),
+        ("deleted_plan_can_be_posted_again", deleted_plan_can_be_posted_again),
+        ("edit_records_text_before_and_after", edit_records_text_before_and_after),
+        ("charts_are_replaced_in_order", charts_are_replaced_in_order),
+        ("state_rules_of_delete_and_restore", state_rules_of_delete_and_restore),
+        ("version_conflict_and_unknown_id", version_conflict_and_unknown_id),
+        ("lists_by_date_and_author", lists_by_date_and_author),
+        ("history_is_newest_first_and_filtered", history_is_newest_first_and_filtered),
+        ("source_message_finds_newest_plan", source_message_finds_newest_plan),
+        ("stats_count_everything", stats_count_everything),
+        ("status_values_are_overwritten", status_values_are_overwritten),
+        ("concurrent_edits_lose_nothing", concurrent_edits_lose_nothing),
+        ("concurrent_posts_store_exactly_one", concurrent_posts_store_exactly_one),
+    ];
+    for (name, case) in cases {
+        eprintln!("contract case: {name}");
+        case(Arc::new(make()));
+    }
+}
+
+/// A timestamp `n` seconds after a fixed instant, with microseconds (the precision storage must keep).
+pub fn at(n: i64) -> Timestamp {
+    Timestamp::from_microsecond(1_762_700_000_123_456 + n * 1_000_000).unwrap()
+}
+
+fn coach(id: &str) -> CoachId {
+    CoachId::new(id).unwrap()
+}
+
+fn date(d: &str) -> TradingDate {
+    TradingDate::parse(d).unwrap()
+}
+
+fn author(id: u64, name: &str) -> Author {
+    Author { user_id: Some(UserId(id)), display_name: name.to_owned() }
+}
+
+fn chart(url: &str, kind: ChartKind) -> NewChart {
+    let filename = (kind == ChartKind::Attachment).then(|| url.rsplit('/').next().unwrap().to_owned());
+    NewChart { url: url.to_owned(), filename, content_type: Some("image/png".into()), kind }
+}
+
+fn new_plan(c: &str, d: &str, text: &str, who: Author) -> NewPlan {
+    NewPlan {
+        coach: coach(c),
+        date: date(d),
+        text: PlanText::new(text).unwrap(),
+        author: who,
+        source: PlanSource {
+            guild_id: Some(10),
+            channel_id: Some(20),
+            channel_name: Some("plans".into()),
+            message_id: Some(1000),
+        },
+        charts: vec![],
+    }
+}
+
+fn edit(text: &str) -> PlanChange {
+    PlanChange::Edit { text: PlanText::new(text).unwrap(), charts: None }
+}
+
+fn insert_round_trips_every_field<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let mut new = new_plan("d", "2025-11-09", "Long NVDA above 950\nStop 940", author(1, "Ann"));
+    new.charts = vec![
+        chart("https://cdn.test/b.png", ChartKind::Attachment),
+        chart("https://i.test/a.jpg", ChartKind::Link),
+    ];
+    let stored = store.insert(new, at(0)).unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.text, "Long NVDA above 950\nStop 940");
+    assert_eq!(stored.created_at, at(0));
+    assert_eq!(stored.updated_at, at(0));
+    assert_eq!(stored.deleted_at, None);
+    let read = store.get(stored.id).unwrap().unwrap();
+    assert_eq!(read, stored, "what is read back equals what insert returned");
+    assert_eq!(read.author, author(1, "Ann"));
+    assert_eq!(read.source.message_id, Some(1000));
+    assert_eq!(read.source.channel_name.as_deref(), Some("plans"));
+    let urls: Vec<_> = read.charts.iter().map(|c| (c.position, c.url.as_str(), c.kind)).collect();
+    assert_eq!(urls, [(0, "https://cdn.test/b.png", ChartKind::Attachment), (1, "https://i.test/a.jpg", ChartKind::Link)]);
+    assert_eq!(read.charts[0].filename.as_deref(), Some("b.png"));
+    assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap(), Some(stored.clone()));
+    let history = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 10 }).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].action, HistoryAction::Created);
+    assert_eq!(history[0].version, 1);
+    assert_eq!(history[0].text_after.as_deref(), Some(stored.text.as_str()));
+    assert_eq!(history[0].plan_id, stored.id);
+    assert_eq!(store.get(PlanId(stored.id.0 + 100)).unwrap(), None);
+}
+
+fn second_active_plan_is_a_duplicate<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    store.insert(new_plan("d", "2025-11-09", "first", author(1, "Ann")), at(0)).unwrap();
+    let err = store.insert(new_plan("d", "2025-11-09", "second", author(2, "Bob")), at(1)).unwrap_err();
+    assert!(matches!(err, RepoError::Duplicate { .. }), "{err:?}");
+    assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap().unwrap().text, "first");
+    store.insert(new_plan("i", "2025-11-09", "other coach", author(2, "Bob")), at(2)).unwrap();
+    store.insert(new_plan("d", "2025-11-10", "other date", author(2, "Bob")), at(3)).unwrap();
+    let history = store.history(&HistoryQuery { coach: coach("d"), date: Some(date("2025-11-09")), limit: 10 }).unwrap();
+    assert_eq!(history.len(), 1, "a refused insert records nothing");
+}
+
+fn deleted_plan_can_be_posted_again<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let first = store.insert(new_plan("d", "2025-11-09", "first", author(1, "Ann")), at(0)).unwrap();
+    let deleted = store.change(first.id, PlanChange::Delete, &author(1, "Ann"), at(1), None).unwrap();
+    assert_eq!(deleted.deleted_at, Some(at(1)));
+    assert_eq!(deleted.version, 2);
+    assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap(), None);
+    let second = store.insert(new_plan("d", "2025-11-09", "second", author(2, "Bob")), at(2)).unwrap();
+    assert_ne!(second.id, first.id);
+    assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap().unwrap().id, second.id);
+    assert_eq!(store.find_latest_deleted(&coach("d"), date("2025-11-09")).unwrap().unwrap().id, first.id);
+    store.change(second.id, PlanChange::Delete, &author(2, "Bob"), at(3), None).unwrap();
+    assert_eq!(
+        store.find_latest_deleted(&coach("d"), date("2025-11-09")).unwrap().unwrap().id,
+        second.id,
+        "the most recently deleted plan comes first"
+    );
+}
+
+fn edit_records_text_before_and_after<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let mut new = new_plan("s", "2025-11-09", "v1", author(1, "Ann"));
+    new.charts = vec![chart("https://cdn.test/a.png", ChartKind::Attachment)];
+    let plan = store.insert(new, at(0)).unwrap();
+    let admin = author(9, "Admin");
+    let edited = store.change(plan.id, edit("v2"), &admin, at(5), None).unwrap();
+    assert_eq!(edited.text, "v2");
+    assert_eq!(edited.version, 2);
+    assert_eq!(edited.updated_at, at(5));
+    assert_eq!(edited.created_at, at(0));
+    assert_eq!(edited.author, author(1, "Ann"), "editing never changes the author");
+    assert_eq!(edited.charts, plan.charts, "charts are kept when the edit does not name any");
+    assert_eq!(store.get(plan.id).unwrap().unwrap(), edited);
+    let history = store.history(&HistoryQuery { coach: coach("s"), date: None, limit: 10 }).unwrap();
+    assert_eq!(history.len(), 2);
+    let entry = &history[0];
+    assert_eq!(entry.action, HistoryAction::Edited);
+    assert_eq!(entry.version, 2);
+    assert_eq!(entry.text_before.as_deref(), Some("v1"));
+    assert_eq!(entry.text_after.as_deref(), Some("v2"));
+    assert_eq!(entry.actor, admin);
+    assert_eq!(entry.at, at(5));
+}
+
+fn charts_are_replaced_in_order<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let mut new = new_plan("n", "2025-11-09", "news", author(1, "Ann"));
+    new.charts = vec![chart("https://cdn.test/a.png", ChartKind::Attachment)];
+    let plan = store.insert(new, at(0)).unwrap();
+    let replaced = store
+        .change(
+            plan.id,
+            PlanChange::ReplaceCharts(vec![
+                chart("https://i.test/z.png", ChartKind::Link),
+                chart("https://i.test/y.png", ChartKind::Link),
+            ]),
+            &author(1, "Ann"),
+            at(1),
+            None,
+        )
+        .unwrap();
+    let urls: Vec<_> = replaced.charts.iter().map(|c| (c.position, c.url.clone(), c.added_at)).collect();
+    assert_eq!(urls, [(0, "https://i.test/z.png".into(), at(1)), (1, "https://i.test/y.png".into(), at(1))]);
+    assert_eq!(store.get(plan.id).unwrap().unwrap().charts, replaced.charts);
+    let emptied = store
+        .change(plan.id, PlanChange::Edit { text: PlanText::new("no charts").unwrap(), charts: Some(vec![]) }, &author(1, "Ann"), at(2), None)
+        .unwrap();
+    assert!(emptied.charts.is_empty());
+    assert!(store.get(plan.id).unwrap().unwrap().charts.is_empty());
+    let history = store.history(&HistoryQuery { coach: coach("n"), date: None, limit: 10 }).unwrap();
+    let actions: Vec<_> = history.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [HistoryAction::Edited, HistoryAction::ChartsChanged, HistoryAction::Created]);
+    assert_eq!(history[1].text_before, history[1].text_after, "a chart change keeps the text");
+}
+
+fn state_rules_of_delete_and_restore<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let plan = store.insert(new_plan("d", "2025-11-09", "v1", ann.clone()), at(0)).unwrap();
+    assert!(matches!(store.change(plan.id, PlanChange::Restore, &ann, at(1), None), Err(RepoError::NotDeleted(_))));
+    store.change(plan.id, PlanChange::Delete, &ann, at(2), None).unwrap();
+    assert!(matches!(store.change(plan.id, PlanChange::Delete, &ann, at(3), None), Err(RepoError::Deleted(_))));
+    assert!(matches!(store.change(plan.id, edit("x"), &ann, at(3), None), Err(RepoError::Deleted(_))));
+    assert!(matches!(store.change(plan.id, PlanChange::ReplaceCharts(vec![]), &ann, at(3), None), Err(RepoError::Deleted(_))));
+    let other = store.insert(new_plan("d", "2025-11-09", "other", author(2, "Bob")), at(4)).unwrap();
+    let err = store.change(plan.id, PlanChange::Restore, &ann, at(5), None).unwrap_err();
+    assert!(matches!(err, RepoError::Duplicate { .. }), "{err:?}");
+    assert_eq!(store.get(plan.id).unwrap().unwrap().version, 2, "a refused restore changes nothing");
+    store.change(other.id, PlanChange::Delete, &author(2, "Bob"), at(6), None).unwrap();
+    let restored = store.change(plan.id, PlanChange::Restore, &ann, at(7), None).unwrap();
+    assert_eq!(restored.deleted_at, None);
+    assert_eq!(restored.version, 3);
+    assert_eq!(restored.text, "v1");
+    assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap().unwrap().id, plan.id);
+    let history = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 100 }).unwrap();
+    let of_plan: Vec<_> = history.iter().filter(|e| e.plan_id == plan.id).map(|e| (e.action, e.version)).collect();
+    assert_eq!(of_plan, [(HistoryAction::Restored, 3), (HistoryAction::Deleted, 2), (HistoryAction::Created, 1)]);
+    let deleted_entry = history.iter().find(|e| e.plan_id == plan.id && e.action == HistoryAction::Deleted).unwrap();
+    assert_eq!((deleted_entry.text_before.as_deref(), deleted_entry.text_after.as_deref()), (Some("v1"), None));
+}
+
+fn version_conflict_and_unknown_id<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let plan = store.insert(new_plan("d", "2025-11-09", "v1", ann.clone()), at(0)).unwrap();
+    let err = store.change(plan.id, edit("v2"), &ann, at(1), Some(5)).unwrap_err();
+    assert!(matches!(err, RepoError::VersionConflict { expected: 5, current: 1, .. }), "{err:?}");
+    assert_eq!(store.get(plan.id).unwrap().unwrap().text, "v1");
+    store.change(plan.id, edit("v2"), &ann, at(1), Some(1)).unwrap();
+    let missing = PlanId(plan.id.0 + 1000);
+    assert!(matches!(store.change(missing, edit("x"), &ann, at(2), None), Err(RepoError::NotFound(id)) if id == missing));
+}
+
+fn lists_by_date_and_author<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let bob = author(2, "Bob");
+    store.insert(new_plan("s", "2025-11-09", "ann s", ann.clone()), at(0)).unwrap();
+    store.insert(new_plan("d", "2025-11-09", "bob d", bob.clone()), at(1)).unwrap();
+    let gone = store.insert(new_plan("i", "2025-11-09", "ann i", ann.clone()), at(2)).unwrap();
+    store.insert(new_plan("d", "2025-11-10", "ann d next", ann.clone()), at(3)).unwrap();
+    store.change(gone.id, PlanChange::Delete, &ann, at(4), None).unwrap();
+    let day: Vec<_> = store.list_active_by_date(date("2025-11-09")).unwrap().into_iter().map(|p| p.text).collect();
+    assert_eq!(day, ["bob d", "ann s"], "active plans of the date, by coach id");
+    let anns: Vec<_> = store.list_active_by_author(UserId(1), None).unwrap().into_iter().map(|p| p.text).collect();
+    assert_eq!(anns, ["ann d next", "ann s"], "newest date first, deleted plans left out");
+    let anns_day: Vec<_> = store.list_active_by_author(UserId(1), Some(date("2025-11-09"))).unwrap().into_iter().map(|p| p.text).collect();
+    assert_eq!(anns_day, ["ann s"]);
+    assert!(store.list_active_by_author(UserId(3), None).unwrap().is_empty());
+    assert!(store.list_active_by_date(date("2024-01-01")).unwrap().is_empty());
+}
+
+fn history_is_newest_first_and_filtered<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let first = store.insert(new_plan("d", "2025-11-09", "a1", ann.clone()), at(0)).unwrap();
+    store.change(first.id, edit("a2"), &ann, at(1), None).unwrap();
+    store.change(first.id, PlanChange::Delete, &ann, at(2), None).unwrap();
+    let second = store.insert(new_plan("d", "2025-11-09", "b1", ann.clone()), at(3)).unwrap();
+    store.insert(new_plan("d", "2025-11-10", "c1", ann.clone()), at(4)).unwrap();
+    store.insert(new_plan("i", "2025-11-09", "other coach", ann.clone()), at(5)).unwrap();
+    // Two changes in the same instant keep their order through the id.
+    store.change(second.id, edit("b2"), &ann, at(6), None).unwrap();
+    store.change(second.id, edit("b3"), &ann, at(6), None).unwrap();
+    let day = store.history(&HistoryQuery { coach: coach("d"), date: Some(date("2025-11-09")), limit: 100 }).unwrap();
+    let texts: Vec<_> = day.iter().map(|e| e.text_after.clone().unwrap_or_else(|| "-".into())).collect();
+    assert_eq!(texts, ["b3", "b2", "b1", "-", "a2", "a1"], "both plans of the date, newest first");
+    assert!(day.iter().all(|e| e.coach == coach("d") && e.date == date("2025-11-09")));
+    let all = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 100 }).unwrap();
+    assert_eq!(all.len(), 7, "every date of the coach when no date is given");
+    let limited = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 2 }).unwrap();
+    assert_eq!(limited.iter().map(|e| e.text_after.clone().unwrap()).collect::<Vec<_>>(), ["b3", "b2"]);
+    assert!(store.history(&HistoryQuery { coach: coach("s"), date: None, limit: 10 }).unwrap().is_empty());
+}
+
+fn source_message_finds_newest_plan<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let mut new = new_plan("d", "2025-11-09", "first", ann.clone());
+    new.source.message_id = Some(77);
+    let first = store.insert(new.clone(), at(0)).unwrap();
+    assert_eq!(store.find_by_source_message(77).unwrap().unwrap().id, first.id);
+    store.change(first.id, PlanChange::Delete, &ann, at(1), None).unwrap();
+    new.text = PlanText::new("second").unwrap();
+    let second = store.insert(new, at(2)).unwrap();
+    assert_eq!(store.find_by_source_message(77).unwrap().unwrap().id, second.id);
+    assert_eq!(store.find_by_source_message(78).unwrap(), None);
+}
+
+fn stats_count_everything<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    assert_eq!(store.stats().unwrap(), crate::StoreStats::default());
+    let ann = author(1, "Ann");
+    let mut new = new_plan("d", "2025-11-09", "d", ann.clone());
+    new.charts = vec![chart("https://i.test/1.png", ChartKind::Link), chart("https://i.test/2.png", ChartKind::Link)];
+    store.insert(new, at(0)).unwrap();
+    store.insert(new_plan("s", "2025-11-12", "s", ann.clone()), at(1)).unwrap();
+    let gone = store.insert(new_plan("i", "2025-11-01", "i", ann.clone()), at(2)).unwrap();
+    store.change(gone.id, PlanChange::Delete, &ann, at(3), None).unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.active_plans, 2);
+    assert_eq!(stats.deleted_plans, 1);
+    assert_eq!(stats.charts, 2);
+    assert_eq!(stats.history_entries, 4);
+    assert_eq!(stats.active_by_coach, [(coach("d"), 1), (coach("s"), 1)]);
+    assert_eq!(stats.first_date, Some(date("2025-11-09")));
+    assert_eq!(stats.last_date, Some(date("2025-11-12")));
+    store.ping().unwrap();
+}
+
+fn status_values_are_overwritten<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    assert_eq!(store.status("bot.state").unwrap(), None);
+    store.put_status("bot.state", "connected", at(0)).unwrap();
+    store.put_status("bot.state", "disconnected", at(1)).unwrap();
+    let record = store.status("bot.state").unwrap().unwrap();
+    assert_eq!((record.value.as_str(), record.updated_at), ("disconnected", at(1)));
+}
+
+fn concurrent_edits_lose_nothing<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    const THREADS: u64 = 4;
+    const EDITS: u64 = 25;
+    let plan = store.insert(new_plan("d", "2025-11-09", "start", author(1, "Ann")), at(0)).unwrap();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || {
+                for e in 0..EDITS {
+                    store.change(plan.id, edit(&format!("t{t} e{e}")), &author(t, "x"), at(1), None).unwrap();
+                    // Each thread also posts plans of its own and reads while the others write.
+                    let day = format!("2026-01-{:02}", e % 28 + 1);
+                    let mine = new_plan(["i", "s", "n", "x"][usize::try_from(t).unwrap()], &day, "mine", author(t, "x"));
+                    store.insert(mine, at(2)).unwrap();
+                    let read = store.get(plan.id).unwrap().unwrap();
+                    assert!(read.text.starts_with('t') && read.version > 1);
+                    store.list_active_by_date(date(&day)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let last: Plan = store.get(plan.id).unwrap().unwrap();
+    assert_eq!(u64::from(last.version), 1 + THREADS * EDITS, "every edit counted once");
+    let history = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 1000 }).unwrap();
+    assert_eq!(history.len() as u64, 1 + THREADS * EDITS);
+    let mut versions: Vec<u32> = history.iter().map(|e| e.version).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=u32::try_from(1 + THREADS * EDITS).unwrap()).collect::<Vec<_>>(), "no version twice or skipped");
+    // Each entry's text before is the text after of the entry one version below: no edit was lost.
+    let mut by_version = history.clone();
+    by_version.sort_by_key(|e| e.version);
+    for pair in by_version.windows(2) {
+        assert_eq!(pair[1].text_before, pair[0].text_after, "version {}", pair[1].version);
+    }
+    assert_eq!(store.stats().unwrap().active_plans, 1 + THREADS * EDITS);
+}
+
+fn concurrent_posts_store_exactly_one<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let handles: Vec<_> = (0..4u64)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || store.insert(new_plan("d", "2025-11-09", &format!("from {t}"), author(t, "x")), at(0)))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, RepoError::Duplicate { .. })));
+    assert_eq!(store.stats().unwrap().history_entries, 1);
+}

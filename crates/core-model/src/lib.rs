@@ -1,0 +1,30 @@
+//! Domain types, validation rules and port traits of coach-plans.
+//!
+//! Everything here is plain data and pure functions: no I/O, no async runtime, no SQL, no HTTP, no Discord.
+//! Values are parsed at the edge into these types ([`CoachId`] through a [`Roster`], [`TradingDate`], [`PlanText`]),
+//! so the layers above never re-check strings. The ports ([`PlanRepository`], [`StatusStore`], [`Clock`]) are
+//! implemented by adapters; [`memory::MemoryStore`] is the in-memory one.
+
+mod chart;
+mod coach;
+mod date;
+mod identity;
+mod plan;
+mod ports;
+mod text;
+
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
+pub mod memory;
+pub mod transition;
+
+pub use chart::{Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_of_message, is_chart_url};
+pub use coach::{Coach, CoachId, CoachIdError, MAX_COACH_ID_LEN, Roster, RosterError, UnknownCoach};
+pub use date::{DateError, MarketTimeZone, TradingDate, UnknownTimeZone};
+pub use identity::{Actor, Author, RoleId, UserId};
+pub use plan::{HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanSource};
+pub use ports::{BoxError, Clock, PlanRepository, RepoError, StatusRecord, StatusStore, StoreStats, SystemClock};
+pub use text::{MAX_PLAN_TEXT_CHARS, PlanText, TextError};
+
+/// Re-exported so that users of the domain types name the same timestamp and date types.
+pub use jiff;

@@ -1,0 +1,203 @@
+//! Port traits: what the service needs from storage and from the clock. Adapters implement them.
+//!
+//! The storage ports are synchronous: implementations may block (SQLite does), so async callers run them
+//! off the async runtime.
+
+use std::error::Error as StdError;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Author, CoachId, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, TradingDate, UserId,
+};
+
+/// A boxed error from an adapter.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Why a storage operation failed. Every write that fails leaves storage as it was before it.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// An active plan for that coach and date exists already.
+    #[error("an active plan for coach {coach} on {date} exists already")]
+    Duplicate {
+        /// The coach.
+        coach: CoachId,
+        /// The date.
+        date: TradingDate,
+    },
+    /// No plan has that id.
+    #[error("plan {0} does not exist")]
+    NotFound(PlanId),
+    /// The plan is deleted, so it cannot be edited or deleted again.
+    #[error("plan {0} is deleted")]
+    Deleted(PlanId),
+    /// The plan is not deleted, so it cannot be restored.
+    #[error("plan {0} is not deleted")]
+    NotDeleted(PlanId),
+    /// The plan changed since the caller read it.
+    #[error("plan {id} is at version {current}, not the expected version {expected}")]
+    VersionConflict {
+        /// The plan.
+        id: PlanId,
+        /// The version the caller expected.
+        expected: u32,
+        /// The version stored.
+        current: u32,
+    },
+    /// The store stayed locked by another writer for longer than the configured wait.
+    #[error("storage is busy")]
+    Busy(#[source] BoxError),
+    /// The store cannot be written (read-only file, full disk).
+    #[error("storage cannot be written")]
+    Unwritable(#[source] BoxError),
+    /// Any other failure of the adapter.
+    #[error("storage failed")]
+    Failure(#[source] BoxError),
+}
+
+/// Counts over everything stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// Plans not deleted.
+    pub active_plans: u64,
+    /// Plans soft-deleted.
+    pub deleted_plans: u64,
+    /// Charts of all plans.
+    pub charts: u64,
+    /// History entries.
+    pub history_entries: u64,
+    /// Active plans per coach, by coach id.
+    pub active_by_coach: Vec<(CoachId, u64)>,
+    /// Earliest trading date of an active plan.
+    pub first_date: Option<TradingDate>,
+    /// Latest trading date of an active plan.
+    pub last_date: Option<TradingDate>,
+}
+
+/// Storage of plans, their charts and their history.
+///
+/// Contract (checked for every implementation by the contract suite in [`crate::contract`]):
+/// - [`insert`](Self::insert) MUST return [`RepoError::Duplicate`] when an active plan exists for the coach and date,
+///   and MUST accept a new plan where only deleted ones exist. It stores plan, charts and a `Created` history entry
+///   (version 1) as one unit.
+/// - [`change`](Self::change) MUST apply the change, bump the version by one and record one history entry with the text
+///   before and after, as one unit; [`RepoError::NotFound`] for an unknown id; [`RepoError::Deleted`] for an edit or delete
+///   of a deleted plan; [`RepoError::NotDeleted`] for a restore of an active one; [`RepoError::Duplicate`] for a restore
+///   where another active plan exists; [`RepoError::VersionConflict`] when `expected_version` is given and differs.
+///   Concurrent changes never lose one another.
+/// - Readers never see a half-applied change.
+pub trait PlanRepository: Send + Sync + 'static {
+    /// Stores a new plan.
+    ///
+    /// # Errors
+    /// See the trait's contract.
+    fn insert(&self, plan: NewPlan, at: Timestamp) -> Result<Plan, RepoError>;
+
+    /// Applies a change to a plan.
+    ///
+    /// # Errors
+    /// See the trait's contract.
+    fn change(
+        &self,
+        id: PlanId,
+        change: PlanChange,
+        actor: &Author,
+        at: Timestamp,
+        expected_version: Option<u32>,
+    ) -> Result<Plan, RepoError>;
+
+    /// A plan by id, deleted or not.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn get(&self, id: PlanId) -> Result<Option<Plan>, RepoError>;
+
+    /// The active plan of a coach on a date.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn find_active(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError>;
+
+    /// The most recently deleted plan of a coach on a date.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn find_latest_deleted(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError>;
+
+    /// The newest plan (deleted or not) posted by the chat message `message_id`.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn find_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError>;
+
+    /// The active plans of a date, ordered by coach id.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError>;
+
+    /// The active plans of one author (by user id), newest date first then by coach id; one date when given.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn list_active_by_author(&self, author: UserId, date: Option<TradingDate>) -> Result<Vec<Plan>, RepoError>;
+
+    /// History entries of a coach (on one date or all), newest first (by time, then by id), at most `query.limit`.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn history(&self, query: &HistoryQuery) -> Result<Vec<HistoryEntry>, RepoError>;
+
+    /// Counts over everything stored.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn stats(&self) -> Result<StoreStats, RepoError>;
+
+    /// Checks that storage answers a real query.
+    ///
+    /// # Errors
+    /// When it does not.
+    fn ping(&self) -> Result<(), RepoError>;
+}
+
+/// A value recorded by one process for others to read, e.g. the bot's connection state and heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRecord {
+    /// The value.
+    pub value: String,
+    /// When it was written.
+    pub updated_at: Timestamp,
+}
+
+/// A small shared key/value store for runtime status.
+pub trait StatusStore: Send + Sync + 'static {
+    /// Writes a value.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_status(&self, key: &str, value: &str, at: Timestamp) -> Result<(), RepoError>;
+
+    /// Reads a value.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError>;
+}
+
+/// The current time. Injected so that tests control "now" and "today".
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in UTC.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}

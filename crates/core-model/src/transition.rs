@@ -1,0 +1,134 @@
+//! The rules every storage adapter applies when a plan is created or changed, written once so that all adapters
+//! agree: versions, timestamps, chart positions and the history entry each change records.
+
+use jiff::Timestamp;
+
+use crate::{Author, Chart, HistoryAction, NewChart, NewPlan, Plan, PlanChange, PlanId, RepoError};
+
+/// A history entry before storage gives it an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHistoryEntry {
+    /// What happened.
+    pub action: HistoryAction,
+    /// The plan's version after the change.
+    pub version: u32,
+    /// Text before.
+    pub text_before: Option<String>,
+    /// Text after.
+    pub text_after: Option<String>,
+    /// Who.
+    pub actor: Author,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The result of applying a change: the plan as it must be stored, and the entry to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedChange {
+    /// The plan after the change.
+    pub plan: Plan,
+    /// Whether the charts were replaced (so storage rewrites them).
+    pub charts_replaced: bool,
+    /// The history entry to record.
+    pub entry: NewHistoryEntry,
+}
+
+/// Turns charts to store into stored charts, numbered from 0.
+pub fn number_charts(charts: Vec<NewChart>, at: Timestamp) -> Vec<Chart> {
+    charts
+        .into_iter()
+        .zip(0u32..)
+        .map(|(c, position)| Chart {
+            position,
+            url: c.url,
+            filename: c.filename,
+            content_type: c.content_type,
+            kind: c.kind,
+            added_at: at,
+        })
+        .collect()
+}
+
+/// The plan a [`NewPlan`] becomes once storage has given it `id`, and its `Created` entry (version 1).
+pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp) -> (Plan, NewHistoryEntry) {
+    let entry = NewHistoryEntry {
+        action: HistoryAction::Created,
+        version: 1,
+        text_before: None,
+        text_after: Some(new.text.as_str().to_owned()),
+        actor: new.author.clone(),
+        at,
+    };
+    let plan = Plan {
+        id,
+        coach: new.coach,
+        date: new.date,
+        text: new.text.into(),
+        author: new.author,
+        source: new.source,
+        charts: number_charts(new.charts, at),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+    };
+    (plan, entry)
+}
+
+/// Applies `change` to `current`.
+///
+/// # Errors
+/// [`RepoError::VersionConflict`] when `expected_version` differs from the stored one, [`RepoError::Deleted`] for an
+/// edit or delete of a deleted plan, [`RepoError::NotDeleted`] for a restore of an active plan.
+pub fn apply_change(
+    current: &Plan,
+    change: PlanChange,
+    actor: &Author,
+    at: Timestamp,
+    expected_version: Option<u32>,
+) -> Result<AppliedChange, RepoError> {
+    if let Some(expected) = expected_version.filter(|v| *v != current.version) {
+        return Err(RepoError::VersionConflict { id: current.id, expected, current: current.version });
+    }
+    let mut plan = current.clone();
+    plan.version = current.version + 1;
+    plan.updated_at = at;
+    let before = Some(current.text.clone());
+    let mut charts_replaced = false;
+    let (action, text_after) = match change {
+        PlanChange::Edit { .. } | PlanChange::ReplaceCharts(_) | PlanChange::Delete if current.is_deleted() => {
+            return Err(RepoError::Deleted(current.id));
+        }
+        PlanChange::Restore if !current.is_deleted() => return Err(RepoError::NotDeleted(current.id)),
+        PlanChange::Edit { text, charts } => {
+            if let Some(charts) = charts {
+                plan.charts = number_charts(charts, at);
+                charts_replaced = true;
+            }
+            plan.text = text.into();
+            (HistoryAction::Edited, Some(plan.text.clone()))
+        }
+        PlanChange::ReplaceCharts(charts) => {
+            plan.charts = number_charts(charts, at);
+            charts_replaced = true;
+            (HistoryAction::ChartsChanged, Some(plan.text.clone()))
+        }
+        PlanChange::Delete => {
+            plan.deleted_at = Some(at);
+            (HistoryAction::Deleted, None)
+        }
+        PlanChange::Restore => {
+            plan.deleted_at = None;
+            (HistoryAction::Restored, Some(plan.text.clone()))
+        }
+    };
+    let entry = NewHistoryEntry {
+        action,
+        version: plan.version,
+        text_before: before,
+        text_after,
+        actor: actor.clone(),
+        at,
+    };
+    Ok(AppliedChange { plan, charts_replaced, entry })
+}
