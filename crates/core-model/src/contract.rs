@@ -14,13 +14,16 @@ use crate::{
     PlanRepository, PlanSource, PlanText, RepoError, StatusStore, TradingDate, UserId,
 };
 
+/// A named contract case.
+type Case<S> = (&'static str, fn(Arc<S>));
+
 /// Runs every contract case, each on a fresh store from `make`.
 pub fn run_all<S, F>(make: F)
 where
     S: PlanRepository + StatusStore,
     F: Fn() -> S,
 {
-    let cases: [(&str, fn(Arc<S>)); 14] = [
+    let cases: [Case<S>; 14] = [
         ("insert_round_trips_every_field", insert_round_trips_every_field),
         ("second_active_plan_is_a_duplicate", second_active_plan_is_a_duplicate),
         ("deleted_plan_can_be_posted_again", deleted_plan_can_be_posted_again),

@@ -1,0 +1,521 @@
+//! The service's rules, over the in-memory store: authorization, every error, and the behaviours users rely on.
+
+use std::sync::{Arc, Mutex};
+
+use core_model::jiff::Timestamp;
+use core_model::memory::MemoryStore;
+use core_model::{
+    Actor, Author, ChartKind, Clock, CoachId, HistoryAction, HistoryEntry, HistoryQuery, NewChart, NewPlan, Plan,
+    PlanChange, PlanId, PlanRepository, PlanSource, RepoError, RoleId, StatusStore, StoreStats, TradingDate, UserId,
+};
+use service::{EditPlan, Operation, PlanService, Policy, PostPlan, Posted, ServiceError};
+
+struct FixedClock(Mutex<Timestamp>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl FixedClock {
+    fn advance(&self, seconds: i64) {
+        let mut now = self.0.lock().unwrap();
+        *now = now.checked_add(core_model::jiff::SignedDuration::from_secs(seconds)).unwrap();
+    }
+}
+
+struct Fixture {
+    service: PlanService,
+    store: Arc<MemoryStore>,
+    clock: Arc<FixedClock>,
+}
+
+/// 2025-11-10 03:30 UTC: still 2025-11-09 in New York.
+const NOW: &str = "2025-11-10T03:30:00Z";
+const TODAY: &str = "2025-11-09";
+
+fn policy() -> Policy {
+    Policy { admin_users: vec![UserId(9)], admin_roles: vec![RoleId(77)], ..Policy::default() }
+}
+
+fn fixture_with(policy: Policy) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FixedClock(Mutex::new(NOW.parse().unwrap())));
+    let service = PlanService::new(store.clone(), store.clone(), clock.clone(), policy);
+    Fixture { service, store, clock }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(policy())
+}
+
+fn ann() -> Actor {
+    Actor::new(UserId(1), "Ann")
+}
+fn bob() -> Actor {
+    Actor::new(UserId(2), "Bob")
+}
+fn admin() -> Actor {
+    Actor::new(UserId(9), "Admin")
+}
+fn role_admin() -> Actor {
+    Actor { roles: vec![RoleId(5), RoleId(77)], ..Actor::new(UserId(8), "Moderator") }
+}
+/// Same display name as Ann, different user: names never grant anything.
+fn ann_impostor() -> Actor {
+    Actor::new(UserId(3), "Ann")
+}
+
+fn coach(id: &str) -> CoachId {
+    CoachId::new(id).unwrap()
+}
+
+fn date(d: &str) -> TradingDate {
+    TradingDate::parse(d).unwrap()
+}
+
+fn charts(n: usize) -> Vec<NewChart> {
+    (0..n)
+        .map(|i| NewChart { url: format!("https://cdn.test/{i}.png"), filename: None, content_type: None, kind: ChartKind::Link })
+        .collect()
+}
+
+fn post_request(c: &str, text: &str) -> PostPlan {
+    PostPlan {
+        coach: coach(c),
+        date: None,
+        text: core_model::PlanText::new(text).unwrap(),
+        charts: vec![],
+        source: PlanSource { message_id: Some(500), ..PlanSource::default() },
+    }
+}
+
+fn edit_request(c: &str, text: &str) -> EditPlan {
+    EditPlan { coach: coach(c), date: None, text: core_model::PlanText::new(text).unwrap(), charts: None, expected_version: None }
+}
+
+impl Fixture {
+    async fn stored(&self, c: &str) -> Option<Plan> {
+        self.service.plan(&coach(c), Some(date(TODAY))).await.unwrap()
+    }
+
+    async fn history(&self, c: &str) -> Vec<HistoryEntry> {
+        self.service.history(&coach(c), None, 100).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn post_stores_a_plan_for_today_in_the_market_time_zone() {
+    let f = fixture();
+    let posted = f.service.post(&ann(), post_request("d", "Long NVDA above 950")).await.unwrap();
+    let Posted::Created(plan) = posted else { panic!("expected a new plan") };
+    assert_eq!(plan.date, date(TODAY), "today is New York's date, not UTC's");
+    assert_eq!(plan.author, Author { user_id: Some(UserId(1)), display_name: "Ann".into() });
+    assert_eq!(plan.source.message_id, Some(500));
+    assert_eq!(f.stored("d").await.unwrap().text, "Long NVDA above 950");
+}
+
+#[tokio::test]
+async fn reposting_ones_own_plan_replaces_text_and_charts() {
+    let f = fixture();
+    let mut first = post_request("d", "v1");
+    first.charts = charts(2);
+    f.service.post(&ann(), first).await.unwrap();
+    let posted = f.service.post(&ann(), post_request("d", "v2")).await.unwrap();
+    let Posted::Replaced(plan) = posted else { panic!("expected a replacement") };
+    assert_eq!((plan.text.as_str(), plan.version, plan.charts.len()), ("v2", 2, 0));
+    let history = f.history("d").await;
+    assert_eq!(history[0].action, HistoryAction::Edited);
+    assert_eq!(history[0].text_before.as_deref(), Some("v1"));
+}
+
+#[tokio::test]
+async fn a_deleted_plan_can_be_posted_again_by_anyone() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "ann's")).await.unwrap();
+    f.service.delete(&ann(), &coach("d"), None).await.unwrap();
+    let posted = f.service.post(&bob(), post_request("d", "bob's")).await.unwrap();
+    assert!(matches!(posted, Posted::Created(_)));
+    assert_eq!(f.stored("d").await.unwrap().author.display_name, "Bob");
+}
+
+// ---------------------------------------------------------------- authorization matrix
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    PostOver,
+    Edit,
+    Delete,
+    Restore,
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Allowed,
+    Forbidden,
+    AlreadyPosted,
+}
+
+async fn attempt(actor: &Actor, op: Op) -> (Outcome, Plan) {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "ann's plan")).await.unwrap();
+    if matches!(op, Op::Restore) {
+        f.service.delete(&ann(), &coach("d"), None).await.unwrap();
+    }
+    let before = f.store.get(PlanId(1)).unwrap().unwrap();
+    let result = match op {
+        Op::PostOver => f.service.post(actor, post_request("d", "changed")).await.map(|p| p.plan().clone()),
+        Op::Edit => f.service.edit(actor, edit_request("d", "changed")).await,
+        Op::Delete => f.service.delete(actor, &coach("d"), None).await,
+        Op::Restore => f.service.restore(actor, &coach("d"), None).await,
+    };
+    let after = f.store.get(PlanId(1)).unwrap().unwrap();
+    let outcome = match result {
+        Ok(_) => {
+            assert_eq!(after.version, before.version + 1, "{op:?} by {} changed the plan", actor.display_name);
+            Outcome::Allowed
+        }
+        Err(err) => {
+            assert_eq!(after, before, "a refused {op:?} changes nothing");
+            assert!(err.is_user_error());
+            match err {
+                ServiceError::Forbidden { operation, author, .. } => {
+                    assert_eq!(author, "Ann", "the error names the author");
+                    let expected = match op {
+                        Op::PostOver => Operation::Replace,
+                        Op::Edit => Operation::Edit,
+                        Op::Delete => Operation::Delete,
+                        Op::Restore => Operation::Restore,
+                    };
+                    assert_eq!(operation, expected);
+                    Outcome::Forbidden
+                }
+                ServiceError::AlreadyPosted { author, .. } => {
+                    assert_eq!(author, "Ann");
+                    Outcome::AlreadyPosted
+                }
+                other => panic!("unexpected error for {op:?}: {other:?}"),
+            }
+        }
+    };
+    (outcome, after)
+}
+
+#[tokio::test]
+async fn authorization_matrix() {
+    use Outcome::{AlreadyPosted, Allowed, Forbidden};
+    let table: [(&str, Actor, [Outcome; 4]); 5] = [
+        ("author", ann(), [Allowed, Allowed, Allowed, Allowed]),
+        ("other user", bob(), [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
+        ("other user with the author's name", ann_impostor(), [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
+        ("admin by user id", admin(), [Allowed, Allowed, Allowed, Allowed]),
+        ("admin by role", role_admin(), [Allowed, Allowed, Allowed, Allowed]),
+    ];
+    for (who, actor, expected) in table {
+        for (op, want) in [Op::PostOver, Op::Edit, Op::Delete, Op::Restore].into_iter().zip(expected) {
+            let (got, after) = attempt(&actor, op).await;
+            assert_eq!(got, want, "{who} × {op:?}");
+            if got == Allowed {
+                assert_eq!(after.author.user_id, Some(UserId(1)), "the author stays Ann whoever changes the plan");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn forbidden_message_names_the_author_and_what_to_do() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "ann's plan")).await.unwrap();
+    let err = f.service.edit(&bob(), edit_request("d", "mine now")).await.unwrap_err();
+    assert_eq!(err.to_string(), "only Ann (who posted it) or an admin may edit the plan of coach d for 2025-11-09");
+    let err = f.service.post(&bob(), post_request("d", "mine now")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "coach d already has a plan for 2025-11-09, posted by Ann; ask them or an admin to edit it"
+    );
+}
+
+// ---------------------------------------------------------------- every error
+
+#[tokio::test]
+async fn unknown_coach_is_refused_everywhere_with_the_valid_list() {
+    let f = fixture();
+    let x = coach("x");
+    let expected = "unknown coach `x`; valid coaches are: d, i, s, n";
+    let errors = [
+        f.service.post(&ann(), PostPlan { coach: x.clone(), ..post_request("d", "t") }).await.unwrap_err(),
+        f.service.edit(&ann(), EditPlan { coach: x.clone(), ..edit_request("d", "t") }).await.unwrap_err(),
+        f.service.delete(&ann(), &x, None).await.unwrap_err(),
+        f.service.restore(&ann(), &x, None).await.unwrap_err(),
+        f.service.plan(&x, None).await.unwrap_err(),
+        f.service.history(&x, None, 10).await.unwrap_err(),
+        f.service.parse_coach("x").unwrap_err(),
+    ];
+    for err in errors {
+        assert!(matches!(err, ServiceError::UnknownCoach(_)), "{err:?}");
+        assert_eq!(err.to_string(), expected);
+    }
+    // `coach_d` is a well-formed id, but not the roster's id: the service does not guess.
+    let err = f.service.plan(&coach("coach_d"), None).await.unwrap_err();
+    assert!(matches!(err, ServiceError::UnknownCoach(_)));
+    assert_eq!(f.service.parse_coach("coach_d").unwrap(), coach("d"));
+    assert_eq!(f.store.stats().unwrap(), StoreStats::default(), "nothing was stored");
+}
+
+#[tokio::test]
+async fn bad_dates_and_texts_are_refused_with_a_fix() {
+    let f = fixture();
+    let err = f.service.parse_date(Some("2025-13-01")).unwrap_err();
+    assert!(matches!(err, ServiceError::InvalidDate(_)));
+    assert_eq!(err.to_string(), "`2025-13-01` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09");
+    assert_eq!(f.service.parse_date(None).unwrap(), date(TODAY));
+    assert_eq!(f.service.parse_date(Some(" ")).unwrap(), date(TODAY));
+    assert_eq!(f.service.parse_date(Some("2024-02-29")).unwrap(), date("2024-02-29"));
+    let err = f.service.parse_text("   ").unwrap_err();
+    assert!(matches!(err, ServiceError::InvalidText(_)));
+    assert!(err.to_string().contains("empty"), "{err}");
+    let err = f.service.parse_text(&"x".repeat(4001)).unwrap_err();
+    assert_eq!(err.to_string(), "the plan text has 4001 characters; the limit is 4000, so shorten it or split it");
+}
+
+#[tokio::test]
+async fn too_many_charts_stores_nothing() {
+    let f = fixture_with(Policy { max_charts: 3, ..policy() });
+    let mut request = post_request("d", "t");
+    request.charts = charts(4);
+    let err = f.service.post(&ann(), request.clone()).await.unwrap_err();
+    assert!(matches!(err, ServiceError::TooManyCharts { given: 4, max: 3 }));
+    assert_eq!(err.to_string(), "a plan can have at most 3 charts and this one has 4; remove 1 and post again");
+    assert_eq!(f.store.stats().unwrap(), StoreStats::default());
+    request.charts = charts(3);
+    f.service.post(&ann(), request).await.unwrap();
+    let err = f
+        .service
+        .edit(&ann(), EditPlan { charts: Some(charts(5)), ..edit_request("d", "more") })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::TooManyCharts { given: 5, max: 3 }));
+    assert_eq!(f.stored("d").await.unwrap().charts.len(), 3);
+}
+
+#[tokio::test]
+async fn missing_plans_are_not_found() {
+    let f = fixture();
+    let err = f.service.edit(&ann(), edit_request("d", "x")).await.unwrap_err();
+    assert!(matches!(err, ServiceError::NotFound { .. }));
+    assert_eq!(err.to_string(), "there is no plan for coach d on 2025-11-09");
+    let err = f.service.delete(&ann(), &coach("d"), Some(date("2025-11-01"))).await.unwrap_err();
+    assert_eq!(err.to_string(), "there is no plan for coach d on 2025-11-01");
+    let err = f.service.restore(&ann(), &coach("d"), None).await.unwrap_err();
+    assert!(matches!(err, ServiceError::NothingToRestore { .. }));
+    assert_eq!(err.to_string(), "there is no deleted plan for coach d on 2025-11-09 to restore");
+    // Deleting twice: the second finds nothing.
+    f.service.post(&ann(), post_request("d", "x")).await.unwrap();
+    f.service.delete(&ann(), &coach("d"), None).await.unwrap();
+    assert!(matches!(f.service.delete(&ann(), &coach("d"), None).await, Err(ServiceError::NotFound { .. })));
+    assert_eq!(f.service.plan(&coach("d"), None).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn restore_refuses_when_another_plan_took_the_slot() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "ann's")).await.unwrap();
+    f.service.delete(&ann(), &coach("d"), None).await.unwrap();
+    f.service.post(&bob(), post_request("d", "bob's")).await.unwrap();
+    let err = f.service.restore(&ann(), &coach("d"), None).await.unwrap_err();
+    assert!(matches!(&err, ServiceError::AlreadyPosted { author, .. } if author == "Bob"), "{err:?}");
+    assert_eq!(f.stored("d").await.unwrap().text, "bob's");
+}
+
+#[tokio::test]
+async fn coach_posters_bind_a_coach_to_its_users() {
+    let mut policy = policy();
+    policy.posters.insert(coach("s"), vec![UserId(1)]);
+    let f = fixture_with(policy);
+    let err = f.service.post(&bob(), post_request("s", "swing")).await.unwrap_err();
+    assert!(matches!(err, ServiceError::NotAPoster { .. }));
+    assert_eq!(err.to_string(), "you are not one of the users allowed to post as coach s; ask an admin to add you");
+    assert_eq!(f.stored("s").await, None);
+    f.service.post(&bob(), post_request("d", "open coach")).await.unwrap();
+    f.service.post(&ann(), post_request("s", "ann is a poster")).await.unwrap();
+    f.service.delete(&ann(), &coach("s"), None).await.unwrap();
+    f.service.post(&admin(), post_request("s", "admins may post too")).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_edit_against_a_stale_version_is_a_conflict() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "v1")).await.unwrap();
+    f.service.edit(&ann(), edit_request("d", "v2")).await.unwrap();
+    let stale = EditPlan { expected_version: Some(1), ..edit_request("d", "v3 from an old read") };
+    let err = f.service.edit(&ann(), stale).await.unwrap_err();
+    assert!(matches!(err, ServiceError::Conflict { current: 2 }), "{err:?}");
+    assert!(err.to_string().contains("read it again"));
+    assert_eq!(f.stored("d").await.unwrap().text, "v2");
+    let fresh = EditPlan { expected_version: Some(2), ..edit_request("d", "v3") };
+    assert_eq!(f.service.edit(&ann(), fresh).await.unwrap().version, 3);
+}
+
+/// Makes the error a failing store returns.
+type MakeError = fn() -> RepoError;
+
+/// A store whose every call fails with the error made by its function.
+struct FailingStore(MakeError);
+
+impl PlanRepository for FailingStore {
+    fn insert(&self, _: NewPlan, _: Timestamp) -> Result<Plan, RepoError> {
+        Err((self.0)())
+    }
+    fn change(&self, _: PlanId, _: PlanChange, _: &Author, _: Timestamp, _: Option<u32>) -> Result<Plan, RepoError> {
+        Err((self.0)())
+    }
+    fn get(&self, _: PlanId) -> Result<Option<Plan>, RepoError> {
+        Err((self.0)())
+    }
+    fn find_active(&self, _: &CoachId, _: TradingDate) -> Result<Option<Plan>, RepoError> {
+        Err((self.0)())
+    }
+    fn find_latest_deleted(&self, _: &CoachId, _: TradingDate) -> Result<Option<Plan>, RepoError> {
+        Err((self.0)())
+    }
+    fn find_by_source_message(&self, _: u64) -> Result<Option<Plan>, RepoError> {
+        Err((self.0)())
+    }
+    fn list_active_by_date(&self, _: TradingDate) -> Result<Vec<Plan>, RepoError> {
+        Err((self.0)())
+    }
+    fn list_active_by_author(&self, _: UserId, _: Option<TradingDate>) -> Result<Vec<Plan>, RepoError> {
+        Err((self.0)())
+    }
+    fn history(&self, _: &HistoryQuery) -> Result<Vec<HistoryEntry>, RepoError> {
+        Err((self.0)())
+    }
+    fn stats(&self) -> Result<StoreStats, RepoError> {
+        Err((self.0)())
+    }
+    fn ping(&self) -> Result<(), RepoError> {
+        Err((self.0)())
+    }
+}
+
+impl StatusStore for FailingStore {
+    fn put_status(&self, _: &str, _: &str, _: Timestamp) -> Result<(), RepoError> {
+        Err((self.0)())
+    }
+    fn status(&self, _: &str) -> Result<Option<core_model::StatusRecord>, RepoError> {
+        Err((self.0)())
+    }
+}
+
+fn failing_service(fail: MakeError) -> PlanService {
+    let store = Arc::new(FailingStore(fail));
+    let clock = Arc::new(FixedClock(Mutex::new(NOW.parse().unwrap())));
+    PlanService::new(store.clone(), store, clock, policy())
+}
+
+#[tokio::test]
+async fn storage_failures_become_busy_unwritable_or_unexpected() {
+    let cases: [(MakeError, &str); 3] = [
+        (|| RepoError::Busy("database is locked".into()), "storage is busy; try again in a moment"),
+        (
+            || RepoError::Unwritable("database or disk is full".into()),
+            "storage cannot be written right now (the disk may be full or read-only); plans can still be read",
+        ),
+        (|| RepoError::Failure("disk I/O error".into()), "an unexpected error happened; it has been logged"),
+    ];
+    for (fail, message) in cases {
+        let service = failing_service(fail);
+        let errors = [
+            service.post(&ann(), post_request("d", "t")).await.unwrap_err(),
+            service.edit(&ann(), edit_request("d", "t")).await.unwrap_err(),
+            service.delete(&ann(), &coach("d"), None).await.unwrap_err(),
+            service.restore(&ann(), &coach("d"), None).await.unwrap_err(),
+            service.plan(&coach("d"), None).await.unwrap_err(),
+            service.plans_for_date(None).await.unwrap_err(),
+            service.plans_by_author(UserId(1), None).await.unwrap_err(),
+            service.history(&coach("d"), None, 5).await.unwrap_err(),
+            service.stats().await.unwrap_err(),
+            service.ping().await.unwrap_err(),
+            service.record_status("k", "v").await.unwrap_err(),
+            service.status("k").await.unwrap_err(),
+            service.sync_source_delete(1).await.unwrap_err(),
+        ];
+        for err in errors {
+            assert_eq!(err.to_string(), message);
+            assert!(!err.is_user_error());
+            assert!(std::error::Error::source(&err).is_some(), "the storage error is kept as the source");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- reads and message sync
+
+#[tokio::test]
+async fn plans_of_a_date_come_in_roster_order() {
+    let f = fixture();
+    for c in ["n", "s", "i", "d"] {
+        f.service.post(&ann(), post_request(c, &format!("plan {c}"))).await.unwrap();
+    }
+    let order: Vec<_> = f.service.plans_for_date(None).await.unwrap().into_iter().map(|p| p.coach.to_string()).collect();
+    assert_eq!(order, ["d", "i", "s", "n"]);
+    let mine = f.service.plans_by_author(UserId(1), Some(date(TODAY))).await.unwrap();
+    assert_eq!(mine.len(), 4);
+    assert!(f.service.plans_by_author(UserId(2), None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn history_without_a_date_covers_every_date() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "today")).await.unwrap();
+    let yesterday = PostPlan { date: Some(date("2025-11-08")), ..post_request("d", "yesterday") };
+    f.service.post(&ann(), yesterday).await.unwrap();
+    f.clock.advance(60);
+    f.service.edit(&ann(), edit_request("d", "today, edited")).await.unwrap();
+    let all = f.history("d").await;
+    assert_eq!(all.len(), 3, "the predecessor returned nothing here");
+    assert_eq!(all[0].text_after.as_deref(), Some("today, edited"));
+    let one_day = f.service.history(&coach("d"), Some(date("2025-11-08")), 100).await.unwrap();
+    assert_eq!(one_day.len(), 1);
+    assert_eq!(f.service.history(&coach("d"), None, 0).await.unwrap().len(), 1, "limit is at least 1");
+}
+
+#[tokio::test]
+async fn editing_the_source_message_updates_the_plan() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "v1")).await.unwrap();
+    let text = core_model::PlanText::new("v2 from the message").unwrap();
+    assert_eq!(f.service.sync_source_edit(&bob(), 500, text.clone(), vec![]).await.unwrap(), None, "only the author's edit counts");
+    let updated = f.service.sync_source_edit(&ann(), 500, text.clone(), charts(1)).await.unwrap().unwrap();
+    assert_eq!((updated.text.as_str(), updated.charts.len(), updated.version), ("v2 from the message", 1, 2));
+    assert_eq!(f.service.sync_source_edit(&ann(), 500, text, charts(1)).await.unwrap(), None, "no change, no new version");
+    assert_eq!(f.service.sync_source_edit(&ann(), 999, core_model::PlanText::new("x").unwrap(), vec![]).await.unwrap(), None);
+    let err = f.service.sync_source_edit(&ann(), 500, core_model::PlanText::new("x").unwrap(), charts(11)).await.unwrap_err();
+    assert!(matches!(err, ServiceError::TooManyCharts { .. }));
+}
+
+#[tokio::test]
+async fn deleting_the_source_message_soft_deletes_the_plan() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "v1")).await.unwrap();
+    let deleted = f.service.sync_source_delete(500).await.unwrap().unwrap();
+    assert!(deleted.is_deleted());
+    assert_eq!(f.stored("d").await, None);
+    assert_eq!(f.service.sync_source_delete(500).await.unwrap(), None, "already deleted");
+    assert_eq!(f.history("d").await[0].actor.display_name, service::SOURCE_DELETED_ACTOR);
+    // The author can bring it back.
+    f.service.restore(&ann(), &coach("d"), None).await.unwrap();
+    assert_eq!(f.stored("d").await.unwrap().text, "v1");
+}
+
+#[tokio::test]
+async fn status_values_round_trip_with_the_clock() {
+    let f = fixture();
+    f.service.record_status("bot.connection", "connected").await.unwrap();
+    let record = f.service.status("bot.connection").await.unwrap().unwrap();
+    assert_eq!(record.value, "connected");
+    assert_eq!(record.updated_at, f.clock.now());
+    assert_eq!(f.service.status("nothing").await.unwrap(), None);
+    f.service.ping().await.unwrap();
+    assert_eq!(f.service.stats().await.unwrap().active_plans, 0);
+}
