@@ -170,7 +170,10 @@ mod tests {
         check_links("(https://x.test/a/b.jpeg?w=1),", &["https://x.test/a/b.jpeg?w=1"]);
         check_links("[chart](https://x.test/c.webp)", &["https://x.test/c.webp"]);
         check_links("https://www.tradingview.com/x/AbC123/", &["https://www.tradingview.com/x/AbC123/"]);
-        check_links("https://s3.tradingview.com/snapshots/a/AbC123.png", &["https://s3.tradingview.com/snapshots/a/AbC123.png"]);
+        check_links(
+            "https://s3.tradingview.com/snapshots/a/AbC123.png",
+            &["https://s3.tradingview.com/snapshots/a/AbC123.png"],
+        );
         check_links("two https://a.test/1.gif https://a.test/1.gif", &["https://a.test/1.gif"]);
         check_links("x:https://a.test/2.bmp!", &["https://a.test/2.bmp"]);
     }
@@ -202,18 +205,32 @@ mod tests {
         assert!(!a("movie.mp4", Some("video/mp4")).is_image());
         assert!(!a("vector.svg", Some("image/svg+xml")).is_image());
         assert!(!a("png", None).is_image());
-        assert!(a("chart.gif", Some("application/octet-stream")).is_image(), "extension decides when the type is not an image type");
+        assert!(
+            a("chart.gif", Some("application/octet-stream")).is_image(),
+            "extension decides when the type is not an image type"
+        );
     }
 
     #[test]
     fn message_charts_put_attachments_first_and_skip_repeats() {
         let attachments = vec![
-            Attachment { filename: "a.png".into(), content_type: Some("image/png".into()), url: "https://cdn.test/a.png".into() },
-            Attachment { filename: "notes.pdf".into(), content_type: Some("application/pdf".into()), url: "https://cdn.test/n.pdf".into() },
+            Attachment {
+                filename: "a.png".into(),
+                content_type: Some("image/png".into()),
+                url: "https://cdn.test/a.png".into(),
+            },
+            Attachment {
+                filename: "notes.pdf".into(),
+                content_type: Some("application/pdf".into()),
+                url: "https://cdn.test/n.pdf".into(),
+            },
         ];
         let charts = charts_of_message(&attachments, "also https://cdn.test/a.png and https://i.test/b.jpg");
         let urls: Vec<_> = charts.iter().map(|c| (c.url.as_str(), c.kind)).collect();
-        assert_eq!(urls, [("https://cdn.test/a.png", ChartKind::Attachment), ("https://i.test/b.jpg", ChartKind::Link)]);
+        assert_eq!(
+            urls,
+            [("https://cdn.test/a.png", ChartKind::Attachment), ("https://i.test/b.jpg", ChartKind::Link)]
+        );
     }
 
     proptest::proptest! {

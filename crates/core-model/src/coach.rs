@@ -133,13 +133,10 @@ impl Roster {
         let without_colon = trimmed.strip_suffix(':').unwrap_or(trimmed);
         let lower = without_colon.to_ascii_lowercase();
         let bare = lower.strip_prefix("coach_").unwrap_or(&lower);
-        CoachId::new(bare)
-            .ok()
-            .filter(|id| self.get(id).is_some())
-            .ok_or_else(|| UnknownCoach {
-                given: trimmed.chars().take(40).collect(),
-                valid: self.coaches.iter().map(|c| c.id.clone()).collect(),
-            })
+        CoachId::new(bare).ok().filter(|id| self.get(id).is_some()).ok_or_else(|| UnknownCoach {
+            given: trimmed.chars().take(40).collect(),
+            valid: self.coaches.iter().map(|c| c.id.clone()).collect(),
+        })
     }
 
     /// The valid ids as a human list: `d (Day Trading), i (Intraday)`.

@@ -89,10 +89,8 @@ fn edit(text: &str) -> PlanChange {
 
 fn insert_round_trips_every_field<S: PlanRepository + StatusStore>(store: Arc<S>) {
     let mut new = new_plan("d", "2025-11-09", "Long NVDA above 950\nStop 940", author(1, "Ann"));
-    new.charts = vec![
-        chart("https://cdn.test/b.png", ChartKind::Attachment),
-        chart("https://i.test/a.jpg", ChartKind::Link),
-    ];
+    new.charts =
+        vec![chart("https://cdn.test/b.png", ChartKind::Attachment), chart("https://i.test/a.jpg", ChartKind::Link)];
     let stored = store.insert(new, at(0)).unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(stored.text, "Long NVDA above 950\nStop 940");
@@ -105,7 +103,10 @@ fn insert_round_trips_every_field<S: PlanRepository + StatusStore>(store: Arc<S>
     assert_eq!(read.source.message_id, Some(1000));
     assert_eq!(read.source.channel_name.as_deref(), Some("plans"));
     let urls: Vec<_> = read.charts.iter().map(|c| (c.position, c.url.as_str(), c.kind)).collect();
-    assert_eq!(urls, [(0, "https://cdn.test/b.png", ChartKind::Attachment), (1, "https://i.test/a.jpg", ChartKind::Link)]);
+    assert_eq!(
+        urls,
+        [(0, "https://cdn.test/b.png", ChartKind::Attachment), (1, "https://i.test/a.jpg", ChartKind::Link)]
+    );
     assert_eq!(read.charts[0].filename.as_deref(), Some("b.png"));
     assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap(), Some(stored.clone()));
     let history = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 10 }).unwrap();
@@ -124,7 +125,8 @@ fn second_active_plan_is_a_duplicate<S: PlanRepository + StatusStore>(store: Arc
     assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap().unwrap().text, "first");
     store.insert(new_plan("i", "2025-11-09", "other coach", author(2, "Bob")), at(2)).unwrap();
     store.insert(new_plan("d", "2025-11-10", "other date", author(2, "Bob")), at(3)).unwrap();
-    let history = store.history(&HistoryQuery { coach: coach("d"), date: Some(date("2025-11-09")), limit: 10 }).unwrap();
+    let history =
+        store.history(&HistoryQuery { coach: coach("d"), date: Some(date("2025-11-09")), limit: 10 }).unwrap();
     assert_eq!(history.len(), 1, "a refused insert records nothing");
 }
 
@@ -190,7 +192,13 @@ fn charts_are_replaced_in_order<S: PlanRepository + StatusStore>(store: Arc<S>) 
     assert_eq!(urls, [(0, "https://i.test/z.png".into(), at(1)), (1, "https://i.test/y.png".into(), at(1))]);
     assert_eq!(store.get(plan.id).unwrap().unwrap().charts, replaced.charts);
     let emptied = store
-        .change(plan.id, PlanChange::Edit { text: PlanText::new("no charts").unwrap(), charts: Some(vec![]) }, &author(1, "Ann"), at(2), None)
+        .change(
+            plan.id,
+            PlanChange::Edit { text: PlanText::new("no charts").unwrap(), charts: Some(vec![]) },
+            &author(1, "Ann"),
+            at(2),
+            None,
+        )
         .unwrap();
     assert!(emptied.charts.is_empty());
     assert!(store.get(plan.id).unwrap().unwrap().charts.is_empty());
@@ -207,7 +215,10 @@ fn state_rules_of_delete_and_restore<S: PlanRepository + StatusStore>(store: Arc
     store.change(plan.id, PlanChange::Delete, &ann, at(2), None).unwrap();
     assert!(matches!(store.change(plan.id, PlanChange::Delete, &ann, at(3), None), Err(RepoError::Deleted(_))));
     assert!(matches!(store.change(plan.id, edit("x"), &ann, at(3), None), Err(RepoError::Deleted(_))));
-    assert!(matches!(store.change(plan.id, PlanChange::ReplaceCharts(vec![]), &ann, at(3), None), Err(RepoError::Deleted(_))));
+    assert!(matches!(
+        store.change(plan.id, PlanChange::ReplaceCharts(vec![]), &ann, at(3), None),
+        Err(RepoError::Deleted(_))
+    ));
     let other = store.insert(new_plan("d", "2025-11-09", "other", author(2, "Bob")), at(4)).unwrap();
     let err = store.change(plan.id, PlanChange::Restore, &ann, at(5), None).unwrap_err();
     assert!(matches!(err, RepoError::Duplicate { .. }), "{err:?}");
@@ -233,7 +244,9 @@ fn version_conflict_and_unknown_id<S: PlanRepository + StatusStore>(store: Arc<S
     assert_eq!(store.get(plan.id).unwrap().unwrap().text, "v1");
     store.change(plan.id, edit("v2"), &ann, at(1), Some(1)).unwrap();
     let missing = PlanId(plan.id.0 + 1000);
-    assert!(matches!(store.change(missing, edit("x"), &ann, at(2), None), Err(RepoError::NotFound(id)) if id == missing));
+    assert!(
+        matches!(store.change(missing, edit("x"), &ann, at(2), None), Err(RepoError::NotFound(id)) if id == missing)
+    );
 }
 
 fn lists_by_date_and_author<S: PlanRepository + StatusStore>(store: Arc<S>) {
@@ -248,7 +261,8 @@ fn lists_by_date_and_author<S: PlanRepository + StatusStore>(store: Arc<S>) {
     assert_eq!(day, ["bob d", "ann s"], "active plans of the date, by coach id");
     let anns: Vec<_> = store.list_active_by_author(UserId(1), None).unwrap().into_iter().map(|p| p.text).collect();
     assert_eq!(anns, ["ann d next", "ann s"], "newest date first, deleted plans left out");
-    let anns_day: Vec<_> = store.list_active_by_author(UserId(1), Some(date("2025-11-09"))).unwrap().into_iter().map(|p| p.text).collect();
+    let anns_day: Vec<_> =
+        store.list_active_by_author(UserId(1), Some(date("2025-11-09"))).unwrap().into_iter().map(|p| p.text).collect();
     assert_eq!(anns_day, ["ann s"]);
     assert!(store.list_active_by_author(UserId(3), None).unwrap().is_empty());
     assert!(store.list_active_by_date(date("2024-01-01")).unwrap().is_empty());
@@ -329,7 +343,8 @@ fn concurrent_edits_lose_nothing<S: PlanRepository + StatusStore>(store: Arc<S>)
                     store.change(plan.id, edit(&format!("t{t} e{e}")), &author(t, "x"), at(1), None).unwrap();
                     // Each thread also posts plans of its own and reads while the others write.
                     let day = format!("2026-01-{:02}", e % 28 + 1);
-                    let mine = new_plan(["i", "s", "n", "x"][usize::try_from(t).unwrap()], &day, "mine", author(t, "x"));
+                    let mine =
+                        new_plan(["i", "s", "n", "x"][usize::try_from(t).unwrap()], &day, "mine", author(t, "x"));
                     store.insert(mine, at(2)).unwrap();
                     let read = store.get(plan.id).unwrap().unwrap();
                     assert!(read.text.starts_with('t') && read.version > 1);
@@ -347,7 +362,11 @@ fn concurrent_edits_lose_nothing<S: PlanRepository + StatusStore>(store: Arc<S>)
     assert_eq!(history.len() as u64, 1 + THREADS * EDITS);
     let mut versions: Vec<u32> = history.iter().map(|e| e.version).collect();
     versions.sort_unstable();
-    assert_eq!(versions, (1..=u32::try_from(1 + THREADS * EDITS).unwrap()).collect::<Vec<_>>(), "no version twice or skipped");
+    assert_eq!(
+        versions,
+        (1..=u32::try_from(1 + THREADS * EDITS).unwrap()).collect::<Vec<_>>(),
+        "no version twice or skipped"
+    );
     // Each entry's text before is the text after of the entry one version below: no edit was lost.
     let mut by_version = history.clone();
     by_version.sort_by_key(|e| e.version);
@@ -361,7 +380,9 @@ fn concurrent_posts_store_exactly_one<S: PlanRepository + StatusStore>(store: Ar
     let handles: Vec<_> = (0..4u64)
         .map(|t| {
             let store = Arc::clone(&store);
-            thread::spawn(move || store.insert(new_plan("d", "2025-11-09", &format!("from {t}"), author(t, "x")), at(0)))
+            thread::spawn(move || {
+                store.insert(new_plan("d", "2025-11-09", &format!("from {t}"), author(t, "x")), at(0))
+            })
         })
         .collect();
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();

@@ -18,7 +18,9 @@ pub mod contract;
 pub mod memory;
 pub mod transition;
 
-pub use chart::{Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_of_message, is_chart_url};
+pub use chart::{
+    Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_of_message, is_chart_url,
+};
 pub use coach::{Coach, CoachId, CoachIdError, MAX_COACH_ID_LEN, Roster, RosterError, UnknownCoach};
 pub use date::{DateError, MarketTimeZone, TradingDate, UnknownTimeZone};
 pub use identity::{Actor, Author, RoleId, UserId};

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 
 use crate::transition::{NewHistoryEntry, apply_change, create_plan};
 use crate::{
-    Author, CoachId, HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository, RepoError,
-    StatusRecord, StatusStore, StoreStats, TradingDate, UserId,
+    Author, CoachId, HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
+    RepoError, StatusRecord, StatusStore, StoreStats, TradingDate, UserId,
 };
 
 #[derive(Debug, Default)]

@@ -8,9 +8,7 @@ use std::error::Error as StdError;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    Author, CoachId, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, TradingDate, UserId,
-};
+use crate::{Author, CoachId, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, TradingDate, UserId};
 
 /// A boxed error from an adapter.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;

@@ -122,13 +122,7 @@ pub fn apply_change(
             (HistoryAction::Restored, Some(plan.text.clone()))
         }
     };
-    let entry = NewHistoryEntry {
-        action,
-        version: plan.version,
-        text_before: before,
-        text_after,
-        actor: actor.clone(),
-        at,
-    };
+    let entry =
+        NewHistoryEntry { action, version: plan.version, text_before: before, text_after, actor: actor.clone(), at };
     Ok(AppliedChange { plan, charts_replaced, entry })
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use core_model::{
     Actor, Author, BoxError, Clock, CoachId, HistoryEntry, HistoryQuery, NewChart, NewPlan, Plan, PlanChange,
-    PlanRepository, PlanSource, PlanText, RepoError, StatusRecord, StatusStore, StoreStats, TradingDate, UnknownCoach, UserId,
+    PlanRepository, PlanSource, PlanText, RepoError, StatusRecord, StatusStore, StoreStats, TradingDate, UnknownCoach,
+    UserId,
 };
 use tracing::Instrument as _;
 
@@ -285,7 +286,12 @@ impl PlanService {
     /// # Errors
     /// [`ServiceError::NotFound`], [`ServiceError::Forbidden`] unless the actor is the author or an admin, and storage
     /// failures.
-    pub async fn delete(&self, actor: &Actor, coach: &CoachId, date: Option<TradingDate>) -> Result<Plan, ServiceError> {
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        coach: &CoachId,
+        date: Option<TradingDate>,
+    ) -> Result<Plan, ServiceError> {
         let date = date.unwrap_or_else(|| self.today());
         let span = tracing::info_span!("delete_plan", %coach, %date, user_id = %actor.user_id);
         async move {
@@ -306,7 +312,12 @@ impl PlanService {
     /// # Errors
     /// [`ServiceError::NothingToRestore`], [`ServiceError::Forbidden`] unless the actor is the author or an admin,
     /// [`ServiceError::AlreadyPosted`] when another plan is active, and storage failures.
-    pub async fn restore(&self, actor: &Actor, coach: &CoachId, date: Option<TradingDate>) -> Result<Plan, ServiceError> {
+    pub async fn restore(
+        &self,
+        actor: &Actor,
+        coach: &CoachId,
+        date: Option<TradingDate>,
+    ) -> Result<Plan, ServiceError> {
         let date = date.unwrap_or_else(|| self.today());
         let span = tracing::info_span!("restore_plan", %coach, %date, user_id = %actor.user_id);
         async move {
@@ -352,8 +363,8 @@ impl PlanService {
                 return Ok(None);
             }
             self.check_charts(&charts)?;
-            let unchanged_charts = plan.charts.len() == charts.len()
-                && plan.charts.iter().zip(&charts).all(|(a, b)| a.url == b.url);
+            let unchanged_charts =
+                plan.charts.len() == charts.len() && plan.charts.iter().zip(&charts).all(|(a, b)| a.url == b.url);
             if plan.text == text.as_str() && unchanged_charts {
                 return Ok(None);
             }

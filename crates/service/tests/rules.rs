@@ -77,7 +77,12 @@ fn date(d: &str) -> TradingDate {
 
 fn charts(n: usize) -> Vec<NewChart> {
     (0..n)
-        .map(|i| NewChart { url: format!("https://cdn.test/{i}.png"), filename: None, content_type: None, kind: ChartKind::Link })
+        .map(|i| NewChart {
+            url: format!("https://cdn.test/{i}.png"),
+            filename: None,
+            content_type: None,
+            kind: ChartKind::Link,
+        })
         .collect()
 }
 
@@ -92,7 +97,13 @@ fn post_request(c: &str, text: &str) -> PostPlan {
 }
 
 fn edit_request(c: &str, text: &str) -> EditPlan {
-    EditPlan { coach: coach(c), date: None, text: core_model::PlanText::new(text).unwrap(), charts: None, expected_version: None }
+    EditPlan {
+        coach: coach(c),
+        date: None,
+        text: core_model::PlanText::new(text).unwrap(),
+        charts: None,
+        expected_version: None,
+    }
 }
 
 impl Fixture {
@@ -204,7 +215,7 @@ async fn attempt(actor: &Actor, op: Op) -> (Outcome, Plan) {
 
 #[tokio::test]
 async fn authorization_matrix() {
-    use Outcome::{AlreadyPosted, Allowed, Forbidden};
+    use Outcome::{Allowed, AlreadyPosted, Forbidden};
     let table: [(&str, Actor, [Outcome; 4]); 5] = [
         ("author", ann(), [Allowed, Allowed, Allowed, Allowed]),
         ("other user", bob(), [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
@@ -290,11 +301,8 @@ async fn too_many_charts_stores_nothing() {
     assert_eq!(f.store.stats().unwrap(), StoreStats::default());
     request.charts = charts(3);
     f.service.post(&ann(), request).await.unwrap();
-    let err = f
-        .service
-        .edit(&ann(), EditPlan { charts: Some(charts(5)), ..edit_request("d", "more") })
-        .await
-        .unwrap_err();
+    let err =
+        f.service.edit(&ann(), EditPlan { charts: Some(charts(5)), ..edit_request("d", "more") }).await.unwrap_err();
     assert!(matches!(err, ServiceError::TooManyCharts { given: 5, max: 3 }));
     assert_eq!(f.stored("d").await.unwrap().charts.len(), 3);
 }
@@ -457,7 +465,8 @@ async fn plans_of_a_date_come_in_roster_order() {
     for c in ["n", "s", "i", "d"] {
         f.service.post(&ann(), post_request(c, &format!("plan {c}"))).await.unwrap();
     }
-    let order: Vec<_> = f.service.plans_for_date(None).await.unwrap().into_iter().map(|p| p.coach.to_string()).collect();
+    let order: Vec<_> =
+        f.service.plans_for_date(None).await.unwrap().into_iter().map(|p| p.coach.to_string()).collect();
     assert_eq!(order, ["d", "i", "s", "n"]);
     let mine = f.service.plans_by_author(UserId(1), Some(date(TODAY))).await.unwrap();
     assert_eq!(mine.len(), 4);
@@ -485,12 +494,24 @@ async fn editing_the_source_message_updates_the_plan() {
     let f = fixture();
     f.service.post(&ann(), post_request("d", "v1")).await.unwrap();
     let text = core_model::PlanText::new("v2 from the message").unwrap();
-    assert_eq!(f.service.sync_source_edit(&bob(), 500, text.clone(), vec![]).await.unwrap(), None, "only the author's edit counts");
+    assert_eq!(
+        f.service.sync_source_edit(&bob(), 500, text.clone(), vec![]).await.unwrap(),
+        None,
+        "only the author's edit counts"
+    );
     let updated = f.service.sync_source_edit(&ann(), 500, text.clone(), charts(1)).await.unwrap().unwrap();
     assert_eq!((updated.text.as_str(), updated.charts.len(), updated.version), ("v2 from the message", 1, 2));
-    assert_eq!(f.service.sync_source_edit(&ann(), 500, text, charts(1)).await.unwrap(), None, "no change, no new version");
-    assert_eq!(f.service.sync_source_edit(&ann(), 999, core_model::PlanText::new("x").unwrap(), vec![]).await.unwrap(), None);
-    let err = f.service.sync_source_edit(&ann(), 500, core_model::PlanText::new("x").unwrap(), charts(11)).await.unwrap_err();
+    assert_eq!(
+        f.service.sync_source_edit(&ann(), 500, text, charts(1)).await.unwrap(),
+        None,
+        "no change, no new version"
+    );
+    assert_eq!(
+        f.service.sync_source_edit(&ann(), 999, core_model::PlanText::new("x").unwrap(), vec![]).await.unwrap(),
+        None
+    );
+    let err =
+        f.service.sync_source_edit(&ann(), 500, core_model::PlanText::new("x").unwrap(), charts(11)).await.unwrap_err();
     assert!(matches!(err, ServiceError::TooManyCharts { .. }));
 }
 
