@@ -1,0 +1,342 @@
+//! [`SqliteStore`]: the storage ports over a pool of SQLite connections.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use core_model::transition::{apply_change, create_plan};
+use core_model::{
+    Author, CoachId, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository, RepoError,
+    StatusRecord, StatusStore, StoreStats, TradingDate, UserId,
+};
+use jiff::Timestamp;
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::error::{plan_write_error, repo_error};
+use crate::migrations::{self, SchemaStatus};
+use crate::{OpenError, rows, timestamp};
+
+/// How a [`SqliteStore`] uses its database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a statement waits for another connection's (or process's) lock before it fails with
+    /// [`RepoError::Busy`]. Default 5 s.
+    pub busy_timeout: Duration,
+    /// Most connections the pool opens. Default 8. An in-memory store always uses one.
+    pub max_connections: u32,
+    /// How long an operation waits for a free connection of the pool before it fails with [`RepoError::Busy`].
+    /// Default 10 s.
+    pub pool_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { busy_timeout: Duration::from_millis(5000), max_connections: 8, pool_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// How many connections the pool holds, for health and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open.
+    pub connections: u32,
+    /// Of those, connections not in use.
+    pub idle_connections: u32,
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+}
+
+/// Plans, charts, history and runtime status in a SQLite database.
+///
+/// Cheap to clone: clones share the connection pool. Several stores (also in several processes) may open the same
+/// file; SQLite's locks keep their writes apart.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+    path: Option<PathBuf>,
+    applied_at_open: Vec<u32>,
+}
+
+type PooledSqlite = PooledConnection<SqliteConnectionManager>;
+
+/// Reports the pool's failures to open a connection through `tracing` (r2d2 would use the `log` crate).
+#[derive(Debug, Clone, Copy)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<rusqlite::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: rusqlite::Error) {
+        tracing::warn!(error = %error, "cannot open a database connection");
+    }
+}
+
+/// Settings applied to every connection: wait for locks, write-ahead log (many readers beside one writer),
+/// foreign keys enforced, `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent).
+fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
+    let mode = enable_wal(conn, busy_timeout)?;
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        tracing::warn!(journal_mode = %mode, "the database could not switch to write-ahead logging");
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Switches the database to write-ahead logging (a setting kept in the file), unless it is on already, and returns
+/// the journal mode in force (`memory` for an in-memory database).
+///
+/// The switch needs the database to itself, and SQLite reports a conflict with another connection as busy at once,
+/// without waiting: so it is retried until `busy_timeout` has passed.
+fn enable_wal(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let deadline = Instant::now() + busy_timeout;
+    loop {
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory") {
+            return Ok(mode);
+        }
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories when missing) the database file at `path`, applies the pending
+    /// migrations, and builds the connection pool.
+    ///
+    /// # Errors
+    /// [`OpenError::CreateDirectory`] when the parent directory cannot be created, [`OpenError::Open`] when SQLite
+    /// cannot open or set up the file (e.g. it is not a database), [`OpenError::ForeignDatabase`] for a database of
+    /// something else (e.g. the predecessor's), [`OpenError::SchemaTooNew`] for a database migrated by a newer build,
+    /// [`OpenError::Migration`] when a migration fails, [`OpenError::Pool`] when the pool cannot be built.
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, OpenError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| OpenError::CreateDirectory { dir: dir.to_owned(), source })?;
+        }
+        let open_error = |source| OpenError::Open { path: path.to_owned(), source };
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(options.busy_timeout).map_err(open_error)?;
+        // Migrate before switching to WAL, so that a file of something else is refused untouched.
+        let applied_at_open = migrations::migrate(&mut conn, path, Timestamp::now())?;
+        configure(&conn, options.busy_timeout).map_err(open_error)?;
+        drop(conn);
+        let busy_timeout = options.busy_timeout;
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| configure(c, busy_timeout));
+        let pool = Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.pool_timeout)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build(manager)
+            .map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
+        Ok(Self { pool, path: Some(path.to_owned()), applied_at_open })
+    }
+
+    /// A new, migrated database in memory, gone when the last clone of the store is dropped. For tests and trials.
+    /// It has one connection, so operations take turns.
+    ///
+    /// # Errors
+    /// Only when SQLite fails to set it up.
+    pub fn open_in_memory() -> Result<Self, OpenError> {
+        let path = Path::new(":memory:");
+        let options = StoreOptions::default();
+        let busy_timeout = options.busy_timeout;
+        let manager = SqliteConnectionManager::memory().with_init(move |c| configure(c, busy_timeout));
+        let pool = Pool::builder()
+            .max_size(1)
+            .min_idle(Some(1))
+            .connection_timeout(options.pool_timeout)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build(manager)
+            .map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
+        let mut conn = pool.get().map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
+        let applied_at_open = migrations::migrate(&mut conn, path, Timestamp::now())?;
+        drop(conn);
+        Ok(Self { pool, path: None, applied_at_open })
+    }
+
+    /// The database file, or `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The migration versions this store applied when it was opened (empty when the schema was up to date).
+    pub fn applied_at_open(&self) -> &[u32] {
+        &self.applied_at_open
+    }
+
+    /// Where the schema stands now.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn schema_status(&self) -> Result<SchemaStatus, RepoError> {
+        let current = self.read(migrations::recorded_version)?;
+        Ok(SchemaStatus { current, latest: migrations::latest_version() })
+    }
+
+    /// How many connections the pool holds.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            max_connections: self.pool.max_size(),
+        }
+    }
+
+    fn connection(&self) -> Result<PooledSqlite, RepoError> {
+        self.pool.get().map_err(|e| RepoError::Busy(Box::new(e)))
+    }
+
+    /// Runs `f` in one read transaction, so that it sees one consistent state of the database.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, RepoError> {
+        let mut conn = self.connection()?;
+        let tx = conn.transaction().map_err(repo_error)?;
+        let value = f(&tx).map_err(repo_error)?;
+        tx.commit().map_err(repo_error)?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: no other writer runs between its reads and its writes, and
+    /// nothing of it is kept unless all of it succeeds.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
+        let mut conn = self.connection()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(repo_error)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(repo_error)?;
+        Ok(value)
+    }
+}
+
+impl PlanRepository for SqliteStore {
+    fn insert(&self, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
+        let at = timestamp::to_micros(at);
+        self.write(|tx| {
+            let (mut plan, entry) = create_plan(PlanId(0), new, at);
+            let id = rows::insert_plan(tx, &plan, None).map_err(|e| plan_write_error(e, &plan.coach, plan.date))?;
+            plan.id = id;
+            for chart in &plan.charts {
+                rows::insert_chart(tx, id, chart, None).map_err(repo_error)?;
+            }
+            rows::insert_history(tx, &plan, &entry, None).map_err(repo_error)?;
+            Ok(plan)
+        })
+    }
+
+    fn change(
+        &self,
+        id: PlanId,
+        change: PlanChange,
+        actor: &Author,
+        at: Timestamp,
+        expected_version: Option<u32>,
+    ) -> Result<Plan, RepoError> {
+        let at = timestamp::to_micros(at);
+        self.write(|tx| {
+            let current = rows::plan_by_id(tx, id).map_err(repo_error)?.ok_or(RepoError::NotFound(id))?;
+            let applied = apply_change(&current, change, actor, at, expected_version)?;
+            rows::update_plan(tx, &applied.plan).map_err(|e| plan_write_error(e, &current.coach, current.date))?;
+            if applied.charts_replaced {
+                rows::replace_charts(tx, &applied.plan).map_err(repo_error)?;
+            }
+            rows::insert_history(tx, &applied.plan, &applied.entry, None).map_err(repo_error)?;
+            Ok(applied.plan)
+        })
+    }
+
+    fn get(&self, id: PlanId) -> Result<Option<Plan>, RepoError> {
+        self.read(|conn| rows::plan_by_id(conn, id))
+    }
+
+    fn find_active(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError> {
+        self.read(|conn| rows::active_plan(conn, coach, date))
+    }
+
+    fn find_latest_deleted(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError> {
+        self.read(|conn| rows::latest_deleted_plan(conn, coach, date))
+    }
+
+    fn find_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        self.read(|conn| rows::plan_by_message(conn, message_id))
+    }
+
+    fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError> {
+        self.read(|conn| rows::active_plans_of_date(conn, date))
+    }
+
+    fn list_active_by_author(&self, author: UserId, date: Option<TradingDate>) -> Result<Vec<Plan>, RepoError> {
+        self.read(|conn| rows::active_plans_of_author(conn, author, date))
+    }
+
+    fn history(&self, query: &HistoryQuery) -> Result<Vec<HistoryEntry>, RepoError> {
+        self.read(|conn| rows::history(conn, query))
+    }
+
+    fn stats(&self) -> Result<StoreStats, RepoError> {
+        self.read(rows::stats)
+    }
+
+    fn ping(&self) -> Result<(), RepoError> {
+        self.read(|conn| conn.prepare_cached("SELECT COUNT(*) FROM schema_migrations")?.query_row([], |_| Ok(())))
+    }
+}
+
+impl StatusStore for SqliteStore {
+    fn put_status(&self, key: &str, value: &str, at: Timestamp) -> Result<(), RepoError> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO runtime_status (key, value, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .and_then(|mut stmt| stmt.execute(params![key, value, timestamp::to_text(at)]))
+            .map_err(repo_error)?;
+            Ok(())
+        })
+    }
+
+    fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError> {
+        self.read(|conn| {
+            let row: Option<(String, String)> = conn
+                .prepare_cached("SELECT value, updated_at FROM runtime_status WHERE key = ?1")?
+                .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            row.map(|(value, updated_at)| {
+                let updated_at = timestamp::from_text(&updated_at).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                })?;
+                Ok(StatusRecord { value, updated_at })
+            })
+            .transpose()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pooled_connection_gets_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions { busy_timeout: Duration::from_millis(1234), ..StoreOptions::default() };
+        let store = SqliteStore::open(dir.path().join("plans.db"), options).unwrap();
+        // Holding several at once makes the pool open new connections.
+        let conns: Vec<_> = (0..3).map(|_| store.pool.get().unwrap()).collect();
+        for conn in &conns {
+            let pragma =
+                |name: &str| conn.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0)).unwrap();
+            assert_eq!(pragma("journal_mode"), rusqlite::types::Value::Text("wal".into()));
+            assert_eq!(pragma("foreign_keys"), rusqlite::types::Value::Integer(1));
+            assert_eq!(pragma("synchronous"), rusqlite::types::Value::Integer(1), "NORMAL");
+            assert_eq!(pragma("busy_timeout"), rusqlite::types::Value::Integer(1234));
+        }
+        assert!(store.pool_state().connections >= 3);
+    }
+}

@@ -1,0 +1,138 @@
+//! Opening databases: migrations applied once, newer or foreign databases refused, directories created.
+
+use core_model::contract::at;
+use core_model::{PlanRepository, StatusStore};
+use storage::migrations::{self, latest_version};
+use storage::{OpenError, SqliteStore, StoreOptions};
+
+use crate::helpers::{TestDir, author, count, new_plan, open, raw};
+
+#[test]
+fn reopening_keeps_the_data_and_does_not_rerun_migrations() {
+    let dir = TestDir::new();
+    let store = open(&dir.db());
+    assert_eq!(store.applied_at_open(), (1..=latest_version()).collect::<Vec<_>>());
+    let plan = store.insert(new_plan("d", "2025-11-09", "kept", author(1, "Ann")), at(0)).unwrap();
+    store.put_status("bot.state", "connected", at(1)).unwrap();
+    let applied_before: Vec<(u32, String)> = {
+        let conn = raw(&dir.db());
+        let mut stmt = conn.prepare("SELECT version, applied_at FROM schema_migrations ORDER BY version").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    drop(store);
+
+    let store = open(&dir.db());
+    assert_eq!(store.applied_at_open(), [] as [u32; 0], "nothing applied the second time");
+    assert_eq!(store.get(plan.id).unwrap().unwrap(), plan);
+    assert_eq!(store.status("bot.state").unwrap().unwrap().value, "connected");
+    let status = store.schema_status().unwrap();
+    assert!(status.is_up_to_date(), "{status:?}");
+    let conn = raw(&dir.db());
+    let applied_after: Vec<(u32, String)> = {
+        let mut stmt = conn.prepare("SELECT version, applied_at FROM schema_migrations ORDER BY version").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(applied_after, applied_before);
+    assert_eq!(count(&conn, "plans"), 1);
+}
+
+#[test]
+fn processes_starting_together_on_a_new_file_migrate_it_once() {
+    let dir = TestDir::new();
+    let path = dir.db();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || SqliteStore::open(path, StoreOptions::default()))
+        })
+        .collect();
+    let stores: Vec<SqliteStore> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    let applied: usize = stores.iter().map(|s| s.applied_at_open().len()).sum();
+    assert_eq!(applied, migrations::MIGRATIONS.len(), "each migration applied by exactly one of them");
+    assert_eq!(count(&raw(&path), "schema_migrations"), i64::from(latest_version()));
+    stores[0].insert(new_plan("d", "2025-11-09", "x", author(1, "Ann")), at(0)).unwrap();
+    assert_eq!(stores[3].stats().unwrap().active_plans, 1);
+}
+
+#[test]
+fn a_database_with_a_newer_schema_is_refused_with_both_versions_named() {
+    let dir = TestDir::new();
+    drop(open(&dir.db()));
+    let future = latest_version() + 1;
+    raw(&dir.db())
+        .execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, 'future', '2030-01-01T00:00:00.000000Z')",
+            [future],
+        )
+        .unwrap();
+    let err = SqliteStore::open(dir.db(), StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, OpenError::SchemaTooNew { found, latest, .. } if found == future && latest == latest_version()),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains(&format!("schema version {future}")), "{message}");
+    assert!(message.contains(&format!("newer than version {}", latest_version())), "{message}");
+    let status = migrations::inspect(&dir.db()).unwrap();
+    assert!(status.is_newer_than_build() && status.current == future, "{status:?}");
+}
+
+#[test]
+fn inspect_reads_the_schema_without_changing_anything() {
+    let dir = TestDir::new();
+    assert!(matches!(migrations::inspect(&dir.db()), Err(OpenError::Missing { .. })));
+    assert!(!dir.db().exists(), "inspect never creates the file");
+    drop(open(&dir.db()));
+    let status = migrations::inspect(&dir.db()).unwrap();
+    assert_eq!((status.current, status.latest), (latest_version(), latest_version()));
+    assert!(status.pending().is_empty());
+}
+
+#[test]
+fn the_predecessors_database_is_refused_untouched_with_a_hint() {
+    let dir = TestDir::new();
+    let legacy = raw(&dir.db());
+    legacy.execute_batch("CREATE TABLE coach_plans (id INTEGER PRIMARY KEY, coach_name TEXT NOT NULL)").unwrap();
+    let err = SqliteStore::open(dir.db(), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, OpenError::ForeignDatabase { legacy: true, .. }), "{err:?}");
+    assert!(err.to_string().contains("import-legacy"), "{err}");
+    let tables: i64 =
+        legacy.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0)).unwrap();
+    assert_eq!(tables, 1, "no table added");
+    let mode: String = legacy.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "delete", "journal mode unchanged");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = TestDir::new();
+    std::fs::write(dir.db(), "this is a text file, not a database, and it is long enough to have a header").unwrap();
+    let err = SqliteStore::open(dir.db(), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, OpenError::Open { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("cannot open the database"), "{err}");
+}
+
+#[test]
+fn missing_parent_directories_are_created_and_wal_is_on() {
+    let dir = TestDir::new();
+    let path = dir.file("data/nested/plans.db");
+    let store = open(&path);
+    assert_eq!(store.path(), Some(path.as_path()));
+    store.ping().unwrap();
+    let mode: String = raw(&path).query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let pool = store.pool_state();
+    assert!(pool.connections >= 1 && pool.connections <= pool.max_connections, "{pool:?}");
+    assert_eq!(pool.max_connections, StoreOptions::default().max_connections);
+}
+
+#[test]
+fn an_in_memory_store_is_migrated_and_has_no_path() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    assert_eq!(store.path(), None);
+    assert!(store.schema_status().unwrap().is_up_to_date());
+    store.ping().unwrap();
+    let other = SqliteStore::open_in_memory().unwrap();
+    store.insert(new_plan("d", "2025-11-09", "only here", author(1, "Ann")), at(0)).unwrap();
+    assert_eq!(other.stats().unwrap().active_plans, 0, "two in-memory stores share nothing");
+}
