@@ -1,1 +1,48 @@
-//! placeholder
+//! Settings and telemetry shared by the coach-plans binaries (`plan-bot`, `plan-api`, `plan-server`).
+//!
+//! - [`settings`]: typed [`Settings`] layered from built-in defaults, `config/base.yaml`, `config/{APP_ENVIRONMENT}.yaml`,
+//!   an explicit `--config FILE`, environment variables and command-line overrides, then validated all at once
+//!   ([`SettingsError`] lists every bad setting with its fix).
+//! - [`telemetry`]: one [`get_subscriber`] for binaries and tests (Bunyan JSON or human-readable lines), and
+//!   [`init_telemetry`], which also writes a size-rotated log file when `log.file` is set.
+//!
+//! A binary's `main` starts like this (exit code 2 for bad configuration, 1 for other start-up failures):
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//!
+//! fn main() -> ExitCode {
+//!     let settings = match app::SettingsLoader::from_process_env()
+//!         .config_file(None) // `--config FILE` from clap, an Option<PathBuf>
+//!         .set_override_opt("api.port", Some(9000).map(|p: u16| p.to_string())) // `--port`
+//!         .load()
+//!     {
+//!         Ok(settings) => settings,
+//!         Err(error) => {
+//!             eprintln!("{error}");
+//!             return ExitCode::from(2);
+//!         }
+//!     };
+//!     let _telemetry = match app::init_telemetry(&settings.log, "plan-api") {
+//!         Ok(guard) => guard,
+//!         Err(error) => {
+//!             eprintln!("{error}");
+//!             return ExitCode::from(1);
+//!         }
+//!     };
+//!     tracing::info!(address = %settings.api.address(), "starting");
+//!     ExitCode::SUCCESS
+//! }
+//! ```
+
+pub mod settings;
+pub mod telemetry;
+
+pub use settings::{
+    ApiSettings, ClientSettings, CoachSettings, DatabaseSettings, DiscordSettings, Environment, LogFormat, LogLevel,
+    LogSettings, PlanSettings, Problem, Settings, SettingsError, SettingsLoader,
+};
+pub use telemetry::{
+    TelemetryError, TelemetryGuard, get_subscriber, init_subscriber, init_telemetry, init_telemetry_with_filter,
+    init_test_telemetry,
+};

@@ -1,0 +1,264 @@
+//! Telemetry: one subscriber builder for binaries and tests (Bunyan JSON or human-readable lines, filtered by the
+//! configured level unless `RUST_LOG` says otherwise), a log file rotated by size, and the `TEST_LOG` switch for tests.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use logroller::{LogRoller, LogRollerBuilder, LogRollerError, Rotation, RotationSize};
+use tracing::Subscriber;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
+use tracing_subscriber::{EnvFilter, Registry};
+
+use crate::settings::{LogFormat, LogSettings};
+
+/// Why telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The log file (or its directory) cannot be created or opened.
+    #[error("cannot open the log file {path}; check that its directory is writable or change LOG_FILE")]
+    LogFile {
+        /// The configured `log.file`.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: LogRollerError,
+    },
+    /// A global subscriber was installed before.
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled(#[source] TryInitError),
+}
+
+/// Keeps the log file writer alive: drop it last, at the end of `main`; dropping it flushes what is buffered.
+#[must_use = "dropping the guard stops writing the log file"]
+#[derive(Debug, Default)]
+pub struct TelemetryGuard {
+    _file: Option<WorkerGuard>,
+}
+
+/// Builds a subscriber writing to `sink`: Bunyan JSON lines (with `name` as the Bunyan `name`) when `format` is
+/// [`LogFormat::Json`], human-readable lines without colours when it is [`LogFormat::Pretty`].
+///
+/// Events are filtered by `rust_log` when it is given, non-empty and valid (the caller reads `RUST_LOG`), and by
+/// `default_filter` (a level such as `info`, or filter directives) otherwise.
+pub fn get_subscriber<Sink>(
+    name: impl Into<String>,
+    default_filter: &str,
+    rust_log: Option<&str>,
+    format: LogFormat,
+    sink: Sink,
+) -> impl Subscriber + Send + Sync + 'static
+where
+    Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = rust_log
+        .map(str::trim)
+        .filter(|directives| !directives.is_empty())
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
+    let (json, pretty) = match format {
+        LogFormat::Json => (Some(BunyanFormattingLayer::new(name.into(), sink)), None),
+        LogFormat::Pretty => (None, Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(sink))),
+    };
+    Registry::default().with(filter).with(json.is_some().then_some(JsonStorageLayer)).with(json).with(pretty)
+}
+
+/// Installs `subscriber` as the global default (and routes `log` records to it).
+///
+/// # Errors
+/// [`TelemetryError::AlreadyInstalled`] when a global subscriber exists already.
+pub fn init_subscriber(subscriber: impl Subscriber + Send + Sync + 'static) -> Result<(), TelemetryError> {
+    subscriber.try_init().map_err(TelemetryError::AlreadyInstalled)
+}
+
+/// Sets up logging for a binary from its settings: standard output, plus `log.file` when set (rotated when it
+/// reaches `log.max_size_mb`, keeping `log.backup_count` old files: `app.log.1` is the newest).
+/// `RUST_LOG`, when set, overrides `log.level`.
+///
+/// # Errors
+/// [`TelemetryError`] when the log file cannot be opened or a global subscriber exists already.
+pub fn init_telemetry(log: &LogSettings, app_name: &str) -> Result<TelemetryGuard, TelemetryError> {
+    init_telemetry_with_filter(log, app_name, std::env::var("RUST_LOG").ok().as_deref())
+}
+
+/// [`init_telemetry`] with the `RUST_LOG` value given explicitly (`None`: use `log.level`).
+///
+/// # Errors
+/// As [`init_telemetry`].
+pub fn init_telemetry_with_filter(
+    log: &LogSettings,
+    app_name: &str,
+    rust_log: Option<&str>,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let (sink, guard) = match &log.file {
+        Some(path) => {
+            let file = open_log_file(path, log.max_size_bytes(), log.backup_count)?;
+            let (writer, guard) = tracing_appender::non_blocking(file);
+            (BoxMakeWriter::new(io::stdout.and(writer)), Some(guard))
+        }
+        None => (BoxMakeWriter::new(io::stdout), None),
+    };
+    init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log, log.format, sink))?;
+    Ok(TelemetryGuard { _file: guard })
+}
+
+/// Opens `path` for appending, rotated when it would exceed `max_bytes` (to `path.1`, `path.2`, ...),
+/// keeping `backups` rotated files.
+///
+/// # Errors
+/// [`TelemetryError::LogFile`] when the file or its directory cannot be created.
+pub(crate) fn open_log_file(path: &Path, max_bytes: u64, backups: u64) -> Result<LogRoller, TelemetryError> {
+    let error = |source| TelemetryError::LogFile { path: path.to_path_buf(), source };
+    let file_name =
+        path.file_name().ok_or_else(|| error(LogRollerError::InternalError("the path names no file".to_owned())))?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    LogRollerBuilder::new(directory, Path::new(file_name))
+        .rotation(Rotation::SizeBased(RotationSize::Bytes(max_bytes.max(1))))
+        .max_keep_files(backups)
+        .graceful_shutdown(true)
+        .build()
+        .map_err(error)
+}
+
+/// For tests: installs a global subscriber once per test binary. With `TEST_LOG` set, events at `debug` and above
+/// (or as `RUST_LOG` says) are printed to standard output; without it they go nowhere.
+pub fn init_test_telemetry() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let rust_log = std::env::var("RUST_LOG").ok();
+        // Another subscriber may have been installed by the test itself; it is kept then.
+        let _ = if std::env::var_os("TEST_LOG").is_some() {
+            init_subscriber(get_subscriber("test", "debug", rust_log.as_deref(), LogFormat::Pretty, io::stdout))
+        } else {
+            init_subscriber(get_subscriber("test", "info", rust_log.as_deref(), LogFormat::Pretty, io::sink))
+        };
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    fn lines(path: &Path) -> Vec<String> {
+        fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn json_lines_reach_the_log_file_and_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs").join("app.log");
+        let file = open_log_file(&path, 10 * 1024 * 1024, 5).unwrap();
+        let (writer, guard) = tracing_appender::non_blocking(file);
+        let subscriber = get_subscriber("plan-test", "info", None, LogFormat::Json, writer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("posting", coach = "d");
+            let _entered = span.enter();
+            tracing::info!(plan_id = 7, "plan saved");
+            tracing::debug!("filtered out at info");
+        });
+        drop(guard);
+
+        let records: Vec<serde_json::Value> =
+            lines(&path).iter().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+        let saved = records.iter().find(|r| r["msg"] == "[POSTING - EVENT] plan saved").expect("the event is logged");
+        assert_eq!(saved["name"], "plan-test");
+        assert_eq!(saved["plan_id"], 7);
+        assert_eq!(saved["coach"], "d", "span fields are carried by the JSON storage layer");
+        assert!(records.iter().all(|r| !r["msg"].as_str().unwrap().contains("filtered out at info")));
+    }
+
+    #[test]
+    fn rust_log_wins_over_the_level_and_pretty_lines_are_plain_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let file = open_log_file(&path, 10 * 1024 * 1024, 5).unwrap();
+        let (writer, guard) = tracing_appender::non_blocking(file);
+        let subscriber = get_subscriber("plan-test", "error", Some("debug"), LogFormat::Pretty, writer);
+        tracing::subscriber::with_default(subscriber, || tracing::debug!("shown because RUST_LOG says debug"));
+        drop(guard);
+
+        let text = lines(&path).join("\n");
+        assert!(text.contains("shown because RUST_LOG says debug"), "{text}");
+        assert!(!text.contains('\u{1b}'), "no colour codes in files: {text}");
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "pretty is not JSON");
+    }
+
+    #[test]
+    fn empty_or_invalid_rust_log_falls_back_to_the_level() {
+        for rust_log in [Some(""), Some("  "), Some("[[[")] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("app.log");
+            let (writer, guard) = tracing_appender::non_blocking(open_log_file(&path, 1 << 20, 1).unwrap());
+            let subscriber = get_subscriber("t", "warn", rust_log, LogFormat::Json, writer);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::info!("hidden");
+                tracing::warn!("visible");
+            });
+            drop(guard);
+            let text = lines(&path).join("\n");
+            assert!(text.contains("visible") && !text.contains("hidden"), "{rust_log:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_file_rotates_by_size_and_keeps_backup_count_files() {
+        use std::io::Write;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = open_log_file(&path, 100, 2).unwrap();
+        for i in 0..20 {
+            // One write per record, as the non-blocking writer does.
+            file.write_all(format!("line {i:02} padded to about forty bytes....\n").as_bytes()).unwrap();
+        }
+        drop(file); // graceful: waits for the archives to be renamed and pruned
+
+        let mut names: Vec<String> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["app.log", "app.log.1", "app.log.2"]);
+        for name in &names {
+            let size = fs::metadata(dir.path().join(name)).unwrap().len();
+            assert!(size <= 100, "{name} has {size} bytes");
+        }
+        assert!(lines(&path).last().unwrap().contains("line 19"), "the newest lines are in the live file");
+        assert!(lines(&dir.path().join("app.log.1")).iter().all(|l| l < &lines(&path)[0]), "app.log.1 is older");
+    }
+
+    #[test]
+    fn log_settings_map_to_the_rotation() {
+        let log = LogSettings { max_size_mb: 10, ..LogSettings::default() };
+        assert_eq!(log.max_size_bytes(), 10 * 1024 * 1024);
+        let huge = LogSettings { max_size_mb: u64::MAX, ..LogSettings::default() };
+        assert_eq!(huge.max_size_bytes(), u64::MAX, "saturates instead of overflowing");
+    }
+
+    #[test]
+    fn an_unopenable_log_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        fs::write(&blocker, "x").unwrap();
+        let Err(error) = open_log_file(&blocker.join("app.log"), 1024, 1) else { panic!("a file is not a directory") };
+        let message = error.to_string();
+        assert!(message.starts_with("cannot open the log file"), "{message}");
+        assert!(message.contains("LOG_FILE"), "{message}");
+        assert!(std::error::Error::source(&error).is_some());
+    }
+
+    #[test]
+    fn test_telemetry_can_be_called_many_times() {
+        init_test_telemetry();
+        init_test_telemetry();
+        tracing::info!("after test telemetry");
+    }
+}
