@@ -3,6 +3,7 @@
 //! - [`settings`]: typed [`Settings`] layered from built-in defaults, `config/base.yaml`, `config/{APP_ENVIRONMENT}.yaml`,
 //!   an explicit `--config FILE`, environment variables and command-line overrides, then validated all at once
 //!   ([`SettingsError`] lists every bad setting with its fix).
+//! - [`startup`]: the common flags, storage and service wiring, and the exit codes operators rely on.
 //! - [`telemetry`]: one [`get_subscriber`] for binaries and tests (Bunyan JSON or human-readable lines), and
 //!   [`init_telemetry`], which also writes a size-rotated log file when `log.file` is set.
 //!
@@ -36,6 +37,7 @@
 //! ```
 
 pub mod settings;
+pub mod startup;
 pub mod telemetry;
 
 pub use settings::{

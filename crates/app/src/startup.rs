@@ -1,0 +1,137 @@
+//! Start-up wiring shared by the binaries: the common command-line flags, settings, storage and the service.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use core_model::SystemClock;
+use service::{PlanService, Policy};
+use storage::{OpenError, SqliteStore, StoreOptions};
+
+use crate::{Settings, SettingsError, SettingsLoader, TelemetryError};
+
+/// Exit code after a clean shutdown.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for start-up failures other than configuration.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for bad configuration or arguments.
+pub const EXIT_BAD_CONFIG: u8 = 2;
+
+/// The `--config FILE` flag every binary accepts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// Configuration file, layered over config/base.yaml and config/{APP_ENVIRONMENT}.yaml, under environment
+    /// variables and flags.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The flags of the processes that serve HTTP and own a database.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on (api.host, API_HOST).
+    #[arg(long, value_name = "ADDRESS")]
+    pub host: Option<String>,
+    /// Port to listen on; 0 picks a free one (api.port, API_PORT).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// SQLite database file, created when missing (database.path, DATABASE_PATH).
+    #[arg(long, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+}
+
+/// Loads and validates the settings: files, the process environment, then the flags.
+///
+/// # Errors
+/// [`SettingsError`] listing every bad setting.
+pub fn load_settings(config: &ConfigArgs, server: Option<&ServerArgs>) -> Result<Settings, SettingsError> {
+    let mut loader = SettingsLoader::from_process_env().config_file(config.config.clone());
+    if let Some(server) = server {
+        loader = loader
+            .set_override_opt("api.host", server.host.clone())
+            .set_override_opt("api.port", server.port.map(|p| p.to_string()))
+            .set_override_opt("database.path", server.database.as_ref().map(|p| p.display().to_string()));
+    }
+    loader.load()
+}
+
+/// The service's rules from the settings.
+pub fn policy(settings: &Settings) -> Policy {
+    Policy {
+        roster: settings.roster(),
+        zone: settings.market_time_zone(),
+        max_charts: settings.plans.max_chart_attachments,
+        admin_users: settings.admin_users(),
+        admin_roles: settings.admin_roles(),
+        posters: settings.coach_posters().into_iter().collect(),
+    }
+}
+
+/// Opens (creating and migrating it when needed) the configured database.
+///
+/// # Errors
+/// [`OpenError`] when the file cannot be opened, is not ours, or was migrated by a newer build.
+pub fn open_store(settings: &Settings) -> Result<SqliteStore, OpenError> {
+    let options = StoreOptions {
+        busy_timeout: settings.database.busy_timeout(),
+        max_connections: settings.database.pool_size,
+        ..StoreOptions::default()
+    };
+    SqliteStore::open(&settings.database.path, options)
+}
+
+/// The service over a store, with the system clock and the configured rules.
+pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanService {
+    PlanService::new(store.clone(), store, Arc::new(SystemClock), policy(settings))
+}
+
+/// Why a binary could not start; each maps to the exit code operators rely on.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Bad configuration (exit 2).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// Logging could not be set up (exit 1).
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    /// The database could not be opened (exit 1).
+    #[error("cannot open the database")]
+    Storage(#[from] OpenError),
+    /// Anything else that stops the command (exit 1).
+    #[error("{context}")]
+    Failed {
+        /// What was being done, e.g. `cannot import legacy.db`.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: core_model::BoxError,
+    },
+}
+
+impl StartupError {
+    /// A failure of `context`, caused by `source`.
+    pub fn failed(context: impl Into<String>, source: impl Into<core_model::BoxError>) -> Self {
+        Self::Failed { context: context.into(), source: source.into() }
+    }
+}
+
+impl StartupError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Self::Settings(_) => EXIT_BAD_CONFIG,
+            _ => EXIT_FAILURE,
+        })
+    }
+
+    /// Prints the error and its causes to standard error, one per line, for an operator.
+    pub fn report(&self) {
+        let mut message = format!("error: {self}");
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            message.push_str(&format!("\n  caused by: {cause}"));
+            source = cause.source();
+        }
+        eprintln!("{message}");
+    }
+}
