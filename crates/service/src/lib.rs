@@ -3,6 +3,7 @@
 //! The service sees storage only through the ports of `core_model` (`Arc<dyn PlanRepository>`); adapters are chosen by
 //! the binaries. Storage calls may block, so they run on tokio's blocking pool, inside the caller's tracing span.
 
+mod bot_status;
 mod error;
 mod policy;
 
@@ -15,6 +16,7 @@ use core_model::{
 };
 use tracing::Instrument as _;
 
+pub use bot_status::{BOT_CONNECTION_KEY, BotHealth, BotState};
 pub use error::{Operation, ServiceError};
 pub use policy::Policy;
 

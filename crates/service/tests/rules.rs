@@ -540,3 +540,24 @@ async fn status_values_round_trip_with_the_clock() {
     f.service.ping().await.unwrap();
     assert_eq!(f.service.stats().await.unwrap().active_plans, 0);
 }
+
+#[tokio::test]
+async fn bot_health_follows_the_heartbeat() {
+    use service::BotState;
+    let f = fixture();
+    let stale_after = std::time::Duration::from_secs(90);
+    let health = f.service.bot_health(stale_after).await.unwrap();
+    assert_eq!((health.state, health.last_seen), (BotState::Unknown, None), "never recorded");
+    f.service.record_bot_state(BotState::Connected).await.unwrap();
+    f.clock.advance(30);
+    let health = f.service.bot_health(stale_after).await.unwrap();
+    assert_eq!((health.state, health.age_seconds, health.stale), (BotState::Connected, Some(30), false));
+    f.clock.advance(61);
+    let health = f.service.bot_health(stale_after).await.unwrap();
+    assert_eq!((health.state, health.stale), (BotState::Disconnected, true), "no heartbeat for 91 s");
+    f.service.record_bot_state(BotState::Connected).await.unwrap();
+    assert_eq!(f.service.bot_health(stale_after).await.unwrap().state, BotState::Connected, "a heartbeat revives it");
+    f.service.record_bot_state(BotState::Disconnected).await.unwrap();
+    let health = f.service.bot_health(stale_after).await.unwrap();
+    assert_eq!((health.state, health.stale), (BotState::Disconnected, false));
+}

@@ -11,7 +11,7 @@ use core_model::{
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{plan_write_error, repo_error};
 use crate::migrations::{self, SchemaStatus};
@@ -57,6 +57,9 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     applied_at_open: Vec<u32>,
 }
+
+/// The query of a health check: it needs the schema to be readable.
+const PING_SQL: &str = "SELECT COUNT(*) FROM schema_migrations";
 
 type PooledSqlite = PooledConnection<SqliteConnectionManager>;
 
@@ -283,8 +286,17 @@ impl PlanRepository for SqliteStore {
         self.read(rows::stats)
     }
 
+    /// Queries the pool, and for a file database also opens the file afresh (read-only, never creating it) and reads
+    /// it: pooled connections keep a deleted or replaced file open, so only a new connection notices.
     fn ping(&self) -> Result<(), RepoError> {
-        self.read(|conn| conn.prepare_cached("SELECT COUNT(*) FROM schema_migrations")?.query_row([], |_| Ok(())))
+        let check = |conn: &Connection| conn.prepare_cached(PING_SQL)?.query_row([], |_| Ok(()));
+        self.read(check)?;
+        if let Some(path) = &self.path {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(path, flags).map_err(repo_error)?;
+            check(&conn).map_err(repo_error)?;
+        }
+        Ok(())
     }
 }
 

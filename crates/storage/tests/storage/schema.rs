@@ -136,3 +136,21 @@ fn an_in_memory_store_is_migrated_and_has_no_path() {
     store.insert(new_plan("d", "2025-11-09", "only here", author(1, "Ann")), at(0)).unwrap();
     assert_eq!(other.stats().unwrap().active_plans, 0, "two in-memory stores share nothing");
 }
+
+#[test]
+fn ping_notices_a_deleted_or_replaced_database_file() {
+    let dir = TestDir::new();
+    let store = open(&dir.db());
+    store.ping().unwrap();
+    let moved = dir.file("moved.db");
+    std::fs::rename(dir.db(), &moved).unwrap();
+    let err = store.ping().unwrap_err();
+    assert!(matches!(err, core_model::RepoError::Failure(_) | core_model::RepoError::Unwritable(_)), "{err:?}");
+    assert!(!dir.db().exists(), "a health check never creates the file");
+    std::fs::write(dir.db(), b"this is not a database, just some text that is long enough to look like a header")
+        .unwrap();
+    assert!(store.ping().is_err(), "a file that is not a database fails the check");
+    std::fs::remove_file(dir.db()).unwrap();
+    std::fs::rename(&moved, dir.db()).unwrap();
+    store.ping().unwrap();
+}
