@@ -1,12 +1,13 @@
-//! `plan-api`: the HTTP API alone. This version checks its configuration and database, then stops: the HTTP routes
-//! are not part of it yet.
+//! `plan-api`: the HTTP API alone, over the shared database (the bot may run beside it in another process).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use app::startup::{self, ConfigArgs, ServerArgs, StartupError};
 use clap::Parser;
+use http_api::Application;
 
-/// Serve coach plans over HTTP.
+/// Serve coach plans over HTTP: the predecessor's routes, /api/v1, /health and /metrics.
 #[derive(Debug, Parser)]
 #[command(name = "plan-api", version)]
 struct Cli {
@@ -18,20 +19,28 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = (|| {
-        let settings = startup::load_settings(&cli.config, Some(&cli.server))?;
-        let _telemetry = app::init_telemetry(&settings.log, "plan-api")?;
-        startup::open_store(&settings)?;
-        Err::<(), _>(StartupError::failed(
-            "plan-api cannot serve yet",
-            "this version has no HTTP routes; the configuration and the database are valid",
-        ))
-    })();
-    match result {
+    match actix_web::rt::System::new().block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             err.report();
             err.exit_code()
         }
     }
+}
+
+async fn run(cli: Cli) -> Result<(), StartupError> {
+    let settings = startup::load_settings(&cli.config, Some(&cli.server))?;
+    let _telemetry = app::init_telemetry(&settings.log, "plan-api")?;
+    let store = Arc::new(startup::open_store(&settings)?);
+    let service = startup::build_service(&settings, store);
+    let config = startup::api_config(&settings);
+    let address = settings.api.address();
+    let application = Application::build(config, service)
+        .map_err(|e| StartupError::failed(format!("cannot listen on {address}"), e))?;
+    let url = format!("http://{}:{}", settings.api.host, application.port());
+    tracing::info!(%url, database = %settings.database.path.display(), "plan-api listening");
+    println!("plan-api listening on {url}");
+    application.run_until_stopped().await.map_err(|e| StartupError::failed("the HTTP server failed", e))?;
+    tracing::info!("plan-api stopped");
+    Ok(())
 }

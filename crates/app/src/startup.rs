@@ -67,6 +67,17 @@ pub fn policy(settings: &Settings) -> Policy {
     }
 }
 
+/// How the HTTP API serves, from the settings.
+pub fn api_config(settings: &Settings) -> http_api::ApiConfig {
+    http_api::ApiConfig {
+        host: settings.api.host.clone(),
+        port: settings.api.port,
+        cors_origins: settings.api.cors_origins.clone(),
+        max_body_bytes: settings.api.max_body_bytes,
+        ..http_api::ApiConfig::default()
+    }
+}
+
 /// Opens (creating and migrating it when needed) the configured database.
 ///
 /// # Errors

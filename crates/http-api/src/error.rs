@@ -1,0 +1,194 @@
+//! HTTP errors: the status each failure maps to (decided in one place), the v1 JSON body
+//! `{error, message, request_id}`, and the legacy body `{"error": "..."}`.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use service::ServiceError;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+/// The body of every v1 error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable kind, e.g. `not_found`, `bad_request`.
+    pub error: &'static str,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+    /// The request's id (also in the `X-Request-Id` header and the server's logs).
+    pub request_id: Option<String>,
+}
+
+/// A v1 error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// 400: the request is malformed; the message says how to fix it.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
+    }
+
+    /// 405, for a method the route does not serve.
+    pub fn method_not_allowed(method: &str, allowed: &str) -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "method_not_allowed",
+            message: format!("{method} is not allowed here; use {allowed}"),
+        }
+    }
+
+    /// 413.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "payload_too_large",
+            message: format!("the request body is larger than {limit} bytes"),
+        }
+    }
+
+    /// 414, for a query string over the limit.
+    pub fn uri_too_long(limit: usize) -> Self {
+        Self {
+            status: StatusCode::URI_TOO_LONG,
+            code: "uri_too_long",
+            message: format!("the query string is longer than {limit} bytes"),
+        }
+    }
+
+    /// 415.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "unsupported_media_type", message: message.into() }
+    }
+
+    /// 500, with nothing internal in the body.
+    pub fn internal() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal_error",
+            message: "an unexpected error happened; it has been logged with this request id".to_owned(),
+        }
+    }
+
+    /// The response status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The status and kind of a service failure. Server-side failures are logged here, once, with their whole chain.
+pub(crate) fn classify(err: &ServiceError) -> (StatusCode, &'static str) {
+    let kind = match err {
+        ServiceError::UnknownCoach(_)
+        | ServiceError::InvalidDate(_)
+        | ServiceError::InvalidText(_)
+        | ServiceError::TooManyCharts { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
+        ServiceError::NotFound { .. } | ServiceError::NothingToRestore { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        ServiceError::Forbidden { .. } | ServiceError::NotAPoster { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        ServiceError::AlreadyPosted { .. } | ServiceError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        ServiceError::Busy(_) | ServiceError::Unwritable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        ServiceError::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+    };
+    if !err.is_user_error() {
+        tracing::error!(error = %error_chain(err), "request failed on the server's side");
+    }
+    kind
+}
+
+/// An error and all its causes on one line.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        let (status, code) = classify(&err);
+        Self { status, code, message: err.to_string() }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorBody { error: self.code, message: self.message.clone(), request_id: request_id::current() };
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            response.insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")));
+        }
+        response.json(body)
+    }
+}
+
+/// An error of the legacy routes: the predecessor's `{"error": "..."}` body.
+#[derive(Debug)]
+pub struct LegacyError {
+    status: StatusCode,
+    message: String,
+}
+
+impl LegacyError {
+    /// 400 with a message saying what to fix.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+}
+
+impl fmt::Display for LegacyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ServiceError> for LegacyError {
+    fn from(err: ServiceError) -> Self {
+        let (status, _) = classify(&err);
+        Self { status, message: err.to_string() }
+    }
+}
+
+impl ResponseError for LegacyError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .json(serde_json::json!({ "error": self.message }))
+    }
+}

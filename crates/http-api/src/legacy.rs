@@ -1,0 +1,187 @@
+//! The predecessor's routes, with its paths, query parameters, JSON field names and status codes, so that agents
+//! written against it keep working: `/api/coach-plans/`, `/api/coach-plans/all`, `/api/coach-plans/history`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use core_model::{CoachId, HistoryAction, Plan};
+use serde::{Deserialize, Serialize};
+use service::MAX_HISTORY_LIMIT;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::LegacyError;
+use crate::state::AppState;
+
+/// Query of the legacy routes.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LegacyQuery {
+    /// Coach: `d` or `coach_d` (also `D`, `d:`).
+    coach: Option<String>,
+    /// Trading date `YYYY-MM-DD`; today in the market time zone when absent.
+    date: Option<String>,
+}
+
+/// A plan, in the predecessor's shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegacyPlan {
+    /// The plan text.
+    pub plan: String,
+    /// Chart URLs, in order.
+    pub charts: Vec<String>,
+    /// The author's display name.
+    pub author: String,
+    /// When it was posted (UTC, RFC 3339).
+    pub created_at: String,
+    /// When it last changed (UTC, RFC 3339), or null if never.
+    pub edited_at: Option<String>,
+    /// The channel's name, when known.
+    pub channel: Option<String>,
+}
+
+/// "No plan", in the predecessor's shape: a 200 whose `plan` says so.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegacyNoPlan {
+    /// `No plan available for coach_d on 2025-11-09`.
+    #[schema(example = "No plan available for coach_d on 2025-11-09")]
+    pub plan: String,
+    /// Always empty.
+    pub charts: Vec<String>,
+}
+
+/// A plan or the "no plan" answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LegacyPlanOrNone {
+    /// There is a plan.
+    Plan(LegacyPlan),
+    /// There is none.
+    None(LegacyNoPlan),
+}
+
+/// One history entry, in the predecessor's shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegacyHistoryEntry {
+    /// Entry id.
+    pub id: i64,
+    /// The plan changed.
+    pub plan_id: i64,
+    /// The plan's text before this change (as the predecessor recorded it).
+    pub plan_text: Option<String>,
+    /// Who made the change (display name).
+    pub edited_by: String,
+    /// When (UTC, RFC 3339).
+    pub edited_at: String,
+    /// What changed: `edited`, `charts_changed`, `deleted` or `restored` (an addition; the predecessor only had edits).
+    pub action: &'static str,
+}
+
+/// The predecessor's history body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegacyHistory {
+    /// Entries, newest first.
+    pub history: Vec<LegacyHistoryEntry>,
+}
+
+fn legacy_plan(plan: &Plan) -> LegacyPlan {
+    LegacyPlan {
+        plan: plan.text.clone(),
+        charts: plan.charts.iter().map(|c| c.url.clone()).collect(),
+        author: plan.author.display_name.clone(),
+        created_at: plan.created_at.to_string(),
+        edited_at: plan.is_edited().then(|| plan.updated_at.to_string()),
+        channel: plan.source.channel_name.clone(),
+    }
+}
+
+fn no_plan(coach: &CoachId, date: impl std::fmt::Display) -> LegacyNoPlan {
+    LegacyNoPlan { plan: format!("No plan available for {} on {date}", coach.legacy_name()), charts: Vec::new() }
+}
+
+fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, LegacyError> {
+    let given = query.coach.as_deref().map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
+        let valid: Vec<_> = state.service.policy().roster.coaches().iter().map(|c| c.id.to_string()).collect();
+        LegacyError::bad_request(format!(
+            "the coach parameter is missing; add ?coach= with one of: {}",
+            valid.join(", ")
+        ))
+    })?;
+    Ok(state.service.parse_coach(given)?)
+}
+
+/// `GET /api/coach-plans/?coach=d&date=YYYY-MM-DD`
+#[utoipa::path(
+    get,
+    path = "/api/coach-plans/",
+    tag = "legacy",
+    params(LegacyQuery),
+    responses(
+        (status = 200, description = "The plan, or the \"No plan available\" answer", body = LegacyPlanOrNone),
+        (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
+    )
+)]
+pub async fn plan(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
+    let coach = required_coach(&state, &query)?;
+    let date = state.service.parse_date(query.date.as_deref())?;
+    let body = match state.service.plan(&coach, Some(date)).await? {
+        Some(plan) => LegacyPlanOrNone::Plan(legacy_plan(&plan)),
+        None => LegacyPlanOrNone::None(no_plan(&coach, date)),
+    };
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/coach-plans/all?date=YYYY-MM-DD`
+#[utoipa::path(
+    get,
+    path = "/api/coach-plans/all",
+    tag = "legacy",
+    params(("date" = Option<String>, Query, description = "Trading date `YYYY-MM-DD`; today when absent")),
+    responses(
+        (status = 200, description = "Every coach of the roster by its legacy name (`coach_d`), with its plan or the \"No plan available\" answer", body = BTreeMap<String, LegacyPlanOrNone>),
+        (status = 400, description = "A bad date: `{\"error\": \"...\"}`"),
+    )
+)]
+pub async fn all(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
+    let date = state.service.parse_date(query.date.as_deref())?;
+    let plans = state.service.plans_for_date(Some(date)).await?;
+    let mut body: BTreeMap<String, LegacyPlanOrNone> = BTreeMap::new();
+    for coach in state.service.policy().roster.coaches() {
+        body.insert(coach.id.legacy_name(), LegacyPlanOrNone::None(no_plan(&coach.id, date)));
+    }
+    for plan in &plans {
+        body.insert(plan.coach.legacy_name(), LegacyPlanOrNone::Plan(legacy_plan(plan)));
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/coach-plans/history?coach=d[&date=YYYY-MM-DD]`
+#[utoipa::path(
+    get,
+    path = "/api/coach-plans/history",
+    tag = "legacy",
+    params(LegacyQuery),
+    responses(
+        (status = 200, description = "Changes of the coach's plans (of one date, or of every date when no date is given), newest first", body = LegacyHistory),
+        (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
+    )
+)]
+pub async fn history(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
+    let coach = required_coach(&state, &query)?;
+    let date = match query.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(text) => Some(state.service.parse_date(Some(text))?),
+        None => None,
+    };
+    let entries = state.service.history(&coach, date, MAX_HISTORY_LIMIT).await?;
+    let history = entries
+        .iter()
+        .filter(|e| e.action != HistoryAction::Created)
+        .map(|e| LegacyHistoryEntry {
+            id: e.id,
+            plan_id: e.plan_id.0,
+            plan_text: e.text_before.clone(),
+            edited_by: e.actor.display_name.clone(),
+            edited_at: e.at.to_string(),
+            action: e.action.as_str(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(LegacyHistory { history }))
+}

@@ -1,0 +1,254 @@
+//! The coach-plans HTTP API over the service: the predecessor's routes (same paths and JSON shapes), native
+//! `/api/v1` routes, `/health`, `/metrics` and the OpenAPI document.
+//!
+//! [`Application::build`] binds the listener (port 0 picks a free one, as tests do) and
+//! [`Application::run_until_stopped`] serves until SIGINT/SIGTERM, letting in-flight requests finish.
+
+mod dto;
+mod error;
+mod legacy;
+mod metrics;
+mod openapi;
+mod ops;
+mod request_id;
+mod state;
+mod v1;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError as _, guard, web};
+use service::PlanService;
+use tracing_actix_web::TracingLogger;
+
+pub use error::{ApiError, ErrorBody};
+pub use metrics::{LATENCY_BUCKETS, RequestMetrics};
+pub use openapi::{ApiDoc, document as openapi_document};
+pub use request_id::REQUEST_ID_HEADER;
+pub use state::{ApiConfig, AppState};
+
+/// A bound, not yet running, HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `config.host:config.port` and prepares the server over `service`.
+    ///
+    /// # Errors
+    /// When the address cannot be bound (in use, not local, no permission).
+    pub fn build(config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        Self::from_listener(listener, config, service)
+    }
+
+    /// Prepares the server on a listener bound by the caller.
+    ///
+    /// # Errors
+    /// When the listener cannot be used.
+    pub fn from_listener(listener: TcpListener, config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState { service, metrics: Arc::new(RequestMetrics::default()), config });
+        let workers = state.config.workers;
+        let shutdown = state.config.shutdown_timeout;
+        let factory_state = state.clone();
+        let mut server = HttpServer::new(move || app(factory_state.clone()))
+            .listen(listener)?
+            .disable_signals()
+            .shutdown_timeout(shutdown.as_secs().max(1));
+        if let Some(workers) = workers {
+            server = server.workers(workers.max(1));
+        }
+        Ok(Self { port, server: server.run() })
+    }
+
+    /// The port bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (gracefully or not) from elsewhere.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped: SIGINT or SIGTERM (or [`ServerHandle::stop`]) stops accepting, lets in-flight requests
+    /// finish within the shutdown timeout, then returns.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let signals = tokio::spawn(async move {
+            let signal = shutdown_signal().await;
+            tracing::info!(signal, "stopping: no new connections, finishing requests in flight");
+            handle.stop(true).await;
+        });
+        let result = self.server.await;
+        signals.abort();
+        result
+    }
+}
+
+/// Waits for SIGINT or SIGTERM (Ctrl-C elsewhere) and names it.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "ctrl-c"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "ctrl-c"
+    }
+}
+
+/// The actix app: routes, then middleware from the innermost (CORS) to the outermost (request ids).
+fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = Arc::clone(&state.metrics);
+    let cors = cors(&state.config.cors_origins);
+    App::new()
+        .app_data(state)
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::bad_request(format!("the query string is malformed: {err}")).into()),
+        )
+        .service(get("/", ops::root))
+        .service(get("/health", ops::health))
+        .service(get("/metrics", ops::metrics))
+        .service(legacy_get("/api/coach-plans/", legacy::plan))
+        .service(legacy_get("/api/coach-plans", legacy::plan))
+        .service(legacy_get("/api/coach-plans/all", legacy::all))
+        .service(legacy_get("/api/coach-plans/history", legacy::history))
+        .service(get("/api/v1/plans", v1::list_plans))
+        .service(get("/api/v1/plans/{coach}/{date}", v1::get_plan))
+        .service(get("/api/v1/plans/{coach}/{date}/history", v1::plan_history))
+        .service(get("/api/v1/coaches", v1::coaches))
+        .service(get("/api/v1/coaches/{coach}/history", v1::coach_history))
+        .service(get("/api/v1/stats", v1::stats))
+        .service(get("/api/v1/openapi.json", v1::openapi))
+        .default_service(web::to(not_found))
+        .wrap(cors)
+        .wrap(from_fn(limits))
+        .wrap(metrics::RecordMetrics(metrics))
+        .wrap(TracingLogger::<request_id::PlanApiRootSpan>::new())
+        .wrap(request_id::RequestIds)
+}
+
+fn read_guard() -> impl guard::Guard {
+    guard::Any(guard::Get()).or(guard::Head())
+}
+
+/// A GET (and HEAD) route whose other methods get a JSON 405.
+fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path).route(web::route().guard(read_guard()).to(handler)).default_service(web::to(method_not_allowed))
+}
+
+/// A legacy GET route: its 405 has the predecessor's `{"error": ...}` body.
+fn legacy_get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            error::LegacyError::bad_request(format!("the query string is malformed: {err}")).into()
+        }))
+        .route(web::route().guard(read_guard()).to(handler))
+        .default_service(web::to(legacy_method_not_allowed))
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let path: String = req.path().chars().take(200).collect();
+    ApiError::not_found(format!("no route {path}; the routes are listed at / and in /api/v1/openapi.json"))
+        .error_response()
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    ApiError::method_not_allowed(req.method().as_str(), "GET or HEAD").error_response()
+}
+
+async fn legacy_method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, HEAD"))
+        .json(serde_json::json!({ "error": format!("{} is not allowed here; use GET", req.method()) }))
+}
+
+/// Refuses oversized requests before any handler runs: 413 for a body over the limit, 414 for a long query string.
+async fn limits(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (max_body, max_query) = req
+        .app_data::<web::Data<AppState>>()
+        .map_or((64 * 1024, 4096), |s| (s.config.max_body_bytes, s.config.max_query_bytes));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let refusal = if declared > max_body as u64 {
+        Some(ApiError::payload_too_large(max_body))
+    } else if req.query_string().len() > max_query {
+        Some(ApiError::uri_too_long(max_query))
+    } else {
+        None
+    };
+    match refusal {
+        Some(error) => Ok(req.into_response(error.error_response()).map_into_right_body()),
+        None => next.call(req).await.map(ServiceResponse::map_into_left_body),
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "HEAD", "OPTIONS"])
+        .allowed_headers([header::ACCEPT, header::CONTENT_TYPE, header::IF_NONE_MATCH])
+        .allowed_header(REQUEST_ID_HEADER)
+        .expose_headers([header::ETAG])
+        .expose_headers([REQUEST_ID_HEADER])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };
+    }
+    cors
+}

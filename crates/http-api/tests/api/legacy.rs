@@ -1,0 +1,155 @@
+//! The predecessor's routes, driven with the exact request shapes its Python client sends, checking every field it
+//! reads.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TODAY, ann, bob, chart, spawn_app};
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn a_plan_has_every_field_the_python_client_reads() {
+    let app = spawn_app().await;
+    let charts = vec![chart("https://cdn.test/spy.png"), chart("https://www.tradingview.com/x/AbC123/")];
+    app.post(&ann(), "d", None, "SPY: long above 512.40, stop 510.80", charts).await;
+    app.edit(&ann(), "d", None, "SPY: long above 512.60, stop 510.80").await;
+
+    let (status, body) = app.get_json(&format!("/api/coach-plans/?coach=d&date={TODAY}")).await;
+    assert_eq!(status, 200);
+    let expected: BTreeSet<String> =
+        ["plan", "charts", "author", "created_at", "edited_at", "channel"].map(String::from).into();
+    assert_eq!(keys(&body), expected, "exactly the predecessor's fields");
+    assert_eq!(body["plan"], "SPY: long above 512.60, stop 510.80");
+    assert_eq!(body["charts"], json!(["https://cdn.test/spy.png", "https://www.tradingview.com/x/AbC123/"]));
+    assert_eq!(body["author"], "Ann");
+    assert_eq!(body["channel"], "trading-plans");
+    let created: core_model::jiff::Timestamp = body["created_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(created.to_string(), crate::helpers::NOW);
+    assert!(body["edited_at"].is_string(), "an edited plan says when");
+}
+
+#[tokio::test]
+async fn every_coach_form_and_both_paths_find_the_plan() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "plan d", vec![]).await;
+    for path in [
+        format!("/api/coach-plans/?coach=d&date={TODAY}"),
+        format!("/api/coach-plans/?coach=coach_d&date={TODAY}"),
+        format!("/api/coach-plans/?coach=D&date={TODAY}"),
+        format!("/api/coach-plans/?coach=d%3A&date={TODAY}"),
+        format!("/api/coach-plans?coach=d&date={TODAY}"),
+        "/api/coach-plans/?coach=d".to_owned(),
+    ] {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!((status, body["plan"].as_str()), (200, Some("plan d")), "{path}");
+    }
+    let (_, body) = app.get_json("/api/coach-plans/?coach=d").await;
+    assert_eq!(body["edited_at"], Value::Null, "never edited");
+}
+
+#[tokio::test]
+async fn no_plan_is_a_200_with_the_predecessors_sentence() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/coach-plans/?coach=i&date=2025-11-07").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"plan": "No plan available for coach_i on 2025-11-07", "charts": []}));
+    let (_, body) = app.get_json("/api/coach-plans/?coach=coach_s").await;
+    assert_eq!(body["plan"], format!("No plan available for coach_s on {TODAY}"), "today in the market time zone");
+}
+
+#[tokio::test]
+async fn bad_requests_are_400_with_an_error_field() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/api/coach-plans/", "the coach parameter is missing; add ?coach= with one of: d, i, s, n"),
+        ("/api/coach-plans/?coach=", "the coach parameter is missing; add ?coach= with one of: d, i, s, n"),
+        ("/api/coach-plans/?coach=x", "unknown coach `x`; valid coaches are: d, i, s, n"),
+        (
+            "/api/coach-plans/?coach=d&date=2025-13-01",
+            "`2025-13-01` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09",
+        ),
+        (
+            "/api/coach-plans/?coach=d&date=11/09/2025",
+            "`11/09/2025` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09",
+        ),
+        ("/api/coach-plans/all?date=yesterday", "`yesterday` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
+        ("/api/coach-plans/history", "the coach parameter is missing; add ?coach= with one of: d, i, s, n"),
+        ("/api/coach-plans/history?coach=zz", "unknown coach `zz`; valid coaches are: d, i, s, n"),
+        (
+            "/api/coach-plans/history?coach=d&date=2025-02-30",
+            "`2025-02-30` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09",
+        ),
+    ];
+    for (path, message) in cases {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(body, json!({ "error": message }), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn all_lists_every_coach_with_a_plan_or_the_no_plan_answer() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "plan d", vec![chart("https://cdn.test/d.png")]).await;
+    app.post(&bob(), "s", None, "plan s", vec![]).await;
+    app.post(&bob(), "i", Some("2025-11-08"), "yesterday's", vec![]).await;
+    let (status, body) = app.get_json(&format!("/api/coach-plans/all?date={TODAY}")).await;
+    assert_eq!(status, 200);
+    let expected: BTreeSet<String> = ["coach_d", "coach_i", "coach_s", "coach_n"].map(String::from).into();
+    assert_eq!(keys(&body), expected);
+    assert_eq!(body["coach_d"]["plan"], "plan d");
+    assert_eq!(body["coach_d"]["charts"], json!(["https://cdn.test/d.png"]));
+    assert_eq!(body["coach_s"]["author"], "Bob");
+    assert_eq!(body["coach_i"], json!({"plan": format!("No plan available for coach_i on {TODAY}"), "charts": []}));
+    let (_, default_date) = app.get_json("/api/coach-plans/all").await;
+    assert_eq!(default_date, body, "the date defaults to today");
+}
+
+#[tokio::test]
+async fn history_lists_changes_newest_first_with_the_text_before() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "v1", vec![]).await;
+    app.clock.advance(60);
+    app.edit(&ann(), "d", None, "v2").await;
+    app.clock.advance(60);
+    app.edit(&ann(), "d", None, "v3").await;
+    app.post(&ann(), "d", Some("2025-11-08"), "older day", vec![]).await;
+    app.edit(&ann(), "d", Some("2025-11-08"), "older day, edited").await;
+
+    let (status, body) = app.get_json(&format!("/api/coach-plans/history?coach=d&date={TODAY}")).await;
+    assert_eq!(status, 200);
+    let history = body["history"].as_array().unwrap();
+    let texts: Vec<_> = history.iter().map(|e| e["plan_text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["v2", "v1"], "each entry holds the text before its edit, newest first");
+    for entry in history {
+        let expected: BTreeSet<String> =
+            ["id", "plan_id", "plan_text", "edited_by", "edited_at", "action"].map(String::from).into();
+        assert_eq!(keys(entry), expected);
+        assert_eq!(entry["edited_by"], "Ann");
+        assert_eq!(entry["action"], "edited");
+    }
+    let (_, all_dates) = app.get_json("/api/coach-plans/history?coach=coach_d").await;
+    assert_eq!(
+        all_dates["history"].as_array().unwrap().len(),
+        3,
+        "without a date: every date (the predecessor returned none)"
+    );
+    let (_, none) = app.get_json("/api/coach-plans/history?coach=n").await;
+    assert_eq!(none, json!({"history": []}));
+}
+
+#[tokio::test]
+async fn other_methods_get_a_405_in_the_legacy_shape() {
+    let app = spawn_app().await;
+    for path in ["/api/coach-plans/", "/api/coach-plans/all", "/api/coach-plans/history"] {
+        let response = app.client.post(app.url(path)).body("{}").send().await.unwrap();
+        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({"error": "POST is not allowed here; use GET"}));
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the HTTP API: the real app on port 0 over a temporary SQLite database per test.
+
+mod helpers;
+mod legacy;
+mod middleware;
+mod never_5xx;
+mod ops;
+mod v1;

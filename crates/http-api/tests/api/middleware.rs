@@ -1,0 +1,98 @@
+//! What every route shares: request ids, CORS, 404 and 405 as JSON, HEAD, and size limits.
+
+use http_api::ApiConfig;
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn a_request_id_is_taken_from_the_caller_or_generated_and_always_returned() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/api/v1/plans/x/today")).header("X-Request-Id", "agent-7:run-42").send();
+    let response = response.await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "agent-7:run-42");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"], "agent-7:run-42");
+
+    let generated = app.get("/health").await.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let another = app.get("/health").await.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(generated, another);
+
+    for unusable in ["has spaces", &"x".repeat(200), ""] {
+        let response = app.client.get(app.url("/health")).header("X-Request-Id", unusable).send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        assert_eq!(id.len(), 36, "{unusable:?} is replaced by a generated id");
+    }
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let config = ApiConfig { cors_origins: vec!["https://dashboard.example.com".into()], ..ApiConfig::default() };
+    let app = spawn_app_with(config).await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/plans"))
+        .header("Origin", "https://dashboard.example.com")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "if-none-match, x-request-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://dashboard.example.com");
+    let methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
+    assert!(methods.contains("GET"), "{methods}");
+
+    let simple = app.client.get(app.url("/health")).header("Origin", "https://dashboard.example.com").send().await;
+    let simple = simple.unwrap();
+    assert_eq!(simple.headers()["access-control-allow-origin"], "https://dashboard.example.com");
+    let exposed = simple.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("etag") && exposed.contains("x-request-id"), "{exposed}");
+
+    let stranger = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/plans"))
+        .header("Origin", "https://evil.example.net")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(stranger.headers().get("access-control-allow-origin").is_none());
+    assert!(stranger.status().is_client_error());
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_other_methods_405_with_json_bodies() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/v2/plans").await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    assert!(body["message"].as_str().unwrap().starts_with("no route /api/v2/plans"));
+
+    for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
+        let response = app.client.request(method.clone(), app.url("/api/v1/plans/d/today")).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "method_not_allowed");
+        assert_eq!(body["message"], format!("{method} is not allowed here; use GET or HEAD"));
+    }
+    let head = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_query_strings_are_refused() {
+    let config = ApiConfig { max_body_bytes: 1024, max_query_bytes: 256, ..ApiConfig::default() };
+    let app = spawn_app_with(config).await;
+    let big = app.client.post(app.url("/api/v1/plans")).body(vec![b'x'; 4096]).send().await.unwrap();
+    assert_eq!(big.status(), 413);
+    let body: Value = big.json().await.unwrap();
+    assert_eq!(body["message"], "the request body is larger than 1024 bytes");
+    let long = format!("/api/v1/plans?date=today&pad={}", "a".repeat(300));
+    let (status, body) = app.get_json(&long).await;
+    assert_eq!((status, body["error"].as_str()), (414, Some("uri_too_long")));
+    let (status, _) = app.get_json("/api/v1/plans?date=today").await;
+    assert_eq!(status, 200);
+}

@@ -1,0 +1,193 @@
+//! The `/api/v1` routes: bodies, 404 and 400 errors, ETags and 304s.
+
+use serde_json::Value;
+
+use crate::helpers::{TODAY, TestApp, ann, bob, chart, spawn_app};
+
+async fn error_of(app: &TestApp, path: &str) -> (u16, Value) {
+    let response = app.get(path).await;
+    let status = response.status().as_u16();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"], request_id, "the error names the request id of its response");
+    (status, body)
+}
+
+#[tokio::test]
+async fn one_plan_with_every_field() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "QQQ long over 440", vec![chart("https://cdn.test/q.png")]).await;
+    for path in
+        [format!("/api/v1/plans/d/{TODAY}"), "/api/v1/plans/coach_d/today".into(), format!("/api/v1/plans/D/{TODAY}")]
+    {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(body["coach"], "d");
+        assert_eq!(body["coach_name"], "Day Trading");
+        assert_eq!(body["date"], TODAY);
+        assert_eq!(body["text"], "QQQ long over 440");
+        assert_eq!(body["author"]["user_id"], "111", "ids are strings");
+        assert_eq!(body["author"]["display_name"], "Ann");
+        assert_eq!(body["source"]["channel_name"], "trading-plans");
+        assert_eq!(body["charts"][0]["url"], "https://cdn.test/q.png");
+        assert_eq!(body["charts"][0]["kind"], "link");
+        assert_eq!(body["version"], 1);
+        assert_eq!(body["edited"], false);
+    }
+}
+
+#[tokio::test]
+async fn a_plan_has_an_etag_that_answers_304_until_it_changes() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "v1", vec![]).await;
+    let path = format!("/api/v1/plans/d/{TODAY}");
+    let first = app.get(&path).await;
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(first.headers()["cache-control"].to_str().unwrap().contains("max-age="));
+
+    let revalidated = app.client.get(app.url(&path)).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["etag"], etag.as_str());
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+    let listed = app.client.get(app.url(&path)).header("If-None-Match", format!("\"other\", W/{etag}")).send().await;
+    assert_eq!(listed.unwrap().status(), 304, "a weak form in a list matches too");
+
+    app.edit(&ann(), "d", None, "v2").await;
+    let changed = app.client.get(app.url(&path)).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"], etag.as_str());
+    let body: Value = changed.json().await.unwrap();
+    assert_eq!(
+        (body["text"].as_str(), body["version"].as_u64(), body["edited"].as_bool()),
+        (Some("v2"), Some(2), Some(true))
+    );
+}
+
+#[tokio::test]
+async fn absent_plans_are_404_and_bad_input_is_400() {
+    let app = spawn_app().await;
+    let (status, body) = error_of(&app, &format!("/api/v1/plans/d/{TODAY}")).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    assert_eq!(body["message"], format!("there is no plan for coach d on {TODAY}"));
+    let cases = [
+        ("/api/v1/plans/x/today", "unknown coach `x`; valid coaches are: d, i, s, n"),
+        ("/api/v1/plans/d/2025-1-1", "`2025-1-1` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
+        ("/api/v1/plans?date=nope", "`nope` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
+        ("/api/v1/plans?author=ann", "`author` must be a Discord user id (a number), not `ann`"),
+        ("/api/v1/plans?coach=q", "unknown coach `q`; valid coaches are: d, i, s, n"),
+        ("/api/v1/plans/d/today/history?limit=0", "`limit` must be a whole number from 1 to 1000, not `0`"),
+        ("/api/v1/coaches/d/history?limit=many", "`limit` must be a whole number from 1 to 1000, not `many`"),
+        ("/api/v1/coaches/nobody/history", "unknown coach `nobody`; valid coaches are: d, i, s, n"),
+    ];
+    for (path, message) in cases {
+        let (status, body) = error_of(&app, path).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{path}");
+        assert_eq!(body["message"], message, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn plans_of_a_date_with_coach_and_author_filters() {
+    let app = spawn_app().await;
+    app.post(&bob(), "n", None, "news", vec![]).await;
+    app.post(&ann(), "s", None, "swing", vec![]).await;
+    app.post(&ann(), "d", None, "day", vec![]).await;
+    app.post(&ann(), "d", Some("2025-11-08"), "yesterday", vec![]).await;
+    let texts = |body: &Value| -> Vec<String> {
+        body["plans"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, body) = app.get_json("/api/v1/plans").await;
+    assert_eq!((status, body["date"].as_str()), (200, Some(TODAY)));
+    assert_eq!(texts(&body), ["day", "swing", "news"], "roster order: d, i, s, n");
+    let (_, body) = app.get_json("/api/v1/plans?date=2025-11-08").await;
+    assert_eq!(texts(&body), ["yesterday"]);
+    let (_, body) = app.get_json("/api/v1/plans?coach=coach_s").await;
+    assert_eq!(texts(&body), ["swing"]);
+    let (_, body) = app.get_json("/api/v1/plans?author=111").await;
+    assert_eq!(texts(&body), ["day", "swing"]);
+    let (_, body) = app.get_json("/api/v1/plans?author=222&date=2025-11-08").await;
+    assert!(texts(&body).is_empty());
+
+    let first = app.get("/api/v1/plans").await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.client.get(app.url("/api/v1/plans")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    app.edit(&bob(), "n", None, "news, edited").await;
+    let changed = app.client.get(app.url("/api/v1/plans")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200, "an edit of any plan of the list changes its ETag");
+}
+
+#[tokio::test]
+async fn history_of_a_date_and_of_a_coach() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "v1", vec![]).await;
+    app.clock.advance(10);
+    app.edit(&ann(), "d", None, "v2").await;
+    app.post(&ann(), "d", Some("2025-11-08"), "old", vec![]).await;
+    let (status, body) = app.get_json(&format!("/api/v1/plans/d/{TODAY}/history")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["coach"], "d");
+    assert_eq!(body["date"], TODAY);
+    let entries = body["entries"].as_array().unwrap();
+    let actions: Vec<_> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["edited", "created"]);
+    assert_eq!(entries[0]["text_before"], "v1");
+    assert_eq!(entries[0]["text_after"], "v2");
+    assert_eq!(entries[0]["actor"]["user_id"], "111");
+    assert_eq!(entries[0]["version"], 2);
+    let (_, limited) = app.get_json(&format!("/api/v1/plans/d/{TODAY}/history?limit=1")).await;
+    assert_eq!(limited["entries"].as_array().unwrap().len(), 1);
+    let (status, all) = app.get_json("/api/v1/coaches/d/history").await;
+    assert_eq!((status, all["date"].clone()), (200, Value::Null));
+    assert_eq!(all["entries"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn coaches_and_stats() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/v1/coaches").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["market_timezone"], "America/New_York");
+    assert_eq!(body["today"], TODAY);
+    let ids: Vec<_> = body["coaches"].as_array().unwrap().iter().map(|c| c["legacy_name"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["coach_d", "coach_i", "coach_s", "coach_n"]);
+    assert_eq!(body["coaches"][3]["name"], "News/Events");
+
+    app.post(&ann(), "d", None, "d", vec![chart("https://cdn.test/1.png")]).await;
+    app.post(&ann(), "s", Some("2025-11-03"), "s", vec![]).await;
+    let (status, stats) = app.get_json("/api/v1/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["active_plans"], 2);
+    assert_eq!(stats["charts"], 1);
+    assert_eq!(stats["history_entries"], 2);
+    assert_eq!(stats["active_by_coach"]["s"], 1);
+    assert_eq!((stats["first_date"].as_str(), stats["last_date"].as_str()), (Some("2025-11-03"), Some(TODAY)));
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get_json("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    for route in [
+        "/",
+        "/health",
+        "/metrics",
+        "/api/coach-plans/",
+        "/api/coach-plans/all",
+        "/api/coach-plans/history",
+        "/api/v1/plans",
+        "/api/v1/plans/{coach}/{date}",
+        "/api/v1/plans/{coach}/{date}/history",
+        "/api/v1/coaches",
+        "/api/v1/coaches/{coach}/history",
+        "/api/v1/stats",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(paths.contains(&route), "{route} is documented (documented: {paths:?})");
+    }
+    assert!(doc["components"]["schemas"]["PlanDto"].is_object());
+}
