@@ -6,6 +6,8 @@ use core_model::{Chart, HistoryEntry, Plan, Roster, StoreStats};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::time::rfc3339;
+
 /// Someone recorded on a plan or history entry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PersonDto {
@@ -102,8 +104,8 @@ impl PlanDto {
             charts: plan.charts.iter().map(ChartDto::new).collect(),
             version: plan.version,
             edited: plan.is_edited(),
-            created_at: plan.created_at.to_string(),
-            updated_at: plan.updated_at.to_string(),
+            created_at: rfc3339(plan.created_at),
+            updated_at: rfc3339(plan.updated_at),
         }
     }
 }
@@ -116,7 +118,7 @@ impl ChartDto {
             filename: chart.filename.clone(),
             content_type: chart.content_type.clone(),
             kind: chart.kind.as_str(),
-            added_at: chart.added_at.to_string(),
+            added_at: rfc3339(chart.added_at),
         }
     }
 }
@@ -169,7 +171,7 @@ impl HistoryEntryDto {
                 user_id: entry.actor.user_id.map(|u| u.to_string()),
                 display_name: entry.actor.display_name.clone(),
             },
-            at: entry.at.to_string(),
+            at: rfc3339(entry.at),
         }
     }
 }

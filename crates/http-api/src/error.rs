@@ -83,6 +83,11 @@ impl ApiError {
         }
     }
 
+    /// A client error raised outside the handlers (e.g. a refused CORS request), with its message.
+    pub(crate) fn client(status: StatusCode, error: &dyn fmt::Display) -> Self {
+        Self { status, code: "bad_request", message: error.to_string() }
+    }
+
     /// The response status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::LegacyError;
 use crate::state::AppState;
+use crate::time;
 
 /// Query of the legacy routes.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,9 +31,9 @@ pub struct LegacyPlan {
     pub charts: Vec<String>,
     /// The author's display name.
     pub author: String,
-    /// When it was posted (UTC, RFC 3339).
+    /// When it was posted (UTC, ISO 8601 with `+00:00`, readable by Python's `datetime.fromisoformat`).
     pub created_at: String,
-    /// When it last changed (UTC, RFC 3339), or null if never.
+    /// When it last changed (same form), or null if never.
     pub edited_at: Option<String>,
     /// The channel's name, when known.
     pub channel: Option<String>,
@@ -69,7 +70,7 @@ pub struct LegacyHistoryEntry {
     pub plan_text: Option<String>,
     /// Who made the change (display name).
     pub edited_by: String,
-    /// When (UTC, RFC 3339).
+    /// When (UTC, ISO 8601 with `+00:00`).
     pub edited_at: String,
     /// What changed: `edited`, `charts_changed`, `deleted` or `restored` (an addition; the predecessor only had edits).
     pub action: &'static str,
@@ -87,8 +88,8 @@ fn legacy_plan(plan: &Plan) -> LegacyPlan {
         plan: plan.text.clone(),
         charts: plan.charts.iter().map(|c| c.url.clone()).collect(),
         author: plan.author.display_name.clone(),
-        created_at: plan.created_at.to_string(),
-        edited_at: plan.is_edited().then(|| plan.updated_at.to_string()),
+        created_at: time::legacy(plan.created_at),
+        edited_at: plan.is_edited().then(|| time::legacy(plan.updated_at)),
         channel: plan.source.channel_name.clone(),
     }
 }
@@ -179,7 +180,7 @@ pub async fn history(state: web::Data<AppState>, query: web::Query<LegacyQuery>)
             plan_id: e.plan_id.0,
             plan_text: e.text_before.clone(),
             edited_by: e.actor.display_name.clone(),
-            edited_at: e.at.to_string(),
+            edited_at: time::legacy(e.at),
             action: e.action.as_str(),
         })
         .collect();

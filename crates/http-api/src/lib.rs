@@ -12,6 +12,7 @@ mod openapi;
 mod ops;
 mod request_id;
 mod state;
+mod time;
 mod v1;
 
 use std::net::TcpListener;
@@ -209,10 +210,12 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 async fn legacy_method_not_allowed(req: HttpRequest) -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "GET, HEAD"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({ "error": format!("{} is not allowed here; use GET", req.method()) }))
 }
 
-/// Refuses oversized requests before any handler runs: 413 for a body over the limit, 414 for a long query string.
+/// Refuses oversized requests before any handler runs (413 for a body over the limit, 414 for a long query string),
+/// and turns errors raised by the middleware inside it into JSON error responses.
 async fn limits(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -233,10 +236,29 @@ async fn limits(
     } else {
         None
     };
-    match refusal {
-        Some(error) => Ok(req.into_response(error.error_response()).map_into_right_body()),
-        None => next.call(req).await.map(ServiceResponse::map_into_left_body),
+    if let Some(error) = refusal {
+        return Ok(req.into_response(error.error_response()).map_into_right_body());
     }
+    let response = next.call(req).await?;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return Ok(response.map_into_left_body());
+    }
+    // An error answered by inner middleware (a refused CORS request) in plain text: the same JSON body as every
+    // other error, keeping its message.
+    let (request, plain) = response.into_parts();
+    let text = actix_web::body::to_bytes(plain.into_body()).await.ok();
+    let message = text
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("request refused").to_owned());
+    let error = if status.is_server_error() { ApiError::internal() } else { ApiError::client(status, &message) };
+    Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
 }
 
 fn cors(origins: &[String]) -> Cors {

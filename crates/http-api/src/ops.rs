@@ -38,6 +38,7 @@ pub async fn root() -> HttpResponse {
         ("/api/v1/plans?date=YYYY-MM-DD", "the plans of a date"),
         ("/api/v1/plans/{coach}/{date}", "one plan, with an ETag"),
         ("/api/v1/plans/{coach}/{date}/history", "the changes of a coach's plans of a date"),
+        ("/api/v1/coaches/{coach}/history", "the changes of a coach's plans, every date"),
         ("/api/v1/coaches", "the coach roster"),
         ("/api/v1/stats", "counts over everything stored"),
         ("/health", "database and Discord bot status"),
@@ -106,13 +107,13 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => DatabaseHealth { status: "ok", error: None },
         Err(err) => {
             tracing::warn!(error = %error_chain(&err), "health check: the database cannot be read");
-            DatabaseHealth { status: "error", error: Some(err.to_string()) }
+            DatabaseHealth { status: "error", error: Some(error_chain(&err)) }
         }
     };
     let bot = match state.service.bot_health(state.config.bot_stale_after).await {
         Ok(h) => BotHealthDto {
             status: h.state.as_str(),
-            last_seen: h.last_seen.map(|t| t.to_string()),
+            last_seen: h.last_seen.map(crate::time::rfc3339),
             age_seconds: h.age_seconds,
             stale: h.stale,
         },
@@ -126,7 +127,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
-        timestamp: state.service.now().to_string(),
+        timestamp: crate::time::rfc3339(state.service.now()),
         uptime_seconds: state.metrics.uptime_seconds() as u64,
         database,
         bot,
@@ -226,12 +227,13 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest, query: web::Q
         let error = crate::error::ApiError::bad_request(format!("unknown format `{format}`; use json or prometheus"));
         return actix_web::ResponseError::error_response(&error);
     }
+    let database_up = state.service.ping().await.is_ok();
     let stats = state.service.stats().await;
     if wants_prometheus(&req, &query) {
         let uptime = state.metrics.uptime_seconds();
         let mut gauges = vec![
             ("coach_plans_uptime_seconds", "Seconds since the API started.", uptime),
-            ("coach_plans_database_up", "1 when the database answers, else 0.", f64::from(u8::from(stats.is_ok()))),
+            ("coach_plans_database_up", "1 when the database answers, else 0.", f64::from(u8::from(database_up))),
         ];
         if let Ok(stats) = &stats {
             gauges.extend([
@@ -269,7 +271,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest, query: web::Q
             mean_ms: series.seconds_sum * 1000.0 / series.count.max(1) as f64,
         });
     }
-    let database = if stats.is_ok() { "ok" } else { "error" };
+    let database = if database_up && stats.is_ok() { "ok" } else { "error" };
     let plans = stats.ok().map(|s| PlanCounts {
         active: s.active_plans,
         deleted: s.deleted_plans,

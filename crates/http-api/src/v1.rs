@@ -35,6 +35,11 @@ pub struct HistoryQuery {
     limit: Option<String>,
 }
 
+/// A query value, or `None` when absent or blank (`?coach=` filters nothing).
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
 fn parse_coach(state: &AppState, input: &str) -> Result<CoachId, ApiError> {
     Ok(state.service.parse_coach(input)?)
 }
@@ -95,8 +100,8 @@ pub async fn list_plans(
     query: web::Query<PlansQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let date = parse_date(&state, query.date.as_deref())?;
-    let coach = query.coach.as_deref().map(|c| parse_coach(&state, c)).transpose()?;
-    let author = match query.author.as_deref().map(str::trim) {
+    let coach = non_empty(query.coach.as_deref()).map(|c| parse_coach(&state, c)).transpose()?;
+    let author = match non_empty(query.author.as_deref()) {
         Some(text) => Some(UserId(text.parse::<u64>().map_err(|_| {
             ApiError::bad_request(format!("`author` must be a Discord user id (a number), not `{text}`"))
         })?)),
@@ -242,7 +247,7 @@ pub async fn coaches(state: web::Data<AppState>) -> HttpResponse {
     tag = "plans",
     responses(
         (status = 200, description = "Counts over everything stored", body = StatsDto),
-        (status = 503, description = "The database cannot be read", body = ErrorBody),
+        (status = 500, description = "The database cannot be read", body = ErrorBody),
     )
 )]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

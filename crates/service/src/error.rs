@@ -28,6 +28,10 @@ impl fmt::Display for Operation {
     }
 }
 
+fn charts(n: usize) -> String {
+    if n == 1 { "1 chart".to_owned() } else { format!("{n} charts") }
+}
+
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -41,7 +45,7 @@ pub enum ServiceError {
     #[error(transparent)]
     InvalidText(#[from] TextError),
     /// More charts than the configured cap.
-    #[error("a plan can have at most {max} charts and this one has {given}; remove {} and post again", given - max)]
+    #[error("a plan can have at most {} and this one has {given}; remove {} and post again", charts(*max), given - max)]
     TooManyCharts {
         /// Charts given.
         given: usize,

@@ -404,6 +404,15 @@ impl PlanService {
         .await
     }
 
+    /// The newest plan (deleted or not) posted by the chat message `message_id`: a message delivered twice (a replay
+    /// after a reconnect) finds the plan it already posted.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn plan_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, ServiceError> {
+        self.by_source_message(message_id).await
+    }
+
     async fn by_source_message(&self, message_id: u64) -> Result<Option<Plan>, ServiceError> {
         self.storage(move |s| s.find_by_source_message(message_id)).await.map_err(ServiceError::from_repo)
     }

@@ -58,8 +58,9 @@ pub struct SqliteStore {
     applied_at_open: Vec<u32>,
 }
 
-/// The query of a health check: it needs the schema to be readable.
-const PING_SQL: &str = "SELECT COUNT(*) FROM schema_migrations";
+/// The query of a health check: the schema version and the plans table must be readable.
+const PING_SQL: &str =
+    "SELECT (SELECT MAX(version) FROM schema_migrations), (SELECT COUNT(*) FROM (SELECT 1 FROM plans LIMIT 1))";
 
 type PooledSqlite = PooledConnection<SqliteConnectionManager>;
 

@@ -59,7 +59,10 @@ async fn cors_allows_only_the_configured_origins() {
         .await
         .unwrap();
     assert!(stranger.headers().get("access-control-allow-origin").is_none());
-    assert!(stranger.status().is_client_error());
+    assert_eq!(stranger.status(), 400);
+    let body: Value = stranger.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request", "a refusal is JSON like every other error");
+    assert!(body["message"].as_str().unwrap().contains("Origin is not allowed"), "{body}");
 }
 
 #[tokio::test]

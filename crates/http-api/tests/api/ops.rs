@@ -56,7 +56,9 @@ async fn health_is_503_when_the_database_file_cannot_be_read() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["database"]["status"], "error");
-    assert!(body["database"]["error"].is_string());
+    assert!(body["database"]["error"].as_str().unwrap().contains("storage failed:"), "the cause is shown: {body}");
+    let (_, metrics) = app.get_json("/metrics").await;
+    assert_eq!(metrics["database"], "error", "/metrics agrees with /health");
 
     std::fs::remove_file(&app.db_path).unwrap();
     std::fs::rename(&aside, &app.db_path).unwrap();

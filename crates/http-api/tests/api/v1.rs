@@ -106,6 +106,8 @@ async fn plans_of_a_date_with_coach_and_author_filters() {
     assert_eq!(texts(&body), ["swing"]);
     let (_, body) = app.get_json("/api/v1/plans?author=111").await;
     assert_eq!(texts(&body), ["day", "swing"]);
+    let (_, body) = app.get_json("/api/v1/plans?coach=&author=").await;
+    assert_eq!(texts(&body), ["day", "swing", "news"], "blank filters filter nothing");
     let (_, body) = app.get_json("/api/v1/plans?author=222&date=2025-11-08").await;
     assert!(texts(&body).is_empty());
 
