@@ -1,0 +1,85 @@
+//! A local Discord for tests, the sandbox and benchmarks: the real gateway (WebSocket) and REST protocols on
+//! 127.0.0.1, spoken to the real twilight clients.
+//!
+//! The emulator holds guilds, channels, roles and scripted users ([`EmulatorConfig`]). Scripted users post, edit
+//! and delete messages ([`Emulator::post_message`]); connected shards get MESSAGE_CREATE / MESSAGE_UPDATE /
+//! MESSAGE_DELETE with payloads twilight-model 0.18 deserializes. The bot's REST calls are answered like Discord
+//! answers them and recorded ([`Emulator::rest_calls`], [`Emulator::sent_messages`]). Faults are injected on
+//! demand: dropped connections, RECONNECT, INVALID_SESSION, missing heartbeat ACKs, unresumable sessions,
+//! 500s, 429s and slow answers.
+//!
+//! What it emulates faithfully, because bots get it wrong in production:
+//! - sessions keep their events (until a heartbeat acknowledges them), so a RESUME replays everything after the
+//!   client's sequence exactly once; a RESUME the emulator cannot honour gets op 9 `d: false`;
+//! - with several shards, guild events go to shard `(guild_id >> 22) % shard_count` only;
+//! - intents are enforced: no MESSAGE_* without `GUILD_MESSAGES`, empty `content` without `MESSAGE_CONTENT`
+//!   (unless the bot is mentioned) — turn it off with [`EmulatorConfig::with_enforced_intents`];
+//! - messages over 2000 characters, empty messages and replies to unknown messages are refused (400);
+//! - `allowed_mentions` decides who a bot message pings ([`SentMessage::pinged_users`]);
+//! - attachment URLs are signed and expire ([`EmulatorConfig::attachment_url_ttl`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use discord_emulator::{AttachmentSpec, Emulator, EmulatorConfig, UserId, UserSpec};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let coach = UserId(1001);
+//! let emulator = Emulator::start(
+//!     EmulatorConfig::default()
+//!         .with_role(300, "Coach")
+//!         .with_user(UserSpec::new(coach, "alice").with_global_name("Alice").with_role(300)),
+//! )
+//! .await?;
+//!
+//! // Point the bot at it:
+//! //   twilight_gateway::ConfigBuilder::new(token, intents).proxy_url(emulator.gateway_url())
+//! //   twilight_http::Client::builder().token(token).proxy(emulator.rest_addr(), true)
+//! // with token = emulator.token(), then start the bot.
+//! emulator.wait_for_ready(Duration::from_secs(5)).await?;
+//!
+//! let channel = EmulatorConfig::DEFAULT_CHANNEL;
+//! let chart = AttachmentSpec::new("chart.png", vec![0x89, b'P', b'N', b'G']);
+//! emulator.post_message(channel, coach, "!plan d Buy the dip", vec![chart])?;
+//!
+//! let replies = emulator.wait_for_sent_messages(channel, 1, Duration::from_secs(5)).await?;
+//! assert!(!replies[0].pings_anyone());
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The REST listener also answers `GET /users/@me`, `/users/{id}`, `/gateway`, `/gateway/bot`, `/channels/{id}`,
+//! `GET|POST /channels/{id}/messages`, `GET|PATCH|DELETE /channels/{id}/messages/{id}`,
+//! `POST /channels/{id}/typing`, `/guilds/{id}`, `/guilds/{id}/channels`, `/guilds/{id}/members/{id}`,
+//! `POST /attachments/refresh-urls`, and serves attachments at `/attachments/{channel}/{id}/{filename}`.
+//! Anything else is a JSON 404 (or 405 for a known path).
+//!
+//! Pointing twilight at the emulator needs a rustls crypto provider installed once when twilight's TLS features
+//! are on (`rustls::crypto::ring::default_provider().install_default()`), and
+//! `InMemoryQueue::new(0, 0, Duration::ZERO, 0)` as the gateway queue avoids twilight's 5 s pause between
+//! IDENTIFYs.
+
+mod clock;
+mod config;
+mod emulator;
+mod error;
+mod faults;
+mod gateway;
+mod http;
+mod ids;
+mod model;
+mod multipart;
+mod payload;
+mod rest;
+mod state;
+
+pub use config::{BotSpec, ChannelSpec, EmulatorConfig, GuildSpec, RoleSpec, UserSpec};
+pub use emulator::Emulator;
+pub use error::EmulatorError;
+pub use faults::{FaultResponse, RestFault, RouteFilter};
+pub use ids::{AttachmentId, ChannelId, GuildId, MessageId, RoleId, UserId};
+pub use model::{
+    AttachmentSpec, GatewayStats, MessageEvent, RestCall, SentMessage, SessionInfo, StoredAttachment, StoredMessage,
+};
