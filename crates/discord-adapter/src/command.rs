@@ -1,0 +1,353 @@
+//! The command grammar: `!plan <coach> [YYYY-MM-DD] <text>`, `!edit ...`, `!delete ...`, `!restore ...`,
+//! `!plans [date]`, `!myplans [date]`, `!history <coach> [date]`, `!help [command]`.
+//!
+//! A date is recognised only when the whole word parses as a `YYYY-MM-DD` date; a word shaped like a date that is
+//! not a real one (`2025-02-30`) is an error rather than plan text, so a typo never posts a plan for the wrong day.
+//! Nothing is guessed from a word's first characters.
+
+use core_model::TradingDate;
+
+/// A parsed command. Coach names stay raw here: the service checks them against the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Post a plan.
+    Plan {
+        /// Coach as typed.
+        coach: String,
+        /// Date, when given.
+        date: Option<TradingDate>,
+        /// Plan text (may be empty when the message only has charts; the service then refuses it).
+        text: String,
+    },
+    /// Replace a plan's text.
+    Edit {
+        /// Coach as typed.
+        coach: String,
+        /// Date, when given.
+        date: Option<TradingDate>,
+        /// New text.
+        text: String,
+    },
+    /// Soft-delete a plan.
+    Delete {
+        /// Coach as typed.
+        coach: String,
+        /// Date, when given.
+        date: Option<TradingDate>,
+    },
+    /// Restore a deleted plan.
+    Restore {
+        /// Coach as typed.
+        coach: String,
+        /// Date, when given.
+        date: Option<TradingDate>,
+    },
+    /// Every coach's plan for a date.
+    Plans {
+        /// Date, when given.
+        date: Option<TradingDate>,
+    },
+    /// The caller's plans.
+    MyPlans {
+        /// Date, when given.
+        date: Option<TradingDate>,
+    },
+    /// A coach's change history.
+    History {
+        /// Coach as typed.
+        coach: String,
+        /// Date, when given.
+        date: Option<TradingDate>,
+    },
+    /// Usage, of every command or of one.
+    Help {
+        /// The command asked about.
+        topic: Option<String>,
+    },
+}
+
+/// The commands, by name, with their usage line and what they do (for `!help`).
+pub const COMMANDS: [(&str, &str, &str); 8] = [
+    (
+        "plan",
+        "plan <coach> [YYYY-MM-DD] <text>",
+        "post today's (or that date's) plan; attach chart images or paste chart links",
+    ),
+    ("edit", "edit <coach> [YYYY-MM-DD] <text>", "replace the text of a plan (its author or an admin)"),
+    ("delete", "delete <coach> [YYYY-MM-DD]", "delete a plan (its author or an admin); it can be restored"),
+    ("restore", "restore <coach> [YYYY-MM-DD]", "bring back a deleted plan (its author or an admin)"),
+    ("plans", "plans [YYYY-MM-DD]", "every coach's plan for the date"),
+    ("myplans", "myplans [YYYY-MM-DD]", "your plans"),
+    ("history", "history <coach> [YYYY-MM-DD]", "the changes of a coach's plans, newest first"),
+    ("help", "help [command]", "this help, or one command's"),
+];
+
+/// Why a message is not a valid command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The command name is not one of [`COMMANDS`].
+    #[error("`{prefix}{name}` is not a command; try `{prefix}help`")]
+    UnknownCommand {
+        /// The prefix.
+        prefix: String,
+        /// The name typed (at most 30 characters of it).
+        name: String,
+    },
+    /// A coach is required.
+    #[error("which coach? usage: `{prefix}{usage}`")]
+    MissingCoach {
+        /// The prefix.
+        prefix: String,
+        /// The command's usage line.
+        usage: &'static str,
+    },
+    /// Text is required.
+    #[error("the plan text is missing; usage: `{prefix}{usage}`")]
+    MissingText {
+        /// The prefix.
+        prefix: String,
+        /// The command's usage line.
+        usage: &'static str,
+    },
+    /// A word shaped like a date is not a real date.
+    #[error("`{given}` is not a real date; write it as YYYY-MM-DD, e.g. 2025-11-09")]
+    BadDate {
+        /// The word.
+        given: String,
+    },
+    /// Something other than a date where only a date may stand.
+    #[error("unexpected `{given}`; usage: `{prefix}{usage}`")]
+    Unexpected {
+        /// The prefix.
+        prefix: String,
+        /// The word (at most 30 characters of it).
+        given: String,
+        /// The command's usage line.
+        usage: &'static str,
+    },
+}
+
+fn usage_of(name: &str) -> &'static str {
+    COMMANDS.iter().find(|(n, _, _)| *n == name).map_or("help", |(_, usage, _)| usage)
+}
+
+/// Splits off the first word (up to any white space, newlines included) and the rest, left-trimmed.
+fn first_word(input: &str) -> (&str, &str) {
+    let input = input.trim_start();
+    match input.find(char::is_whitespace) {
+        Some(end) => (&input[..end], input[end..].trim_start()),
+        None => (input, ""),
+    }
+}
+
+/// Whether a word has the shape `DDDD-DD-DD`.
+fn date_shaped(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// An optional leading date: `Ok((Some(date), rest))` when the first word is a date, `Ok((None, input))` when it is
+/// not date-shaped, an error when it is date-shaped but not a real date.
+fn leading_date(input: &str) -> Result<(Option<TradingDate>, &str), ParseError> {
+    let (word, rest) = first_word(input);
+    if let Ok(date) = TradingDate::parse(word) {
+        return Ok((Some(date), rest));
+    }
+    if date_shaped(word) {
+        return Err(ParseError::BadDate { given: word.to_owned() });
+    }
+    Ok((None, input.trim_start()))
+}
+
+/// Removes one pair of matching quotes around the whole text, if there is one.
+fn unquote(text: &str) -> &str {
+    let text = text.trim();
+    for (open, close) in [('"', '"'), ('“', '”'), ('\'', '\'')] {
+        if let Some(inner) = text.strip_prefix(open).and_then(|t| t.strip_suffix(close))
+            && !inner.is_empty()
+        {
+            return inner.trim();
+        }
+    }
+    text
+}
+
+/// The coach word and what follows it.
+fn split_coach<'a>(rest: &'a str, prefix: &str, name: &str) -> Result<(String, &'a str), ParseError> {
+    let (coach, rest) = first_word(rest);
+    if coach.is_empty() {
+        return Err(ParseError::MissingCoach { prefix: prefix.to_owned(), usage: usage_of(name) });
+    }
+    Ok((coach.to_owned(), rest))
+}
+
+/// An optional date and nothing else.
+fn date_only(rest: &str, prefix: &str, name: &str) -> Result<Option<TradingDate>, ParseError> {
+    let (date, rest) = leading_date(rest)?;
+    if rest.trim().is_empty() {
+        return Ok(date);
+    }
+    Err(ParseError::Unexpected {
+        prefix: prefix.to_owned(),
+        given: first_word(rest).0.chars().take(30).collect(),
+        usage: usage_of(name),
+    })
+}
+
+/// Parses a message. `Ok(None)` when it does not start with `prefix` (an ordinary message, ignored).
+///
+/// # Errors
+/// [`ParseError`] when it starts with the prefix but is not a valid command; the message says how to write it.
+pub fn parse(content: &str, prefix: &str) -> Result<Option<Command>, ParseError> {
+    let Some(after_prefix) = content.trim_start().strip_prefix(prefix) else { return Ok(None) };
+    // The name follows the prefix directly: "! plan" and a lone "!" are ordinary messages.
+    if after_prefix.is_empty() || after_prefix.starts_with(char::is_whitespace) {
+        return Ok(None);
+    }
+    let (name, rest) = first_word(after_prefix);
+    let name = name.to_lowercase();
+    let prefix_owned = || prefix.to_owned();
+    let coach_then = |rest| split_coach(rest, prefix, &name);
+    let only_date = |rest| date_only(rest, prefix, &name);
+    let command = match name.as_str() {
+        "plan" | "edit" => {
+            let (coach, rest) = coach_then(rest)?;
+            let (date, text) = leading_date(rest)?;
+            let text = unquote(text).to_owned();
+            if name == "plan" {
+                Command::Plan { coach, date, text }
+            } else {
+                if text.is_empty() {
+                    return Err(ParseError::MissingText { prefix: prefix_owned(), usage: usage_of(&name) });
+                }
+                Command::Edit { coach, date, text }
+            }
+        }
+        "delete" | "restore" | "history" => {
+            let (coach, rest) = coach_then(rest)?;
+            let date = only_date(rest)?;
+            match name.as_str() {
+                "delete" => Command::Delete { coach, date },
+                "restore" => Command::Restore { coach, date },
+                _ => Command::History { coach, date },
+            }
+        }
+        "plans" => Command::Plans { date: only_date(rest)? },
+        "myplans" => Command::MyPlans { date: only_date(rest)? },
+        "help" => {
+            let (topic, _) = first_word(rest);
+            let topic = topic.strip_prefix(prefix).unwrap_or(topic).to_lowercase();
+            Command::Help { topic: (!topic.is_empty()).then_some(topic) }
+        }
+        _ => {
+            return Err(ParseError::UnknownCommand { prefix: prefix_owned(), name: name.chars().take(30).collect() });
+        }
+    };
+    Ok(Some(command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(d: &str) -> Option<TradingDate> {
+        Some(TradingDate::parse(d).unwrap())
+    }
+
+    fn plan(coach: &str, d: Option<TradingDate>, text: &str) -> Command {
+        Command::Plan { coach: coach.into(), date: d, text: text.into() }
+    }
+
+    #[track_caller]
+    fn check(input: &str, expected: Result<Option<Command>, &str>) {
+        let got = parse(input, "!").map_err(|e| e.to_string());
+        assert_eq!(got, expected.map_err(str::to_owned), "input {input:?}");
+    }
+
+    #[test]
+    fn plan_commands() {
+        check("!plan d Long NVDA above 950", Ok(Some(plan("d", None, "Long NVDA above 950"))));
+        check("!plan D Long", Ok(Some(plan("D", None, "Long"))));
+        check("!plan d: Long", Ok(Some(plan("d:", None, "Long"))));
+        check("!plan coach_d Long", Ok(Some(plan("coach_d", None, "Long"))));
+        check("!plan d 2025-11-10 Long", Ok(Some(plan("d", date("2025-11-10"), "Long"))));
+        check("  !PLAN   d   2025-11-10   Long  ", Ok(Some(plan("d", date("2025-11-10"), "Long"))));
+        check("!plan d \"Long NVDA\"", Ok(Some(plan("d", None, "Long NVDA"))));
+        check("!plan d “Long NVDA”", Ok(Some(plan("d", None, "Long NVDA"))));
+        check("!plan d\nline 1\nline 2", Ok(Some(plan("d", None, "line 1\nline 2"))));
+        check("!plan d 2025-11-10\nline 1\n\n- line 3", Ok(Some(plan("d", date("2025-11-10"), "line 1\n\n- line 3"))));
+        check("!plan d", Ok(Some(plan("d", None, ""))));
+        check("!plan", Err("which coach? usage: `!plan <coach> [YYYY-MM-DD] <text>`"));
+    }
+
+    #[test]
+    fn dates_are_recognised_only_when_they_parse() {
+        check("!plan d 2024 was a good year", Ok(Some(plan("d", None, "2024 was a good year"))));
+        check("!plan d 20251110 Long", Ok(Some(plan("d", None, "20251110 Long"))));
+        check("!plan d 2025-11-1 Long", Ok(Some(plan("d", None, "2025-11-1 Long"))));
+        check("!plan d 2025-11-10T09:30 Long", Ok(Some(plan("d", None, "2025-11-10T09:30 Long"))));
+        check(
+            "!edit d 20 handles at the open",
+            Ok(Some(Command::Edit { coach: "d".into(), date: None, text: "20 handles at the open".into() })),
+        );
+        check(
+            "!plan d 2025-02-30 Long",
+            Err("`2025-02-30` is not a real date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
+        );
+        check("!plans 2025-13-01", Err("`2025-13-01` is not a real date; write it as YYYY-MM-DD, e.g. 2025-11-09"));
+    }
+
+    #[test]
+    fn edit_delete_restore_history() {
+        check(
+            "!edit s 2025-11-10 new text",
+            Ok(Some(Command::Edit { coach: "s".into(), date: date("2025-11-10"), text: "new text".into() })),
+        );
+        check("!edit s", Err("the plan text is missing; usage: `!edit <coach> [YYYY-MM-DD] <text>`"));
+        check("!edit s 2025-11-10", Err("the plan text is missing; usage: `!edit <coach> [YYYY-MM-DD] <text>`"));
+        check("!edit", Err("which coach? usage: `!edit <coach> [YYYY-MM-DD] <text>`"));
+        check("!delete n", Ok(Some(Command::Delete { coach: "n".into(), date: None })));
+        check("!delete n 2025-11-10", Ok(Some(Command::Delete { coach: "n".into(), date: date("2025-11-10") })));
+        check("!delete n tomorrow", Err("unexpected `tomorrow`; usage: `!delete <coach> [YYYY-MM-DD]`"));
+        check("!delete", Err("which coach? usage: `!delete <coach> [YYYY-MM-DD]`"));
+        check("!restore i", Ok(Some(Command::Restore { coach: "i".into(), date: None })));
+        check("!history i 2025-11-10", Ok(Some(Command::History { coach: "i".into(), date: date("2025-11-10") })));
+        check("!history", Err("which coach? usage: `!history <coach> [YYYY-MM-DD]`"));
+    }
+
+    #[test]
+    fn listings_and_help() {
+        check("!plans", Ok(Some(Command::Plans { date: None })));
+        check("!plans 2025-11-10", Ok(Some(Command::Plans { date: date("2025-11-10") })));
+        check("!plans d", Err("unexpected `d`; usage: `!plans [YYYY-MM-DD]`"));
+        check("!myplans", Ok(Some(Command::MyPlans { date: None })));
+        check("!MyPlans 2025-11-10", Ok(Some(Command::MyPlans { date: date("2025-11-10") })));
+        check("!help", Ok(Some(Command::Help { topic: None })));
+        check("!help !plan", Ok(Some(Command::Help { topic: Some("plan".into()) })));
+        check("!help edit", Ok(Some(Command::Help { topic: Some("edit".into()) })));
+    }
+
+    #[test]
+    fn other_messages() {
+        check("good morning", Ok(None));
+        check("! plan d x", Ok(None));
+        check("!", Ok(None));
+        check("", Ok(None));
+        check("!planx d text", Err("`!planx` is not a command; try `!help`"));
+        check("!post d text", Err("`!post` is not a command; try `!help`"));
+        assert_eq!(parse("?plan d Long", "?").unwrap(), Some(plan("d", None, "Long")), "the prefix is configurable");
+        assert_eq!(parse("!plan d Long", "?").unwrap(), None);
+        assert_eq!(parse("cp!plans", "cp!").unwrap(), Some(Command::Plans { date: None }));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(content in "\\PC{0,300}", prefix in "[!?$.]{1,3}") {
+            let _ = parse(&content, &prefix);
+            let _ = parse(&format!("{prefix}{content}"), &prefix);
+        }
+    }
+}

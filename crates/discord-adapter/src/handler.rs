@@ -1,0 +1,194 @@
+//! What the bot does with a chat message, independent of Discord's wire types: parse the command, call the service,
+//! and write the reply. The gateway runner feeds it; tests can call it directly.
+
+use core_model::{Actor, Attachment, PlanSource, charts_of_message};
+use service::{EditPlan, PlanService, PostPlan, ServiceError};
+
+use crate::command::{self, Command};
+use crate::format;
+
+/// A chat message as the bot sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// Message id.
+    pub message_id: u64,
+    /// Channel id.
+    pub channel_id: u64,
+    /// Guild id (`None` in direct messages).
+    pub guild_id: Option<u64>,
+    /// Channel name, when known.
+    pub channel_name: Option<String>,
+    /// Who wrote it, with their roles in the guild.
+    pub author: Actor,
+    /// Whether the author is a bot (the bot ignores bots, itself included).
+    pub author_is_bot: bool,
+    /// The text.
+    pub content: String,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+}
+
+/// Where the bot listens: empty lists mean everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listening {
+    /// Guild ids.
+    pub guilds: Vec<u64>,
+    /// Channel ids.
+    pub channels: Vec<u64>,
+}
+
+impl Listening {
+    /// Whether a message in `channel_id` of `guild_id` is for the bot.
+    pub fn includes(&self, guild_id: Option<u64>, channel_id: u64) -> bool {
+        let guild_ok = self.guilds.is_empty() || guild_id.is_some_and(|g| self.guilds.contains(&g));
+        let channel_ok = self.channels.is_empty() || self.channels.contains(&channel_id);
+        guild_ok && channel_ok
+    }
+}
+
+/// Turns messages into service calls and replies.
+#[derive(Debug, Clone)]
+pub struct CommandHandler {
+    service: PlanService,
+    prefix: String,
+    listening: Listening,
+}
+
+fn log_failure(error: &ServiceError) {
+    if !error.is_user_error() {
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::error!(error = %chain, "command failed on the server's side");
+    }
+}
+
+impl CommandHandler {
+    /// A handler over the service, for commands starting with `prefix`, in the places `listening` names.
+    pub fn new(service: PlanService, prefix: impl Into<String>, listening: Listening) -> Self {
+        Self { service, prefix: prefix.into(), listening }
+    }
+
+    /// The service.
+    pub fn service(&self) -> &PlanService {
+        &self.service
+    }
+
+    fn is_for_us(&self, message: &IncomingMessage) -> bool {
+        !message.author_is_bot && self.listening.includes(message.guild_id, message.channel_id)
+    }
+
+    /// Handles a new message; returns the reply to send, if any (ordinary messages and bots get none).
+    pub async fn on_message(&self, message: &IncomingMessage) -> Option<String> {
+        if !self.is_for_us(message) {
+            return None;
+        }
+        let command = match command::parse(&message.content, &self.prefix) {
+            Ok(Some(command)) => command,
+            Ok(None) => return None,
+            Err(error) => return Some(format::parse_error(&error)),
+        };
+        tracing::info!(command = ?std::mem::discriminant(&command), "command received");
+        match self.run(message, command).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                log_failure(&error);
+                Some(format::service_error(&error))
+            }
+        }
+    }
+
+    async fn run(&self, message: &IncomingMessage, command: Command) -> Result<Option<String>, ServiceError> {
+        let service = &self.service;
+        let roster = &service.policy().roster;
+        let reply = match command {
+            Command::Plan { coach, date, text } => {
+                // A message delivered again (a replay after a reconnect) already posted its plan.
+                if service.plan_by_source_message(message.message_id).await?.is_some() {
+                    tracing::info!(message_id = message.message_id, "message already handled; ignored");
+                    return Ok(None);
+                }
+                let coach = service.parse_coach(&coach)?;
+                let text = service.parse_text(&text)?;
+                let charts = charts_of_message(&message.attachments, text.as_str());
+                let source = PlanSource {
+                    guild_id: message.guild_id,
+                    channel_id: Some(message.channel_id),
+                    channel_name: message.channel_name.clone(),
+                    message_id: Some(message.message_id),
+                };
+                let posted = service.post(&message.author, PostPlan { coach, date, text, charts, source }).await?;
+                format::posted(roster, &posted)
+            }
+            Command::Edit { coach, date, text } => {
+                let coach = service.parse_coach(&coach)?;
+                let text = service.parse_text(&text)?;
+                let charts = charts_of_message(&message.attachments, text.as_str());
+                let charts = (!charts.is_empty()).then_some(charts);
+                let request = EditPlan { coach, date, text, charts, expected_version: None };
+                format::edited(roster, &service.edit(&message.author, request).await?)
+            }
+            Command::Delete { coach, date } => {
+                let coach = service.parse_coach(&coach)?;
+                format::deleted(roster, &service.delete(&message.author, &coach, date).await?, &self.prefix)
+            }
+            Command::Restore { coach, date } => {
+                let coach = service.parse_coach(&coach)?;
+                format::restored(roster, &service.restore(&message.author, &coach, date).await?)
+            }
+            Command::Plans { date } => {
+                let date = date.unwrap_or_else(|| service.today());
+                format::plans_of_date(roster, date, &service.plans_for_date(Some(date)).await?)
+            }
+            Command::MyPlans { date } => {
+                format::my_plans(roster, date, &service.plans_by_author(message.author.user_id, date).await?)
+            }
+            Command::History { coach, date } => {
+                let coach = service.parse_coach(&coach)?;
+                let entries = service.history(&coach, date, 25).await?;
+                format::history(roster, &coach, date, &entries)
+            }
+            Command::Help { topic } => format::help(&self.prefix, topic.as_deref(), roster),
+        };
+        Ok(Some(reply))
+    }
+
+    /// Handles an edit of a message: when it posted a plan, the plan follows the new text and charts.
+    /// Returns the reply to send, if any.
+    pub async fn on_message_edit(&self, message: &IncomingMessage) -> Option<String> {
+        if !self.is_for_us(message) {
+            return None;
+        }
+        let Ok(Some(Command::Plan { text, .. })) = command::parse(&message.content, &self.prefix) else { return None };
+        let result = async {
+            let text = self.service.parse_text(&text)?;
+            let charts = charts_of_message(&message.attachments, text.as_str());
+            self.service.sync_source_edit(&message.author, message.message_id, text, charts).await
+        }
+        .await;
+        match result {
+            Ok(Some(plan)) => Some(format::edited(&self.service.policy().roster, &plan)),
+            Ok(None) => None,
+            Err(error) => {
+                log_failure(&error);
+                Some(format::service_error(&error))
+            }
+        }
+    }
+
+    /// Handles the deletion of a message: the plan it posted, if any, is soft-deleted. No reply (the message is gone).
+    pub async fn on_message_delete(&self, guild_id: Option<u64>, channel_id: u64, message_id: u64) {
+        if !self.listening.includes(guild_id, channel_id) {
+            return;
+        }
+        match self.service.sync_source_delete(message_id).await {
+            Ok(Some(plan)) => tracing::info!(plan_id = %plan.id, message_id, "plan deleted with its message"),
+            Ok(None) => {}
+            Err(error) => log_failure(&error),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The coach-plans Discord bot: commands in through the twilight gateway, replies out through twilight's REST
+//! client, over the service only.
+//!
+//! - [`command`]: the command grammar; [`handler`]: what each command does, over the service;
+//!   [`format`] and [`split`]: replies for people, within Discord's limits.
+//! - [`bot`]: the runtime (gateway shard, channel workers, REST replies with [`retry`]).
+
+pub mod bot;
+pub mod command;
+pub mod format;
+pub mod handler;
+pub mod retry;
+pub mod split;

@@ -1,0 +1,251 @@
+//! The command handler over the in-memory store: every command's reply, its errors, and who may do what.
+
+use std::sync::{Arc, Mutex};
+
+use core_model::jiff::Timestamp;
+use core_model::memory::MemoryStore;
+use core_model::{Actor, Attachment, Clock, CoachId, PlanRepository as _, RoleId, UserId};
+use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening};
+use service::{PlanService, Policy};
+
+struct FixedClock(Mutex<Timestamp>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+const GUILD: u64 = 10;
+const CHANNEL: u64 = 20;
+
+fn handler_with(listening: Listening, max_charts: usize) -> (CommandHandler, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FixedClock(Mutex::new("2025-11-10T03:30:00Z".parse().unwrap())));
+    let policy = Policy { admin_roles: vec![RoleId(77)], max_charts, ..Policy::default() };
+    let service = PlanService::new(store.clone(), store.clone(), clock, policy);
+    (CommandHandler::new(service, "!", listening), store)
+}
+
+fn handler() -> (CommandHandler, Arc<MemoryStore>) {
+    handler_with(Listening::default(), 10)
+}
+
+fn ann() -> Actor {
+    Actor::new(UserId(1), "Ann")
+}
+fn bob() -> Actor {
+    Actor::new(UserId(2), "Bob")
+}
+fn moderator() -> Actor {
+    Actor { roles: vec![RoleId(77)], ..Actor::new(UserId(3), "Mod") }
+}
+
+fn message(id: u64, author: Actor, content: &str) -> IncomingMessage {
+    IncomingMessage {
+        message_id: id,
+        channel_id: CHANNEL,
+        guild_id: Some(GUILD),
+        channel_name: Some("plans".into()),
+        author,
+        author_is_bot: false,
+        content: content.into(),
+        attachments: vec![],
+    }
+}
+
+fn png(name: &str) -> Attachment {
+    Attachment { filename: name.into(), content_type: Some("image/png".into()), url: format!("http://cdn.test/{name}") }
+}
+
+async fn say(handler: &CommandHandler, id: u64, author: Actor, content: &str) -> String {
+    handler.on_message(&message(id, author, content)).await.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn plan_saves_and_replies_with_the_coach_date_and_charts() {
+    let (handler, store) = handler();
+    let mut msg = message(100, ann(), "!plan d Long NVDA above 950 https://i.test/setup.png");
+    msg.attachments = vec![
+        png("a.png"),
+        Attachment {
+            filename: "notes.txt".into(),
+            content_type: Some("text/plain".into()),
+            url: "http://cdn.test/n".into(),
+        },
+    ];
+    let reply = handler.on_message(&msg).await.unwrap();
+    assert_eq!(reply, "✅ Plan saved for **Day Trading** (`d`) on 2025-11-09 · 2 charts.");
+    let plan = store.find_active(&CoachId::new("d").unwrap(), "2025-11-09".parse().unwrap()).unwrap().unwrap();
+    assert_eq!(plan.text, "Long NVDA above 950 https://i.test/setup.png");
+    let urls: Vec<_> = plan.charts.iter().map(|c| c.url.as_str()).collect();
+    assert_eq!(urls, ["http://cdn.test/a.png", "https://i.test/setup.png"], "attachment first, then the link");
+    assert_eq!(plan.source.message_id, Some(100));
+    assert_eq!(plan.source.channel_name.as_deref(), Some("plans"));
+    assert_eq!(plan.author.user_id, Some(UserId(1)));
+
+    // The same message delivered again (a replay after a reconnect) posts nothing and says nothing.
+    assert_eq!(handler.on_message(&msg).await, None);
+    assert_eq!(store.stats().unwrap().history_entries, 1);
+
+    let reply = say(&handler, 101, ann(), "!plan D: 2025-11-10 \"Tomorrow: fade the gap\"").await;
+    assert_eq!(reply, "✅ Plan saved for **Day Trading** (`d`) on 2025-11-10.");
+    let reply = say(&handler, 102, ann(), "!plan coach_d Reworked plan").await;
+    assert_eq!(
+        reply, "✅ Plan replaced for **Day Trading** (`d`) on 2025-11-09.",
+        "re-posting one's own plan replaces it"
+    );
+}
+
+#[tokio::test]
+async fn errors_get_short_replies_that_say_what_to_do() {
+    let (handler, store) = handler_with(Listening::default(), 1);
+    let cases = [
+        ("!plan x Long", "⚠️ unknown coach `x`; valid coaches are: d, i, s, n"),
+        ("!plan d", "⚠️ the plan text is empty; write the plan after the coach (and date)"),
+        ("!plan", "⚠️ which coach? usage: `!plan <coach> [YYYY-MM-DD] <text>`"),
+        ("!plan d 2025-02-30 Long", "⚠️ `2025-02-30` is not a real date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
+        (
+            "!plan d https://a.test/1.png https://a.test/2.png",
+            "⚠️ a plan can have at most 1 chart and this one has 2; remove 1 and post again",
+        ),
+        ("!edit d new text", "⚠️ there is no plan for coach d on 2025-11-09"),
+        ("!delete i", "⚠️ there is no plan for coach i on 2025-11-09"),
+        ("!restore s", "⚠️ there is no deleted plan for coach s on 2025-11-09 to restore"),
+        ("!plans tomorrow", "⚠️ unexpected `tomorrow`; usage: `!plans [YYYY-MM-DD]`"),
+        ("!frobnicate", "⚠️ `!frobnicate` is not a command; try `!help`"),
+        ("!history", "⚠️ which coach? usage: `!history <coach> [YYYY-MM-DD]`"),
+    ];
+    for (i, (content, expected)) in cases.into_iter().enumerate() {
+        assert_eq!(say(&handler, 200 + i as u64, ann(), content).await, expected, "{content}");
+    }
+    assert_eq!(store.stats().unwrap().history_entries, 0, "nothing was stored");
+    let x = "x".repeat(4001);
+    assert_eq!(
+        say(&handler, 299, ann(), &format!("!plan d {x}")).await,
+        "⚠️ the plan text has 4001 characters; the limit is 4000, so shorten it or split it"
+    );
+}
+
+#[tokio::test]
+async fn only_the_author_or_an_admin_may_change_a_plan() {
+    let (handler, store) = handler();
+    say(&handler, 1, ann(), "!plan d Ann's plan").await;
+    let refused = [
+        (
+            "!plan d Bob's plan",
+            "⚠️ coach d already has a plan for 2025-11-09, posted by Ann; ask them or an admin to edit it",
+        ),
+        ("!edit d Bob's text", "⚠️ only Ann (who posted it) or an admin may edit the plan of coach d for 2025-11-09"),
+        ("!delete d", "⚠️ only Ann (who posted it) or an admin may delete the plan of coach d for 2025-11-09"),
+    ];
+    for (i, (content, expected)) in refused.into_iter().enumerate() {
+        assert_eq!(say(&handler, 10 + i as u64, bob(), content).await, expected);
+    }
+    assert_eq!(
+        say(&handler, 20, ann(), "!edit d Ann's plan, v2").await,
+        "✏️ Plan for **Day Trading** (`d`) on 2025-11-09 updated (version 2)."
+    );
+    assert_eq!(
+        say(&handler, 21, moderator(), "!edit d fixed by a moderator").await,
+        "✏️ Plan for **Day Trading** (`d`) on 2025-11-09 updated (version 3)."
+    );
+    assert_eq!(
+        say(&handler, 22, moderator(), "!delete d").await,
+        "🗑️ Plan for **Day Trading** (`d`) on 2025-11-09 deleted. `!restore d 2025-11-09` brings it back."
+    );
+    assert_eq!(
+        say(&handler, 23, bob(), "!restore d").await,
+        "⚠️ only Ann (who posted it) or an admin may restore the plan of coach d for 2025-11-09"
+    );
+    assert_eq!(
+        say(&handler, 24, ann(), "!restore d").await,
+        "♻️ Plan for **Day Trading** (`d`) on 2025-11-09 restored."
+    );
+    let plan = store.find_active(&CoachId::new("d").unwrap(), "2025-11-09".parse().unwrap()).unwrap().unwrap();
+    assert_eq!((plan.text.as_str(), plan.author.display_name.as_str()), ("fixed by a moderator", "Ann"));
+}
+
+#[tokio::test]
+async fn listings_history_and_help() {
+    let (handler, _) = handler();
+    say(&handler, 1, ann(), "!plan d Day plan").await;
+    say(&handler, 2, bob(), "!plan s Swing plan\nsecond line").await;
+    say(&handler, 3, ann(), "!plan i 2025-11-10 Tomorrow").await;
+    let plans = say(&handler, 4, bob(), "!plans").await;
+    assert_eq!(
+        plans,
+        "📋 **Plans for 2025-11-09**\n\n\
+         **Day Trading** (`d`) — by Ann\nDay plan\n\n\
+         **Intraday** (`i`) — no plan yet\n\n\
+         **Swing** (`s`) — by Bob\nSwing plan\nsecond line\n\n\
+         **News/Events** (`n`) — no plan yet"
+    );
+    let mine = say(&handler, 5, ann(), "!myplans").await;
+    assert!(mine.starts_with("📋 **Your plans** (2)"), "{mine}");
+    assert!(mine.contains("**Intraday** (`i`) · 2025-11-10 — by Ann"), "{mine}");
+    assert_eq!(say(&handler, 6, moderator(), "!myplans 2025-11-09").await, "You have no plans for 2025-11-09.");
+
+    say(&handler, 7, ann(), "!edit d Day plan, revised").await;
+    let history = say(&handler, 8, bob(), "!history d").await;
+    assert!(history.starts_with("🕘 **History of Day Trading** (`d`), all dates, newest first"), "{history}");
+    assert!(history.contains("`v2` 2025-11-09 — edited by Ann"), "{history}");
+    assert!(history.contains("before: Day plan\n  after: Day plan, revised"), "{history}");
+    assert_eq!(
+        say(&handler, 9, bob(), "!history n 2025-11-09").await,
+        "No changes recorded for **News/Events** (`n`), 2025-11-09."
+    );
+
+    let help = say(&handler, 10, bob(), "!help").await;
+    assert!(help.contains("`!plan <coach> [YYYY-MM-DD] <text>`"), "{help}");
+    assert!(help.contains("d (Day Trading), i (Intraday), s (Swing), n (News/Events)"), "{help}");
+    assert_eq!(
+        say(&handler, 11, bob(), "!help delete").await.lines().next().unwrap(),
+        "`!delete <coach> [YYYY-MM-DD]` — delete a plan (its author or an admin); it can be restored."
+    );
+}
+
+#[tokio::test]
+async fn bots_ordinary_messages_and_other_channels_are_ignored() {
+    let listening = Listening { guilds: vec![GUILD], channels: vec![CHANNEL] };
+    let (handler, store) = handler_with(listening, 10);
+    let mut from_bot = message(1, ann(), "!plan d from a bot");
+    from_bot.author_is_bot = true;
+    assert_eq!(handler.on_message(&from_bot).await, None);
+    assert_eq!(handler.on_message(&message(2, ann(), "good morning desk")).await, None);
+    let mut elsewhere = message(3, ann(), "!plan d other channel");
+    elsewhere.channel_id = 99;
+    assert_eq!(handler.on_message(&elsewhere).await, None);
+    let mut other_guild = message(4, ann(), "!plan d other guild");
+    other_guild.guild_id = Some(98);
+    assert_eq!(handler.on_message(&other_guild).await, None);
+    let mut direct = message(5, ann(), "!plan d in a DM");
+    direct.guild_id = None;
+    assert_eq!(handler.on_message(&direct).await, None, "guilds are set, so direct messages are not listened to");
+    assert_eq!(store.stats().unwrap().history_entries, 0);
+    assert!(handler.on_message(&message(6, ann(), "!plan d here")).await.is_some());
+}
+
+#[tokio::test]
+async fn editing_or_deleting_the_source_message_follows_the_plan() {
+    let (handler, store) = handler();
+    say(&handler, 50, ann(), "!plan d first version").await;
+    let mut edited = message(50, ann(), "!plan d second version https://i.test/c.png");
+    let reply = handler.on_message_edit(&edited).await.unwrap();
+    assert_eq!(reply, "✏️ Plan for **Day Trading** (`d`) on 2025-11-09 updated (version 2) · 1 chart.");
+    let d = CoachId::new("d").unwrap();
+    let today = "2025-11-09".parse().unwrap();
+    assert_eq!(store.find_active(&d, today).unwrap().unwrap().text, "second version https://i.test/c.png");
+    assert_eq!(handler.on_message_edit(&edited).await, None, "an edit that changes nothing records nothing");
+    edited.author = bob();
+    edited.content = "!plan d hijacked".into();
+    assert_eq!(handler.on_message_edit(&edited).await, None, "only the author's own edit counts");
+    assert_eq!(handler.on_message_edit(&message(51, ann(), "!plan d not a plan message")).await, None);
+
+    handler.on_message_delete(Some(GUILD), CHANNEL, 50).await;
+    assert_eq!(store.find_active(&d, today).unwrap(), None);
+    assert_eq!(
+        say(&handler, 52, ann(), "!restore d").await,
+        "♻️ Plan for **Day Trading** (`d`) on 2025-11-09 restored."
+    );
+}
