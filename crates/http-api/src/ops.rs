@@ -106,8 +106,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let database = match state.service.ping().await {
         Ok(()) => DatabaseHealth { status: "ok", error: None },
         Err(err) => {
-            tracing::warn!(error = %error_chain(&err), "health check: the database cannot be read");
-            DatabaseHealth { status: "error", error: Some(error_chain(&err)) }
+            // The cause, not the generic "unexpected error" wording meant for users of the data routes.
+            let cause = std::error::Error::source(&err).map_or_else(|| err.to_string(), error_chain);
+            tracing::warn!(error = %cause, "health check: the database cannot be read");
+            DatabaseHealth { status: "error", error: Some(cause) }
         }
     };
     let bot = match state.service.bot_health(state.config.bot_stale_after).await {

@@ -1,0 +1,128 @@
+//! `spawn_bot`: an emulator, a temporary database, the service and the bot running against them.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_model::{CoachId, Plan, PlanRepository as _, RoleId as DomainRoleId, TradingDate, UserId as DomainUserId};
+use discord_adapter::bot::{self, BotConfig, BotToken};
+use discord_adapter::handler::{CommandHandler, Listening};
+use discord_adapter::retry::RetryPolicy;
+use discord_emulator::{ChannelId, Emulator, EmulatorConfig, RoleId, SentMessage, UserId, UserSpec};
+use service::{PlanService, Policy};
+use storage::{SqliteStore, StoreOptions};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Longest any single wait may take.
+pub const WAIT: Duration = Duration::from_secs(20);
+pub const CHANNEL: ChannelId = EmulatorConfig::DEFAULT_CHANNEL;
+pub const ANN: UserId = UserId(1001);
+pub const BOB: UserId = UserId(1002);
+pub const MOD: UserId = UserId(1003);
+pub const ADMIN_ROLE: RoleId = RoleId(300);
+
+pub struct TestBot {
+    pub emulator: Arc<Emulator>,
+    pub store: Arc<SqliteStore>,
+    pub service: PlanService,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), bot::BotError>>>,
+    _dir: TempDir,
+}
+
+/// Runs a test body with an overall time limit, so a hang fails instead of stalling the suite.
+pub async fn within<F: Future>(limit: Duration, body: F) -> F::Output {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::time::timeout(limit, body).await.unwrap_or_else(|_| panic!("test exceeded {limit:?}"))
+}
+
+pub fn emulator_config() -> EmulatorConfig {
+    EmulatorConfig::default()
+        .with_role(ADMIN_ROLE, "Desk admin")
+        .with_user(UserSpec::new(ANN, "ann").with_global_name("Ann"))
+        .with_user(UserSpec::new(BOB, "bob").with_global_name("Bob"))
+        .with_user(UserSpec::new(MOD, "mod").with_nick("Moderator").with_role(ADMIN_ROLE))
+        .with_heartbeat_interval(Duration::from_millis(500))
+}
+
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy { retries: 8, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(500) }
+}
+
+pub async fn spawn_bot() -> TestBot {
+    spawn_bot_with(emulator_config(), Policy::default()).await
+}
+
+pub async fn spawn_bot_with(config: EmulatorConfig, policy: Policy) -> TestBot {
+    let emulator = Arc::new(Emulator::start(config).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
+    let policy = Policy { admin_roles: vec![DomainRoleId(ADMIN_ROLE.get())], ..policy };
+    let service = PlanService::new(store.clone(), store.clone(), Arc::new(core_model::SystemClock), policy);
+    let mut bot = TestBot { emulator, store, service, stop: None, task: None, _dir: dir };
+    bot.start();
+    bot.emulator.wait_for_ready(WAIT).await.unwrap();
+    bot
+}
+
+impl TestBot {
+    fn bot_config(&self) -> BotConfig {
+        BotConfig {
+            api_base_url: Some(self.emulator.http_base_url()),
+            gateway_url: Some(self.emulator.gateway_url()),
+            retry: fast_retry(),
+            request_timeout: Duration::from_secs(5),
+            status_every: Duration::from_millis(200),
+            shutdown_grace: Duration::from_secs(5),
+            identify_queue: false,
+            ..BotConfig::new(BotToken::new(self.emulator.token()))
+        }
+    }
+
+    /// Starts (or restarts) the bot.
+    pub fn start(&mut self) {
+        let handler = CommandHandler::new(self.service.clone(), "!", Listening::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = self.bot_config();
+        self.task = Some(tokio::spawn(bot::run(config, handler, async {
+            let _ = stopped.await;
+        })));
+        self.stop = Some(stop);
+    }
+
+    /// Stops the bot cleanly and returns what `run` returned.
+    pub async fn stop(&mut self) -> Result<(), bot::BotError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("the bot runs");
+        tokio::time::timeout(WAIT, task).await.expect("the bot stops in time").expect("the bot task did not panic")
+    }
+
+    /// Posts as `user` and waits for the bot's `n`th message in the channel (counting from the start).
+    pub async fn say(&self, user: UserId, content: &str, replies_so_far: usize) -> SentMessage {
+        self.emulator.post_message(CHANNEL, user, content, vec![]).unwrap();
+        self.reply(replies_so_far).await
+    }
+
+    /// Waits for the bot's reply number `index` (from 0) in the channel.
+    pub async fn reply(&self, index: usize) -> SentMessage {
+        let sent = self.emulator.wait_for_sent_messages(CHANNEL, index + 1, WAIT).await.unwrap();
+        sent[index].clone()
+    }
+
+    pub fn plan(&self, coach: &str) -> Option<Plan> {
+        let today = self.service.today();
+        self.store.find_active(&CoachId::new(coach).unwrap(), today).unwrap()
+    }
+
+    pub fn plan_on(&self, coach: &str, date: &str) -> Option<Plan> {
+        self.store.find_active(&CoachId::new(coach).unwrap(), TradingDate::parse(date).unwrap()).unwrap()
+    }
+}
+
+pub fn domain_user(user: UserId) -> DomainUserId {
+    DomainUserId(user.get())
+}

@@ -1,0 +1,5 @@
+//! The bot end to end: the real twilight clients against the local Discord emulator, a real SQLite store.
+
+mod commands;
+mod faults;
+mod helpers;
