@@ -3,7 +3,7 @@
 //! not polled misses its heartbeats).
 
 use std::collections::HashMap;
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -428,7 +428,8 @@ impl ChannelWorker {
         let mut missed: Vec<Message> = Vec::new();
         while missed.len() < self.catch_up_limit {
             let Some(after_id) = Id::<MessageMarker>::new_checked(after) else { break };
-            let page = match self.http.channel_messages(channel).after(after_id).limit(100).await {
+            let request = || self.http.channel_messages(channel).after(after_id).limit(100).into_future();
+            let page = match self.with_retry("reading the channel", request).await {
                 Ok(response) => match response.models().await {
                     Ok(page) => page,
                     Err(error) => {
@@ -485,20 +486,31 @@ impl ChannelWorker {
         reply_to: Option<Id<MessageMarker>>,
     ) -> Result<(), twilight_http::Error> {
         let no_pings = AllowedMentions::default();
-        let mut retry = 0;
-        loop {
+        self.with_retry("reply", || {
             let mut request = self.http.create_message(channel).content(content).allowed_mentions(Some(&no_pings));
             if let Some(reply_to) = reply_to {
                 request = request.reply(reply_to).fail_if_not_exists(false);
             }
-            let error = match request.await {
-                Ok(_) => return Ok(()),
+            async move { request.await.map(drop) }
+        })
+        .await
+    }
+
+    /// Runs a REST call, retrying it as the policy says.
+    async fn with_retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, twilight_http::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, twilight_http::Error>>,
+    {
+        let mut retry = 0;
+        loop {
+            let error = match call().await {
+                Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            let verdict = verdict(&error);
-            match self.retry.delay(retry, verdict) {
+            match self.retry.delay(retry, verdict(&error)) {
                 Some(delay) => {
-                    tracing::warn!(error = %error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "reply failed; retrying");
+                    tracing::warn!(error = %error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "{what} failed; retrying");
                     tokio::time::sleep(delay).await;
                     retry += 1;
                 }

@@ -33,8 +33,13 @@ pub struct TestBot {
 }
 
 /// Runs a test body with an overall time limit, so a hang fails instead of stalling the suite.
+/// `TEST_LOG=1` shows the bot's logs (`TEST_LOG=debug` for more).
 pub async fn within<F: Future>(limit: Duration, body: F) -> F::Output {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Ok(level) = std::env::var("TEST_LOG") {
+        let filter = if level == "1" { "info".to_owned() } else { level };
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     tokio::time::timeout(limit, body).await.unwrap_or_else(|_| panic!("test exceeded {limit:?}"))
 }
 
