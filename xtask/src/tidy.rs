@@ -59,7 +59,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         krate: "plan-bot",
-        may_use: &["app", "core-model", "storage", "service", "discord-adapter"],
+        may_use: &["app", "core-model", "storage", "service", "discord-adapter", "discord-emulator"],
         must_not_use: &[],
     },
     Rule { krate: "plan-api", may_use: &["app", "core-model", "storage", "service", "http-api"], must_not_use: &[] },

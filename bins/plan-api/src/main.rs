@@ -40,7 +40,10 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let url = format!("http://{}:{}", settings.api.host, application.port());
     tracing::info!(%url, database = %settings.database.path.display(), "plan-api listening");
     println!("plan-api listening on {url}");
-    application.run_until_stopped().await.map_err(|e| StartupError::failed("the HTTP server failed", e))?;
+    application
+        .run_until(startup::shutdown_signal())
+        .await
+        .map_err(|e| StartupError::failed("the HTTP server failed", e))?;
     tracing::info!("plan-api stopped");
     Ok(())
 }

@@ -1,12 +1,17 @@
-//! `plan-bot`: the Discord bot alone. This version checks its configuration (including the token) and database,
-//! then stops: the Discord connection is not part of it yet.
+//! `plan-bot`: the Discord bot alone, over the database it shares with `plan-api`.
+//!
+//! With `MOCK_MODE=true` it connects to an embedded local Discord instead of the real one (no token needed), so
+//! the whole pipeline runs on one machine.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use app::startup::{self, ConfigArgs, StartupError};
 use clap::Parser;
+use discord_adapter::bot::{self, BotToken};
+use secrecy::ExposeSecret as _;
 
-/// Capture coaches' plans from Discord.
+/// Capture coaches' plans from Discord: `!plan`, `!edit`, `!delete`, `!plans`, `!myplans`, `!history`, `!help`.
 #[derive(Debug, Parser)]
 #[command(name = "plan-bot", version)]
 struct Cli {
@@ -16,23 +21,59 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = (|| {
-        let settings = startup::load_settings(&cli.config, None)?;
-        if !settings.discord.mock_mode {
-            settings.require_discord_token()?;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
         }
-        let _telemetry = app::init_telemetry(&settings.log, "plan-bot")?;
-        startup::open_store(&settings)?;
-        Err::<(), _>(StartupError::failed(
-            "plan-bot cannot connect to Discord yet",
-            "this version has no Discord connection; the configuration and the database are valid",
-        ))
-    })();
-    match result {
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             err.report();
             err.exit_code()
         }
     }
+}
+
+async fn run(cli: Cli) -> Result<(), StartupError> {
+    let settings = startup::load_settings(&cli.config, None)?;
+    let mock = settings.discord.mock_mode;
+    let token = if mock { None } else { Some(BotToken::new(settings.require_discord_token()?.expose_secret())) };
+    let _telemetry = app::init_telemetry(&settings.log, "plan-bot")?;
+    // twilight speaks TLS to Discord through rustls; it needs a process-wide crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = Arc::new(startup::open_store(&settings)?);
+    let service = startup::build_service(&settings, store);
+    let handler = startup::command_handler(&settings, service);
+
+    let (config, _emulator) = match token {
+        Some(token) => (startup::bot_config(&settings, token), None),
+        None => {
+            let emulator = discord_emulator::Emulator::start(discord_emulator::EmulatorConfig::default())
+                .await
+                .map_err(|e| StartupError::failed("cannot start the local Discord for mock mode", e))?;
+            let mut config = startup::bot_config(&settings, BotToken::new(emulator.token()));
+            config.api_base_url = Some(emulator.http_base_url());
+            config.gateway_url = Some(emulator.gateway_url());
+            config.identify_queue = false;
+            println!(
+                "plan-bot in mock mode: local Discord at {} (gateway {})",
+                emulator.http_base_url(),
+                emulator.gateway_url()
+            );
+            (config, Some(emulator))
+        }
+    };
+    tracing::info!(
+        database = %settings.database.path.display(),
+        gateway = config.gateway_url.as_deref().unwrap_or("Discord"),
+        "plan-bot starting"
+    );
+    bot::run(config, handler, startup::shutdown_signal())
+        .await
+        .map_err(|e| StartupError::failed("the Discord bot stopped", e))?;
+    tracing::info!("plan-bot stopped");
+    Ok(())
 }

@@ -78,6 +78,32 @@ pub fn api_config(settings: &Settings) -> http_api::ApiConfig {
     }
 }
 
+/// How the bot connects, from the settings, with `token` (the configured one, or an emulator's).
+pub fn bot_config(settings: &Settings, token: discord_adapter::bot::BotToken) -> discord_adapter::bot::BotConfig {
+    let discord = &settings.discord;
+    discord_adapter::bot::BotConfig {
+        api_base_url: discord.api_base_url.clone(),
+        gateway_url: discord.gateway_url.clone(),
+        retry: discord_adapter::retry::RetryPolicy {
+            retries: discord.reconnect_attempts,
+            base_delay: discord.reconnect_delay(),
+            max_delay: std::time::Duration::from_secs(60),
+        },
+        request_timeout: discord.connection_timeout(),
+        watched_channels: discord.channels.clone(),
+        ..discord_adapter::bot::BotConfig::new(token)
+    }
+}
+
+/// The command handler over the service, listening where the settings say.
+pub fn command_handler(settings: &Settings, service: PlanService) -> discord_adapter::handler::CommandHandler {
+    let listening = discord_adapter::handler::Listening {
+        guilds: settings.discord.guilds.clone(),
+        channels: settings.discord.channels.clone(),
+    };
+    discord_adapter::handler::CommandHandler::new(service, settings.discord.command_prefix.clone(), listening)
+}
+
 /// Opens (creating and migrating it when needed) the configured database.
 ///
 /// # Errors
@@ -94,6 +120,26 @@ pub fn open_store(settings: &Settings) -> Result<SqliteStore, OpenError> {
 /// The service over a store, with the system clock and the configured rules.
 pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanService {
     PlanService::new(store.clone(), store, Arc::new(SystemClock), policy(settings))
+}
+
+/// Completes on SIGINT or SIGTERM (Ctrl-C where there are no Unix signals): the binaries' cue for a clean shutdown.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut interrupt), Ok(mut terminate)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            tracing::info!(signal = name, "shutting down");
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
 }
 
 /// Why a binary could not start; each maps to the exit code operators rely on.

@@ -2,7 +2,7 @@
 //! `/api/v1` routes, `/health`, `/metrics` and the OpenAPI document.
 //!
 //! [`Application::build`] binds the listener (port 0 picks a free one, as tests do) and
-//! [`Application::run_until_stopped`] serves until SIGINT/SIGTERM, letting in-flight requests finish.
+//! [`Application::run_until`] serves until a shutdown signal, letting in-flight requests finish.
 
 mod dto;
 mod error;
@@ -85,44 +85,25 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped: SIGINT or SIGTERM (or [`ServerHandle::stop`]) stops accepting, lets in-flight requests
-    /// finish within the shutdown timeout, then returns.
+    /// Serves until `shutdown` completes (the binaries pass a SIGINT/SIGTERM listener) or the server is stopped
+    /// through its [`handle`](Self::handle): then stops accepting, lets requests in flight finish within the
+    /// shutdown timeout, and returns.
     ///
     /// # Errors
     /// When the server fails.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let signals = tokio::spawn(async move {
-            let signal = shutdown_signal().await;
-            tracing::info!(signal, "stopping: no new connections, finishing requests in flight");
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("stopping: no new connections, finishing requests in flight");
             handle.stop(true).await;
         });
         let result = self.server.await;
-        signals.abort();
+        stopper.abort();
         result
-    }
-}
-
-/// Waits for SIGINT or SIGTERM (Ctrl-C elsewhere) and names it.
-async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
-                _ = int.recv() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-                "ctrl-c"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "ctrl-c"
     }
 }
 

@@ -68,7 +68,7 @@ pub async fn spawn_app_with(mut config: ApiConfig) -> TestApp {
     config.workers = Some(1);
     let application = Application::build(config, service.clone()).unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
-    tokio::spawn(application.run_until_stopped());
+    tokio::spawn(application.run_until(std::future::pending()));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { address, service, clock, client, db_path, dir }
 }
