@@ -1,0 +1,93 @@
+//! The plan as the client returns it: the domain's fields (in core-model's types) plus how fresh the copy is.
+
+use std::time::Duration;
+
+use core_model::jiff::Timestamp;
+use core_model::{Author, Chart, CoachId, PlanId, PlanSource, TradingDate};
+use serde::Serialize;
+
+/// A coach's plan for a trading date, as read from plan-api (or from the client's cache).
+///
+/// The fields are the domain's ([`core_model`] types: [`CoachId`], [`TradingDate`], [`Author`], [`Chart`], ...),
+/// read from the server's JSON by the client's own wire types and checked on the way in, so a `Plan` always holds
+/// valid values. [`into_domain`](Plan::into_domain) gives the [`core_model::Plan`] for code that speaks the domain
+/// type. [`freshness`](Plan::freshness) says whether this copy is current or a stale copy served because the server
+/// could not be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// Storage id on the server.
+    pub id: PlanId,
+    /// Whose plan.
+    pub coach: CoachId,
+    /// The coach's name on the server's roster, e.g. `Day Trading`.
+    pub coach_name: String,
+    /// The trading date.
+    pub date: TradingDate,
+    /// The plan text.
+    pub text: String,
+    /// Who posted it (Discord user id, when known, and display name).
+    pub author: Author,
+    /// Where it was posted.
+    pub source: PlanSource,
+    /// Its charts, in order.
+    pub charts: Vec<Chart>,
+    /// 1 when posted, plus one per change (edit, charts, delete, restore).
+    pub version: u32,
+    /// When it was posted (UTC).
+    pub created_at: Timestamp,
+    /// When it last changed (UTC).
+    pub updated_at: Timestamp,
+    /// Whether this copy is current.
+    pub freshness: Freshness,
+}
+
+impl Plan {
+    /// Whether the plan changed since it was posted.
+    pub fn is_edited(&self) -> bool {
+        self.version > 1
+    }
+
+    /// Whether this is a stale copy, served because the server could not be reached.
+    pub fn is_stale(&self) -> bool {
+        matches!(self.freshness, Freshness::Stale { .. })
+    }
+
+    /// The chart URLs, in order (what the predecessor's `charts` list held).
+    pub fn chart_urls(&self) -> impl Iterator<Item = &str> {
+        self.charts.iter().map(|c| c.url.as_str())
+    }
+
+    /// The plan as the domain type. The server serves active plans only, so `deleted_at` is `None`.
+    pub fn into_domain(self) -> core_model::Plan {
+        core_model::Plan {
+            id: self.id,
+            coach: self.coach,
+            date: self.date,
+            text: self.text,
+            author: self.author,
+            source: self.source,
+            charts: self.charts,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deleted_at: None,
+        }
+    }
+}
+
+/// Whether a returned plan is current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Freshness {
+    /// From the server now, from a cache entry within its TTL, or confirmed unchanged by the server (a 304).
+    Fresh,
+    /// A cached copy older than the TTL, served because the server could not be reached or failed (stale-if-error).
+    /// The plan may have changed on the server since.
+    Stale {
+        /// Time since the server last confirmed this copy.
+        age: Duration,
+        /// Why the server could not confirm it (the error's message).
+        reason: String,
+    },
+}
