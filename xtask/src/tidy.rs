@@ -68,6 +68,7 @@ const RULES: &[Rule] = &[
         may_use: &["app", "core-model", "storage", "service", "discord-adapter", "http-api", "discord-emulator"],
         must_not_use: &[],
     },
+    Rule { krate: "example-agent", may_use: &["plan-client"], must_not_use: &[] },
     Rule { krate: "xtask", may_use: &[], must_not_use: &[] },
 ];
 
