@@ -270,3 +270,27 @@ async fn clones_share_one_cache_across_tasks() {
     assert_eq!(server.seen().len(), 1);
     assert_eq!(client.metrics().requests.cache_hits, 8);
 }
+
+#[tokio::test]
+async fn an_unhealthy_server_is_a_health_report_not_an_error_and_is_not_retried() {
+    let server = FaultServer::start(|_, _| {
+        Answer::json(
+            503,
+            serde_json::json!({
+                "status": "unhealthy", "version": "0.1.0", "timestamp": "2025-11-10T03:30:00.000000Z",
+                "uptime_seconds": 5, "database": {"status": "error", "error": "unable to open database file"},
+                "bot": {"status": "unknown", "last_seen": null, "age_seconds": null, "stale": false}
+            }),
+        )
+    })
+    .await;
+    let client = client_builder(&server.base_url, &manual_clock()).max_retries(3).build().unwrap();
+
+    let health = client.health().await.unwrap();
+    assert!(!health.is_healthy());
+    assert_eq!(
+        (health.status.as_str(), health.database.error.as_deref()),
+        ("unhealthy", Some("unable to open database file"))
+    );
+    assert_eq!(server.seen().len(), 1);
+}
