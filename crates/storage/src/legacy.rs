@@ -232,6 +232,7 @@ impl ImportedPlan {
             text_after: None,
             actor: Author { user_id: None, display_name: IMPORT_ACTOR_NAME.to_owned() },
             at: self.last_change,
+            message_id: None,
         };
         self.entries.push((entry, format!("{}#deleted", self.key)));
     }
@@ -413,6 +414,7 @@ fn translate(
         text_after: Some(text_after(0)),
         actor: author.clone(),
         at: created_at,
+        message_id: None,
     };
     entries.push((created, format!("{key}#created")));
     for (i, (at, edit)) in timed_edits.iter().enumerate() {
@@ -423,6 +425,7 @@ fn translate(
             text_after: Some(text_after(i + 1)),
             actor: Author { user_id: None, display_name: edit.edited_by.clone() },
             at: *at,
+            message_id: None,
         };
         entries.push((entry, format!("{key}#history{}", edit.id)));
     }

@@ -28,8 +28,14 @@ impl Migration {
 }
 
 /// Every migration this build knows, in order. A unit test checks this list against the `migrations/` directory.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("../../../migrations/0001_initial.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../../../migrations/0001_initial.sql") },
+    Migration {
+        version: 2,
+        name: "history_message",
+        sql: include_str!("../../../migrations/0002_history_message.sql"),
+    },
+];
 
 /// The latest schema version this build knows.
 pub fn latest_version() -> u32 {

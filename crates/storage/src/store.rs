@@ -271,6 +271,10 @@ impl PlanRepository for SqliteStore {
         self.read(|conn| rows::plan_by_message(conn, message_id))
     }
 
+    fn find_by_posting_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        self.read(|conn| rows::plan_by_posting_message(conn, message_id))
+    }
+
     fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError> {
         self.read(|conn| rows::active_plans_of_date(conn, date))
     }
