@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "history_message",
         sql: include_str!("../../../migrations/0002_history_message.sql"),
     },
+    Migration { version: 3, name: "import_digest", sql: include_str!("../../../migrations/0003_import_digest.sql") },
 ];
 
 /// The latest schema version this build knows.
