@@ -304,7 +304,12 @@ pub struct DiscordSettings {
     pub reconnect_delay_seconds: u64,
     /// How long to wait for the gateway or a REST call before giving up, in seconds (default 30).
     pub connection_timeout_seconds: u64,
-    /// Run without Discord: the bot does not connect, the rest of the product works (default false).
+    /// Run the bot against a local Discord instead of the real one (default false). `plan-bot` then starts an
+    /// embedded Discord emulator on 127.0.0.1 (free ports, printed at start: its REST and gateway URLs) and connects to
+    /// it with the emulator's own token: no token is needed, and `token`, `api_base_url` and `gateway_url` are
+    /// ignored. The emulator has one guild ("Coach Plans") with one channel (`daily-plans`) and no users, so the bot
+    /// connects, records its connection state in the database (for `/health`) and waits; the database is the
+    /// configured one. `plan-api` ignores this setting.
     pub mock_mode: bool,
 }
 

@@ -95,9 +95,8 @@ pub fn init_telemetry_with_filter(
     app_name: &str,
     rust_log: Option<&str>,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    let (sink, guard) = match &log.file {
-        Some(path) => {
-            let file = open_log_file(path, log.max_size_bytes(), log.backup_count)?;
+    let (sink, guard) = match log_file(log)? {
+        Some(file) => {
             let (writer, guard) = tracing_appender::non_blocking(file);
             (BoxMakeWriter::new(io::stdout.and(writer)), Some(guard))
         }
@@ -105,6 +104,15 @@ pub fn init_telemetry_with_filter(
     };
     init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log, log.format, sink))?;
     Ok(TelemetryGuard { _file: guard })
+}
+
+/// The log file `log.file`, rotated when it reaches `log.max_size_mb`, keeping `log.backup_count` old files; `None`
+/// when no file is configured.
+///
+/// # Errors
+/// [`TelemetryError::LogFile`] when the file or its directory cannot be created.
+pub(crate) fn log_file(log: &LogSettings) -> Result<Option<LogRoller>, TelemetryError> {
+    log.file.as_deref().map(|path| open_log_file(path, log.max_size_bytes(), log.backup_count)).transpose()
 }
 
 /// Opens `path` for appending, rotated when it would exceed `max_bytes` (to `path.1`, `path.2`, ...),
@@ -236,11 +244,49 @@ mod tests {
     }
 
     #[test]
-    fn log_settings_map_to_the_rotation() {
-        let log = LogSettings { max_size_mb: 10, ..LogSettings::default() };
-        assert_eq!(log.max_size_bytes(), 10 * 1024 * 1024);
+    fn log_settings_rotate_the_file_at_its_size_and_keep_its_backup_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs").join("plan-bot.log");
+        let log = LogSettings {
+            format: LogFormat::Json,
+            file: Some(path.clone()),
+            max_size_mb: 1,
+            backup_count: 2,
+            ..LogSettings::default()
+        };
+        let file = log_file(&log).unwrap().expect("a file is configured");
+        let (writer, guard) = tracing_appender::non_blocking(file);
+        let subscriber = get_subscriber("plan-bot", "info", None, log.format, writer);
+        // About 3.5 MiB of log lines through the same writer and subscriber as a binary: three rotations.
+        let padding = "x".repeat(1000);
+        tracing::subscriber::with_default(subscriber, || {
+            for record in 0..3600 {
+                tracing::info!(record, padding = %padding, "plan saved");
+            }
+        });
+        drop(guard); // flushes the writer and waits for the rotated files
+
+        let dir = path.parent().unwrap();
+        let mut names: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["plan-bot.log", "plan-bot.log.1", "plan-bot.log.2"], "two backups kept, older ones gone");
+        let record = |line: &str| serde_json::from_str::<serde_json::Value>(line).unwrap()["record"].as_u64().unwrap();
+        let mut newest_first = Vec::new();
+        for name in &names {
+            let file = dir.join(name);
+            let size = fs::metadata(&file).unwrap().len();
+            assert!(size <= 1024 * 1024, "{name} has {size} bytes, more than LOG_MAX_SIZE_MB");
+            let records: Vec<u64> = lines(&file).iter().map(|l| record(l)).collect();
+            assert!(!records.is_empty(), "{name} is empty");
+            newest_first.push((records[0], *records.last().unwrap()));
+        }
+        assert_eq!(newest_first[0].1, 3599, "the newest line is in the live file");
+        assert!(newest_first[1].1 < newest_first[0].0 && newest_first[2].1 < newest_first[1].0, "{newest_first:?}");
+        assert!(newest_first[2].0 > 0, "the oldest lines were dropped with the backups beyond the count");
         let huge = LogSettings { max_size_mb: u64::MAX, ..LogSettings::default() };
         assert_eq!(huge.max_size_bytes(), u64::MAX, "saturates instead of overflowing");
+        assert!(log_file(&LogSettings::default()).unwrap().is_none(), "no file unless one is configured");
     }
 
     #[test]
@@ -253,12 +299,5 @@ mod tests {
         assert!(message.starts_with("cannot open the log file"), "{message}");
         assert!(message.contains("LOG_FILE"), "{message}");
         assert!(std::error::Error::source(&error).is_some());
-    }
-
-    #[test]
-    fn test_telemetry_can_be_called_many_times() {
-        init_test_telemetry();
-        init_test_telemetry();
-        tracing::info!("after test telemetry");
     }
 }

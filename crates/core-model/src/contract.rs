@@ -23,7 +23,7 @@ where
     S: PlanRepository + StatusStore,
     F: Fn() -> S,
 {
-    let cases: [Case<S>; 14] = [
+    let cases: [Case<S>; 15] = [
         ("insert_round_trips_every_field", insert_round_trips_every_field),
         ("second_active_plan_is_a_duplicate", second_active_plan_is_a_duplicate),
         ("deleted_plan_can_be_posted_again", deleted_plan_can_be_posted_again),
@@ -34,6 +34,7 @@ where
         ("lists_by_date_and_author", lists_by_date_and_author),
         ("history_is_newest_first_and_filtered", history_is_newest_first_and_filtered),
         ("source_message_finds_newest_plan", source_message_finds_newest_plan),
+        ("repost_replaces_text_charts_and_source", repost_replaces_text_charts_and_source),
         ("stats_count_everything", stats_count_everything),
         ("status_values_are_overwritten", status_values_are_overwritten),
         ("concurrent_edits_lose_nothing", concurrent_edits_lose_nothing),
@@ -301,6 +302,73 @@ fn source_message_finds_newest_plan<S: PlanRepository + StatusStore>(store: Arc<
     let second = store.insert(new, at(2)).unwrap();
     assert_eq!(store.find_by_source_message(77).unwrap().unwrap().id, second.id);
     assert_eq!(store.find_by_source_message(78).unwrap(), None);
+    assert_eq!(store.find_by_posting_message(77).unwrap().unwrap().id, second.id, "the newest plan it posted");
+    assert_eq!(store.find_by_posting_message(78).unwrap(), None);
+}
+
+fn repost(text: &str, charts: Vec<NewChart>, message_id: u64) -> PlanChange {
+    let source = PlanSource {
+        guild_id: Some(11),
+        channel_id: Some(21),
+        channel_name: Some("desk".into()),
+        message_id: Some(message_id),
+    };
+    PlanChange::Repost { text: PlanText::new(text).unwrap(), charts, source }
+}
+
+fn repost_replaces_text_charts_and_source<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let mut new = new_plan("d", "2025-11-09", "v1", ann.clone());
+    new.charts = vec![chart("https://cdn.test/a.png", ChartKind::Attachment)];
+    let plan = store.insert(new, at(0)).unwrap();
+    let charts =
+        vec![chart("https://i.test/z.png", ChartKind::Link), chart("https://cdn.test/y.png", ChartKind::Attachment)];
+    let reposted = store.change(plan.id, repost("v2", charts, 2000), &ann, at(3), None).unwrap();
+    let expected_source = PlanSource {
+        guild_id: Some(11),
+        channel_id: Some(21),
+        channel_name: Some("desk".into()),
+        message_id: Some(2000),
+    };
+    assert_eq!(reposted.source, expected_source, "the plan now comes from the new message");
+    assert_eq!((reposted.text.as_str(), reposted.version), ("v2", 2));
+    assert_eq!((reposted.created_at, reposted.updated_at), (at(0), at(3)));
+    assert_eq!(reposted.author, ann);
+    let charts: Vec<_> = reposted.charts.iter().map(|c| (c.position, c.url.as_str(), c.added_at)).collect();
+    assert_eq!(charts, [(0, "https://i.test/z.png", at(3)), (1, "https://cdn.test/y.png", at(3))]);
+    assert_eq!(store.get(plan.id).unwrap().unwrap(), reposted, "source, text and charts are all stored");
+
+    assert_eq!(store.find_by_source_message(2000).unwrap().unwrap().id, plan.id, "edits of the new message follow it");
+    assert_eq!(store.find_by_source_message(1000).unwrap(), None, "the first message no longer drives the plan");
+    assert_eq!(store.find_by_posting_message(1000).unwrap().unwrap().id, plan.id, "but it is known to have posted it");
+    assert_eq!(store.find_by_posting_message(2000).unwrap().unwrap(), reposted);
+    assert_eq!(store.find_by_posting_message(3000).unwrap(), None);
+
+    let history = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 10 }).unwrap();
+    let entries: Vec<_> = history
+        .iter()
+        .map(|e| (e.version, e.action, e.text_before.as_deref(), e.text_after.as_deref(), e.message_id, e.at))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (2, HistoryAction::Edited, Some("v1"), Some("v2"), Some(2000), at(3)),
+            (1, HistoryAction::Created, None, Some("v1"), Some(1000), at(0)),
+        ],
+        "a re-post is one entry that names its message"
+    );
+
+    let bare = store.change(plan.id, repost("v3", vec![], 3000), &ann, at(4), None).unwrap();
+    assert!(bare.charts.is_empty(), "a re-post without charts removes them");
+    assert_eq!(store.get(plan.id).unwrap().unwrap(), bare);
+    assert_eq!(store.find_by_source_message(2000).unwrap(), None);
+    assert_eq!(store.find_by_posting_message(2000).unwrap().unwrap().id, plan.id);
+
+    store.change(plan.id, PlanChange::Delete, &ann, at(5), None).unwrap();
+    let err = store.change(plan.id, repost("v4", vec![], 4000), &ann, at(6), None).unwrap_err();
+    assert!(matches!(err, RepoError::Deleted(_)), "{err:?}");
+    assert_eq!(store.get(plan.id).unwrap().unwrap().version, 4, "a refused re-post changes nothing");
+    assert_eq!(store.find_by_posting_message(4000).unwrap(), None);
 }
 
 fn stats_count_everything<S: PlanRepository + StatusStore>(store: Arc<S>) {

@@ -32,6 +32,7 @@ impl State {
             text_after: entry.text_after,
             actor: entry.actor,
             at: entry.at,
+            message_id: entry.message_id,
         });
     }
 
@@ -113,6 +114,12 @@ impl PlanRepository for MemoryStore {
     fn find_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
         let state = self.lock();
         Ok(state.plans.iter().rev().find(|p| p.source.message_id == Some(message_id)).cloned())
+    }
+
+    fn find_by_posting_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        let state = self.lock();
+        let entry = state.history.iter().rev().find(|e| e.message_id == Some(message_id));
+        Ok(entry.and_then(|e| plan_index(e.plan_id)).and_then(|i| state.plans.get(i).cloned()))
     }
 
     fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError> {

@@ -98,6 +98,18 @@ pub enum PlanChange {
     },
     /// The charts replaced, the text kept.
     ReplaceCharts(Vec<NewChart>),
+    /// The author posted the plan again from a new chat message: text, charts and source are all replaced by the
+    /// new message's (an empty `charts` removes every chart), recorded as one [`HistoryAction::Edited`] entry that
+    /// names the new message. From then on the plan follows the new message (its edits and its deletion); the
+    /// earlier message no longer drives it.
+    Repost {
+        /// The new text.
+        text: PlanText,
+        /// The new charts, in order.
+        charts: Vec<NewChart>,
+        /// The message that re-posted the plan.
+        source: PlanSource,
+    },
     /// Soft delete.
     Delete,
     /// Undo a soft delete.
@@ -163,6 +175,9 @@ pub struct HistoryEntry {
     pub actor: Author,
     /// When (UTC).
     pub at: Timestamp,
+    /// The chat message that posted the plan with this change: set on [`HistoryAction::Created`] and on the
+    /// [`HistoryAction::Edited`] entry of a re-post ([`PlanChange::Repost`]), `None` otherwise.
+    pub message_id: Option<u64>,
 }
 
 /// Which history to read.

@@ -83,6 +83,8 @@ pub struct StoreStats {
 ///   before and after, as one unit; [`RepoError::NotFound`] for an unknown id; [`RepoError::Deleted`] for an edit or delete
 ///   of a deleted plan; [`RepoError::NotDeleted`] for a restore of an active one; [`RepoError::Duplicate`] for a restore
 ///   where another active plan exists; [`RepoError::VersionConflict`] when `expected_version` is given and differs.
+///   A [`PlanChange::Repost`](crate::PlanChange::Repost) MUST store the new source with the new text and charts, so
+///   that [`find_by_source_message`](Self::find_by_source_message) finds the plan by the new message only.
 ///   Concurrent changes never lose one another.
 /// - Readers never see a half-applied change.
 pub trait PlanRepository: Send + Sync + 'static {
@@ -123,11 +125,20 @@ pub trait PlanRepository: Send + Sync + 'static {
     /// Storage failures only.
     fn find_latest_deleted(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError>;
 
-    /// The newest plan (deleted or not) posted by the chat message `message_id`.
+    /// The newest plan (deleted or not) whose source is the chat message `message_id`: the message that posted it,
+    /// or the one that last re-posted it. Edits and deletions of that message follow the plan.
     ///
     /// # Errors
     /// Storage failures only.
     fn find_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError>;
+
+    /// The newest plan (deleted or not) that the chat message `message_id` ever posted or re-posted, found through
+    /// the history entries that name the message, even when a later message has re-posted the plan since. This tells
+    /// whether a message delivered again was handled already.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn find_by_posting_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError>;
 
     /// The active plans of a date, ordered by coach id.
     ///

@@ -20,6 +20,8 @@ pub struct NewHistoryEntry {
     pub actor: Author,
     /// When.
     pub at: Timestamp,
+    /// The chat message that posted the plan with this change (creation or re-post).
+    pub message_id: Option<u64>,
 }
 
 /// The result of applying a change: the plan as it must be stored, and the entry to record.
@@ -58,6 +60,7 @@ pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp) -> (Plan, NewHistory
         text_after: Some(new.text.as_str().to_owned()),
         actor: new.author.clone(),
         at,
+        message_id: new.source.message_id,
     };
     let plan = Plan {
         id,
@@ -95,8 +98,11 @@ pub fn apply_change(
     plan.updated_at = at;
     let before = Some(current.text.clone());
     let mut charts_replaced = false;
+    let mut message_id = None;
     let (action, text_after) = match change {
-        PlanChange::Edit { .. } | PlanChange::ReplaceCharts(_) | PlanChange::Delete if current.is_deleted() => {
+        PlanChange::Edit { .. } | PlanChange::ReplaceCharts(_) | PlanChange::Repost { .. } | PlanChange::Delete
+            if current.is_deleted() =>
+        {
             return Err(RepoError::Deleted(current.id));
         }
         PlanChange::Restore if !current.is_deleted() => return Err(RepoError::NotDeleted(current.id)),
@@ -113,6 +119,14 @@ pub fn apply_change(
             charts_replaced = true;
             (HistoryAction::ChartsChanged, Some(plan.text.clone()))
         }
+        PlanChange::Repost { text, charts, source } => {
+            plan.charts = number_charts(charts, at);
+            charts_replaced = true;
+            message_id = source.message_id;
+            plan.source = source;
+            plan.text = text.into();
+            (HistoryAction::Edited, Some(plan.text.clone()))
+        }
         PlanChange::Delete => {
             plan.deleted_at = Some(at);
             (HistoryAction::Deleted, None)
@@ -122,7 +136,14 @@ pub fn apply_change(
             (HistoryAction::Restored, Some(plan.text.clone()))
         }
     };
-    let entry =
-        NewHistoryEntry { action, version: plan.version, text_before: before, text_after, actor: actor.clone(), at };
+    let entry = NewHistoryEntry {
+        action,
+        version: plan.version,
+        text_before: before,
+        text_after,
+        actor: actor.clone(),
+        at,
+        message_id,
+    };
     Ok(AppliedChange { plan, charts_replaced, entry })
 }

@@ -107,8 +107,9 @@ impl CommandHandler {
         let roster = &service.policy().roster;
         let reply = match command {
             Command::Plan { coach, date, text } => {
-                // A message delivered again (a replay after a reconnect) already posted its plan.
-                if service.plan_by_source_message(message.message_id).await?.is_some() {
+                // A message delivered again (a replay after a reconnect) already posted its plan, or re-posted it,
+                // even if a later message has re-posted it since.
+                if service.plan_posted_by_message(message.message_id).await?.is_some() {
                     tracing::info!(message_id = message.message_id, "message already handled; ignored");
                     return Ok(None);
                 }
@@ -190,5 +191,59 @@ impl CommandHandler {
             Ok(None) => {}
             Err(error) => log_failure(&error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use core_model::jiff::Timestamp;
+    use core_model::memory::MemoryStore;
+    use core_model::{Actor, Clock, PlanRepository as _, UserId};
+    use service::{PlanService, Policy};
+
+    use super::{CommandHandler, IncomingMessage, Listening};
+
+    struct FixedClock;
+
+    impl Clock for FixedClock {
+        fn now(&self) -> Timestamp {
+            "2025-11-10T03:30:00Z".parse().unwrap()
+        }
+    }
+
+    fn message(message_id: u64, content: &str) -> IncomingMessage {
+        IncomingMessage {
+            message_id,
+            channel_id: 20,
+            guild_id: Some(10),
+            channel_name: None,
+            author: Actor::new(UserId(1), "Ann"),
+            author_is_bot: false,
+            content: content.into(),
+            attachments: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replayed_post_or_repost_is_handled_once_and_the_plan_follows_the_repost() {
+        let store = Arc::new(MemoryStore::new());
+        let service = PlanService::new(store.clone(), store.clone(), Arc::new(FixedClock), Policy::default());
+        let handler = CommandHandler::new(service, "!", Listening::default());
+        let (first, repost) = (message(100, "!plan d first"), message(101, "!plan d second"));
+        assert!(handler.on_message(&first).await.unwrap().contains("saved"));
+        assert!(handler.on_message(&repost).await.unwrap().contains("replaced"));
+        // Both delivered again (a replay after a reconnect): neither posts again nor replies.
+        assert_eq!(handler.on_message(&repost).await, None);
+        assert_eq!(handler.on_message(&first).await, None, "the first message does not bring its text back");
+        let plan = store.find_by_source_message(101).unwrap().unwrap();
+        assert_eq!((plan.text.as_str(), plan.version), ("second", 2));
+        assert_eq!(store.stats().unwrap().history_entries, 2, "created and re-posted, nothing more");
+        // Deleting the first message leaves the plan; deleting the re-post deletes it.
+        handler.on_message_delete(Some(10), 20, 100).await;
+        assert!(!store.get(plan.id).unwrap().unwrap().is_deleted());
+        handler.on_message_delete(Some(10), 20, 101).await;
+        assert!(store.get(plan.id).unwrap().unwrap().is_deleted());
     }
 }

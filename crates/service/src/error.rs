@@ -4,11 +4,10 @@ use std::fmt;
 
 use core_model::{BoxError, CoachId, DateError, RepoError, TextError, TradingDate, UnknownCoach};
 
-/// An operation on a plan that needs the author's or an admin's rights.
+/// An operation on a plan that needs the author's or an admin's rights. (Posting over a plan is not one of them: only
+/// its author may, and everyone else, admins included, gets [`ServiceError::AlreadyPosted`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
-    /// Post over an existing plan.
-    Replace,
     /// Change the text or charts.
     Edit,
     /// Soft delete.
@@ -20,11 +19,18 @@ pub enum Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Replace => "replace",
             Self::Edit => "edit",
             Self::Delete => "delete",
             Self::Restore => "restore",
         })
+    }
+}
+
+/// What someone who may not post over a plan can do instead.
+fn already_posted_advice(admin_edit: Option<&str>) -> String {
+    match admin_edit {
+        Some(command) => format!("as an admin, edit it instead: `{command}`"),
+        None => "ask them or an admin to edit it".to_owned(),
     }
 }
 
@@ -86,8 +92,12 @@ pub enum ServiceError {
         /// The coach.
         coach: CoachId,
     },
-    /// Another author's plan is active for that coach and date.
-    #[error("coach {coach} already has a plan for {date}, posted by {author}; ask them or an admin to edit it")]
+    /// Another author's plan is active for that coach and date. Posting over it is refused for everyone, admins
+    /// included; an admin is told to edit it instead, anyone else to ask its author or an admin.
+    #[error(
+        "coach {coach} already has a plan for {date}, posted by {author}; {}",
+        already_posted_advice(admin_edit.as_deref())
+    )]
     AlreadyPosted {
         /// The coach.
         coach: CoachId,
@@ -95,6 +105,8 @@ pub enum ServiceError {
         date: TradingDate,
         /// Its author's display name.
         author: String,
+        /// For an admin: the command that changes the plan instead (e.g. `!edit d 2025-11-09 <text>`).
+        admin_edit: Option<String>,
     },
     /// The plan changed between reading and writing (an expected version did not match).
     #[error("the plan changed while this request was made (it is now at version {current}); read it again and retry")]
@@ -102,11 +114,14 @@ pub enum ServiceError {
         /// The version stored now.
         current: u32,
     },
-    /// Storage stayed locked too long.
-    #[error("storage is busy; try again in a moment")]
+    /// Storage stayed locked by other writers for longer than the configured wait.
+    #[error("storage is busy with other requests; try again in a few seconds")]
     Busy(#[source] RepoError),
-    /// Storage cannot be written; reads still work.
-    #[error("storage cannot be written right now (the disk may be full or read-only); plans can still be read")]
+    /// Storage cannot be written (full disk, read-only file); reads still work.
+    #[error(
+        "nothing was saved because the server's storage is full or read-only; plans can still be read; tell the \
+         operator (the cause is in the server's log) and try again once it is fixed"
+    )]
     Unwritable(#[source] RepoError),
     /// A failure the user can do nothing about.
     #[error("an unexpected error happened; it has been logged")]

@@ -43,7 +43,8 @@ pub struct PostPlan {
 pub enum Posted {
     /// A new plan was stored.
     Created(Plan),
-    /// The caller's own plan (or, for an admin, anyone's) for that coach and date was replaced.
+    /// The caller's own active plan for that coach and date was replaced: its text, its charts and its source
+    /// message are now the new post's (one `edited` history entry).
     Replaced(Plan),
 }
 
@@ -173,6 +174,21 @@ impl PlanService {
         }
     }
 
+    /// The refusal to post over (or restore beside) `holder`, the active plan of its coach and date: it names the
+    /// author, and tells an admin the edit command that changes the plan instead.
+    fn already_posted(&self, actor: &Actor, holder: Plan) -> ServiceError {
+        let admin_edit = self
+            .policy
+            .is_admin(actor)
+            .then(|| format!("{}edit {} {} <text>", self.policy.command_prefix, holder.coach, holder.date));
+        ServiceError::AlreadyPosted {
+            coach: holder.coach,
+            date: holder.date,
+            author: holder.author.display_name,
+            admin_edit,
+        }
+    }
+
     /// Runs a blocking storage call off the async runtime, in the current span.
     async fn storage<T, F>(&self, call: F) -> Result<T, RepoError>
     where
@@ -203,12 +219,15 @@ impl PlanService {
         self.active(coach, date).await?.ok_or_else(|| ServiceError::NotFound { coach: coach.clone(), date })
     }
 
-    /// Posts a plan. Where the actor already has the active plan for that coach and date (or is an admin), the plan is
-    /// replaced, text and charts; another author's active plan is never overwritten.
+    /// Posts a plan. Where the actor already has the active plan for that coach and date, the plan is replaced: text,
+    /// charts (an empty list removes them) and source message, so that edits and deletion of the new message follow
+    /// the plan from then on. Another author's active plan is never posted over, by anyone, admins included (they
+    /// edit it instead).
     ///
     /// # Errors
     /// [`ServiceError::UnknownCoach`], [`ServiceError::NotAPoster`], [`ServiceError::TooManyCharts`],
-    /// [`ServiceError::AlreadyPosted`], and storage failures. Nothing is stored when it fails.
+    /// [`ServiceError::AlreadyPosted`] (naming the author, and telling an admin the edit command to use), and storage
+    /// failures. Nothing is stored when it fails.
     pub async fn post(&self, actor: &Actor, request: PostPlan) -> Result<Posted, ServiceError> {
         let date = request.date.unwrap_or_else(|| self.today());
         let span = tracing::info_span!("post_plan", coach = %request.coach, %date, user_id = %actor.user_id);
@@ -221,14 +240,14 @@ impl PlanService {
             // Two attempts: a concurrent post of the same coach and date may land between the read and the insert.
             for _ in 0..2 {
                 if let Some(existing) = self.active(&request.coach, date).await? {
-                    if !actor.is(&existing.author) && !self.policy.is_admin(actor) {
-                        return Err(ServiceError::AlreadyPosted {
-                            coach: existing.coach,
-                            date,
-                            author: existing.author.display_name,
-                        });
+                    if !actor.is(&existing.author) {
+                        return Err(self.already_posted(actor, existing));
                     }
-                    let change = PlanChange::Edit { text: request.text.clone(), charts: Some(request.charts.clone()) };
+                    let change = PlanChange::Repost {
+                        text: request.text.clone(),
+                        charts: request.charts.clone(),
+                        source: request.source.clone(),
+                    };
                     match self.change(&existing, change, actor.as_author(), None).await {
                         Ok(plan) => return Ok(Posted::Replaced(plan)),
                         Err(RepoError::Deleted(_)) => continue,
@@ -252,7 +271,7 @@ impl PlanService {
             }
             // Still racing after two rounds: report whoever holds the plan now.
             let holder = self.active_or_not_found(&request.coach, date).await?;
-            Err(ServiceError::AlreadyPosted { coach: holder.coach, date, author: holder.author.display_name })
+            Err(self.already_posted(actor, holder))
         }
         .instrument(span)
         .await
@@ -335,7 +354,7 @@ impl PlanService {
                 Ok(plan) => Ok(plan),
                 Err(RepoError::Duplicate { .. }) => {
                     let holder = self.active_or_not_found(coach, date).await?;
-                    Err(ServiceError::AlreadyPosted { coach: coach.clone(), date, author: holder.author.display_name })
+                    Err(self.already_posted(actor, holder))
                 }
                 Err(RepoError::NotDeleted(_)) => Err(ServiceError::NothingToRestore { coach: coach.clone(), date }),
                 Err(e) => Err(ServiceError::from_repo(e)),
@@ -404,13 +423,23 @@ impl PlanService {
         .await
     }
 
-    /// The newest plan (deleted or not) posted by the chat message `message_id`: a message delivered twice (a replay
-    /// after a reconnect) finds the plan it already posted.
+    /// The newest plan (deleted or not) whose source is the chat message `message_id`: the message that posted it or
+    /// last re-posted it.
     ///
     /// # Errors
     /// Storage failures.
     pub async fn plan_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, ServiceError> {
         self.by_source_message(message_id).await
+    }
+
+    /// The newest plan (deleted or not) that the chat message `message_id` posted or re-posted, even when a later
+    /// message has re-posted it since: a message delivered twice (a replay after a reconnect) finds the plan it
+    /// already posted, so it is not posted again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn plan_posted_by_message(&self, message_id: u64) -> Result<Option<Plan>, ServiceError> {
+        self.storage(move |s| s.find_by_posting_message(message_id)).await.map_err(ServiceError::from_repo)
     }
 
     async fn by_source_message(&self, message_id: u64) -> Result<Option<Plan>, ServiceError> {

@@ -128,17 +128,36 @@ async fn post_stores_a_plan_for_today_in_the_market_time_zone() {
 }
 
 #[tokio::test]
-async fn reposting_ones_own_plan_replaces_text_and_charts() {
+async fn reposting_ones_own_plan_replaces_text_charts_and_source_message() {
     let f = fixture();
     let mut first = post_request("d", "v1");
     first.charts = charts(2);
     f.service.post(&ann(), first).await.unwrap();
-    let posted = f.service.post(&ann(), post_request("d", "v2")).await.unwrap();
+    let mut again = post_request("d", "v2");
+    again.source = PlanSource { guild_id: Some(7), channel_id: Some(8), channel_name: None, message_id: Some(501) };
+    let posted = f.service.post(&ann(), again).await.unwrap();
     let Posted::Replaced(plan) = posted else { panic!("expected a replacement") };
-    assert_eq!((plan.text.as_str(), plan.version, plan.charts.len()), ("v2", 2, 0));
+    assert_eq!((plan.text.as_str(), plan.version, plan.charts.len()), ("v2", 2, 0), "text and charts replaced");
+    assert_eq!((plan.source.channel_id, plan.source.message_id), (Some(8), Some(501)), "the new message is the source");
     let history = f.history("d").await;
-    assert_eq!(history[0].action, HistoryAction::Edited);
-    assert_eq!(history[0].text_before.as_deref(), Some("v1"));
+    assert_eq!(history.len(), 2, "one entry for the re-post");
+    assert_eq!((history[0].action, history[0].message_id), (HistoryAction::Edited, Some(501)));
+    assert_eq!((history[0].text_before.as_deref(), history[0].text_after.as_deref()), (Some("v1"), Some("v2")));
+
+    // Both messages are known to have posted the plan (a replay of either is recognised) ...
+    for message in [500, 501] {
+        assert_eq!(f.service.plan_posted_by_message(message).await.unwrap().map(|p| p.id), Some(plan.id));
+    }
+    // ... but only the new one drives it: editing or deleting the first message changes nothing.
+    let text = core_model::PlanText::new("v3 from the first message").unwrap();
+    assert_eq!(f.service.sync_source_edit(&ann(), 500, text, vec![]).await.unwrap(), None);
+    assert_eq!(f.service.sync_source_delete(500).await.unwrap(), None);
+    assert_eq!(f.stored("d").await.unwrap(), plan);
+    let text = core_model::PlanText::new("v3 from the re-post").unwrap();
+    let edited = f.service.sync_source_edit(&ann(), 501, text, vec![]).await.unwrap().unwrap();
+    assert_eq!((edited.text.as_str(), edited.version), ("v3 from the re-post", 3));
+    assert!(f.service.sync_source_delete(501).await.unwrap().unwrap().is_deleted());
+    assert_eq!(f.stored("d").await, None);
 }
 
 #[tokio::test]
@@ -168,7 +187,12 @@ enum Outcome {
     AlreadyPosted,
 }
 
-async fn attempt(actor: &Actor, op: Op) -> (Outcome, Plan) {
+const ANN_PLAN_MESSAGE: u64 = 500;
+const POST_OVER_MESSAGE: u64 = 501;
+
+/// Ann posts a plan (and deletes it, for a restore); then `actor` tries `op` on it. Returns what happened, with the
+/// error's message when it was refused, and Ann's plan afterwards.
+async fn attempt(actor: &Actor, op: Op) -> (Outcome, Option<String>, Plan) {
     let f = fixture();
     f.service.post(&ann(), post_request("d", "ann's plan")).await.unwrap();
     if matches!(op, Op::Restore) {
@@ -176,59 +200,84 @@ async fn attempt(actor: &Actor, op: Op) -> (Outcome, Plan) {
     }
     let before = f.store.get(PlanId(1)).unwrap().unwrap();
     let result = match op {
-        Op::PostOver => f.service.post(actor, post_request("d", "changed")).await.map(|p| p.plan().clone()),
+        Op::PostOver => {
+            let mut request = post_request("d", "changed");
+            request.source.message_id = Some(POST_OVER_MESSAGE);
+            f.service.post(actor, request).await.map(|p| p.plan().clone())
+        }
         Op::Edit => f.service.edit(actor, edit_request("d", "changed")).await,
         Op::Delete => f.service.delete(actor, &coach("d"), None).await,
         Op::Restore => f.service.restore(actor, &coach("d"), None).await,
     };
     let after = f.store.get(PlanId(1)).unwrap().unwrap();
-    let outcome = match result {
-        Ok(_) => {
+    assert_eq!(f.store.stats().unwrap().active_plans + f.store.stats().unwrap().deleted_plans, 1, "never a 2nd plan");
+    let (outcome, message) = match result {
+        Ok(plan) => {
+            assert_eq!(plan.id, before.id, "{op:?} changed Ann's plan, not another");
             assert_eq!(after.version, before.version + 1, "{op:?} by {} changed the plan", actor.display_name);
-            Outcome::Allowed
+            (Outcome::Allowed, None)
         }
         Err(err) => {
             assert_eq!(after, before, "a refused {op:?} changes nothing");
             assert!(err.is_user_error());
-            match err {
+            let message = err.to_string();
+            let outcome = match err {
                 ServiceError::Forbidden { operation, author, .. } => {
                     assert_eq!(author, "Ann", "the error names the author");
                     let expected = match op {
-                        Op::PostOver => Operation::Replace,
                         Op::Edit => Operation::Edit,
                         Op::Delete => Operation::Delete,
                         Op::Restore => Operation::Restore,
+                        Op::PostOver => panic!("posting over is refused as AlreadyPosted, not Forbidden"),
                     };
                     assert_eq!(operation, expected);
                     Outcome::Forbidden
                 }
                 ServiceError::AlreadyPosted { author, .. } => {
-                    assert_eq!(author, "Ann");
+                    assert_eq!(author, "Ann", "the error names the author");
                     Outcome::AlreadyPosted
                 }
                 other => panic!("unexpected error for {op:?}: {other:?}"),
-            }
+            };
+            (outcome, Some(message))
         }
     };
-    (outcome, after)
+    (outcome, message, after)
 }
+
+/// What a refused post-over tells the one who tried.
+const ASK_THE_AUTHOR: &str =
+    "coach d already has a plan for 2025-11-09, posted by Ann; ask them or an admin to edit it";
+const ADMIN_EDITS_INSTEAD: &str = "coach d already has a plan for 2025-11-09, posted by Ann; as an admin, edit it instead: `!edit d 2025-11-09 <text>`";
 
 #[tokio::test]
 async fn authorization_matrix() {
     use Outcome::{Allowed, AlreadyPosted, Forbidden};
-    let table: [(&str, Actor, [Outcome; 4]); 5] = [
-        ("author", ann(), [Allowed, Allowed, Allowed, Allowed]),
-        ("other user", bob(), [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
-        ("other user with the author's name", ann_impostor(), [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
-        ("admin by user id", admin(), [Allowed, Allowed, Allowed, Allowed]),
-        ("admin by role", role_admin(), [Allowed, Allowed, Allowed, Allowed]),
+    // Who × [post over Ann's plan, edit, delete, restore]. Posting over someone else's plan is refused for everyone,
+    // admins included (they edit instead); editing, deleting and restoring are for the author and admins.
+    let table: [(&str, Actor, [Outcome; 4], Option<&str>); 5] = [
+        ("author", ann(), [Allowed, Allowed, Allowed, Allowed], None),
+        ("other user", bob(), [AlreadyPosted, Forbidden, Forbidden, Forbidden], Some(ASK_THE_AUTHOR)),
+        (
+            "other user with the author's name",
+            ann_impostor(),
+            [AlreadyPosted, Forbidden, Forbidden, Forbidden],
+            Some(ASK_THE_AUTHOR),
+        ),
+        ("admin by user id", admin(), [AlreadyPosted, Allowed, Allowed, Allowed], Some(ADMIN_EDITS_INSTEAD)),
+        ("admin by role", role_admin(), [AlreadyPosted, Allowed, Allowed, Allowed], Some(ADMIN_EDITS_INSTEAD)),
     ];
-    for (who, actor, expected) in table {
+    for (who, actor, expected, post_over_refusal) in table {
         for (op, want) in [Op::PostOver, Op::Edit, Op::Delete, Op::Restore].into_iter().zip(expected) {
-            let (got, after) = attempt(&actor, op).await;
+            let (got, message, after) = attempt(&actor, op).await;
             assert_eq!(got, want, "{who} × {op:?}");
             if got == Allowed {
                 assert_eq!(after.author.user_id, Some(UserId(1)), "the author stays Ann whoever changes the plan");
+            }
+            if matches!(op, Op::PostOver) {
+                assert_eq!(message.as_deref(), post_over_refusal, "{who} × {op:?}");
+                let source = if got == Allowed { POST_OVER_MESSAGE } else { ANN_PLAN_MESSAGE };
+                assert_eq!(after.source.message_id, Some(source), "{who} × {op:?}");
             }
         }
     }
@@ -241,9 +290,15 @@ async fn forbidden_message_names_the_author_and_what_to_do() {
     let err = f.service.edit(&bob(), edit_request("d", "mine now")).await.unwrap_err();
     assert_eq!(err.to_string(), "only Ann (who posted it) or an admin may edit the plan of coach d for 2025-11-09");
     let err = f.service.post(&bob(), post_request("d", "mine now")).await.unwrap_err();
+    assert_eq!(err.to_string(), ASK_THE_AUTHOR);
+    // The edit command an admin is told to use has the deployment's prefix and the plan's date.
+    let f = fixture_with(Policy { command_prefix: "?".into(), ..policy() });
+    let yesterday = PostPlan { date: Some(date("2025-11-08")), ..post_request("d", "ann's plan") };
+    f.service.post(&ann(), yesterday.clone()).await.unwrap();
+    let err = f.service.post(&admin(), yesterday).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "coach d already has a plan for 2025-11-09, posted by Ann; ask them or an admin to edit it"
+        "coach d already has a plan for 2025-11-08, posted by Ann; as an admin, edit it instead: `?edit d 2025-11-08 <text>`"
     );
 }
 
@@ -333,6 +388,11 @@ async fn restore_refuses_when_another_plan_took_the_slot() {
     f.service.post(&bob(), post_request("d", "bob's")).await.unwrap();
     let err = f.service.restore(&ann(), &coach("d"), None).await.unwrap_err();
     assert!(matches!(&err, ServiceError::AlreadyPosted { author, .. } if author == "Bob"), "{err:?}");
+    let err = f.service.restore(&admin(), &coach("d"), None).await.unwrap_err();
+    assert!(
+        err.to_string().ends_with("posted by Bob; as an admin, edit it instead: `!edit d 2025-11-09 <text>`"),
+        "{err}"
+    );
     assert_eq!(f.stored("d").await.unwrap().text, "bob's");
 }
 
@@ -390,6 +450,9 @@ impl PlanRepository for FailingStore {
     fn find_by_source_message(&self, _: u64) -> Result<Option<Plan>, RepoError> {
         Err((self.0)())
     }
+    fn find_by_posting_message(&self, _: u64) -> Result<Option<Plan>, RepoError> {
+        Err((self.0)())
+    }
     fn list_active_by_date(&self, _: TradingDate) -> Result<Vec<Plan>, RepoError> {
         Err((self.0)())
     }
@@ -425,10 +488,14 @@ fn failing_service(fail: MakeError) -> PlanService {
 #[tokio::test]
 async fn storage_failures_become_busy_unwritable_or_unexpected() {
     let cases: [(MakeError, &str); 3] = [
-        (|| RepoError::Busy("database is locked".into()), "storage is busy; try again in a moment"),
+        (
+            || RepoError::Busy("database is locked".into()),
+            "storage is busy with other requests; try again in a few seconds",
+        ),
         (
             || RepoError::Unwritable("database or disk is full".into()),
-            "storage cannot be written right now (the disk may be full or read-only); plans can still be read",
+            "nothing was saved because the server's storage is full or read-only; plans can still be read; tell the \
+             operator (the cause is in the server's log) and try again once it is fixed",
         ),
         (|| RepoError::Failure("disk I/O error".into()), "an unexpected error happened; it has been logged"),
     ];
@@ -448,6 +515,7 @@ async fn storage_failures_become_busy_unwritable_or_unexpected() {
             service.record_status("k", "v").await.unwrap_err(),
             service.status("k").await.unwrap_err(),
             service.sync_source_delete(1).await.unwrap_err(),
+            service.plan_posted_by_message(1).await.unwrap_err(),
         ];
         for err in errors {
             assert_eq!(err.to_string(), message);

@@ -2,11 +2,36 @@
 //! their charts in order and their history, in one transaction, so that an import is all or nothing.
 //!
 //! Every imported row carries an import key built from the legacy row (`legacy:{coach_name}:{date}:{created_at}` for
-//! a plan, with `#chart{id}`, `#created`, `#history{id}` and `#deleted` suffixes for its charts and history entries),
-//! so importing the same file again adds nothing. Rows that cannot be imported are listed in the summary with the
-//! reason, never dropped silently.
+//! a plan, with `#chart{id}`, `#created`, `#history{id}`, `#edited` and `#deleted` suffixes for its charts and
+//! history entries), so importing the same file again adds nothing. Rows that cannot be imported are listed in the
+//! summary with the reason, never dropped silently.
+//!
+//! How legacy data becomes plans and history:
+//! - Each `plan_history` row holds the text before one edit: it becomes an `edited` entry whose text after is the next
+//!   row's text before (or the plan's text), ordered by time, then by id. The plan's version is the number of entries.
+//! - A plan with `edited_at` but no history rows was edited without a record of it: it imports at version 2, with a
+//!   `created` entry whose text is not recorded (`None`) and an `edited` entry at `edited_at` by
+//!   [`UNRECORDED_EDITOR_NAME`] whose text before is not recorded and whose text after is the plan's text. Its
+//!   `updated_at` is `edited_at`, so it reads as edited, as it did in the predecessor.
+//! - A timestamp of a chart (`added_at`) or a history row (`edited_at`) that cannot be read does not cost the plan:
+//!   that row takes the plan's `created_at`, and the summary lists it in [`ImportSummary::warnings`]. So does an
+//!   unreadable `edited_at` of the plan itself (its last recorded change, or `created_at`, is used). An unreadable
+//!   `created_at`, coach or date skips the plan ([`ImportSummary::skipped`]).
+//! - A soft-deleted plan, or an active one whose coach and date already have another active plan here
+//!   ([`ImportSummary::conflicts`]), imports deleted at its last change, with a `deleted` entry by
+//!   [`IMPORT_ACTOR_NAME`]. A plan imported deleted stays deleted when imported again; `!restore` brings it back.
+//!
+//! Importing a newer snapshot of the same legacy database: plans new since the last import are imported. Each
+//! imported plan records a fingerprint of the legacy rows it came from (its row, its charts, its history rows); a plan
+//! whose rows are unchanged in the snapshot is left alone, whatever was done to it here since. One the predecessor
+//! changed since (new charts or history rows, new text, deleted) is brought up to date: its text, deletion, charts and
+//! history become the snapshot's, and it is listed in [`ImportSummary::updated`] with the rows added (its history
+//! entries are rewritten, so they get new ids). It is left as it is, and listed in [`ImportSummary::outdated`] with
+//! the reason, when it has also been changed here since its import (the change made here wins), or when the snapshot
+//! lacks rows an earlier import took from it (an older snapshot). Importing the same snapshot again adds and changes
+//! nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +50,9 @@ pub const LEGACY_SCHEMA_VERSION: i64 = 1;
 
 /// The name recorded as the actor of the deletions the import records.
 pub const IMPORT_ACTOR_NAME: &str = "legacy import";
+
+/// The name recorded as the actor of an edit the predecessor made without recording who made it.
+pub const UNRECORDED_EDITOR_NAME: &str = "unknown (not recorded)";
 
 /// The tables a legacy database must have.
 const LEGACY_TABLES: [&str; 4] = ["coach_plans", "plan_charts", "plan_history", "schema_version"];
@@ -85,18 +113,35 @@ pub enum ImportError {
 pub struct ImportSummary {
     /// Legacy plans imported by this run.
     pub plans_imported: u64,
-    /// Legacy plans found imported by an earlier run, left as they are.
+    /// Legacy plans imported by an earlier run and unchanged since (or left as they are: see [`Self::outdated`]).
     pub plans_already_present: u64,
-    /// Charts imported by this run.
+    /// Charts added by this run (to new plans and to plans brought up to date).
     pub charts_imported: u64,
-    /// History entries recorded by this run.
+    /// History entries added by this run (to new plans and to plans brought up to date).
     pub history_imported: u64,
+    /// Plans imported by an earlier run that this run brought up to date with the newer snapshot.
+    pub updated: Vec<UpdatedPlan>,
     /// Active legacy plans imported as deleted, because another plan is active for their coach and date.
     pub conflicts: Vec<ImportConflict>,
-    /// Legacy plans imported by an earlier run that have changed since (they are not updated).
+    /// Legacy plans imported by an earlier run that have changed since but were left as they are, with the reason.
     pub outdated: Vec<OutdatedPlan>,
+    /// Legacy rows imported with a stand-in for a value that could not be read.
+    pub warnings: Vec<ImportWarning>,
     /// Legacy rows not imported, with the reason.
     pub skipped: Vec<SkippedRow>,
+}
+
+/// A plan imported by an earlier run that a newer snapshot brought up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatedPlan {
+    /// The legacy plan's id.
+    pub legacy_id: i64,
+    /// The plan it became.
+    pub plan_id: PlanId,
+    /// Charts the snapshot added.
+    pub charts_added: u64,
+    /// History entries the snapshot added.
+    pub history_added: u64,
 }
 
 /// An active legacy plan imported as deleted, because another plan is active for its coach and date.
@@ -114,13 +159,28 @@ pub struct ImportConflict {
     pub active: PlanId,
 }
 
-/// A legacy plan imported by an earlier run whose text or deletion has changed since.
+/// A legacy plan imported by an earlier run, changed in the snapshot since, and left as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutdatedPlan {
     /// The legacy plan's id.
     pub legacy_id: i64,
     /// The plan it became.
     pub plan_id: PlanId,
+    /// Why it was not brought up to date.
+    pub reason: String,
+}
+
+/// A legacy row imported with a stand-in for a value that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportWarning {
+    /// The legacy table (`coach_plans`, `plan_charts` or `plan_history`).
+    pub table: &'static str,
+    /// The row's id.
+    pub legacy_id: i64,
+    /// The id of the legacy plan it belongs to (its own id for a `coach_plans` row).
+    pub plan_legacy_id: i64,
+    /// What could not be read, and what was used instead.
+    pub message: String,
 }
 
 /// A legacy row that was not imported.
@@ -142,12 +202,23 @@ impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "imported {} with {} and {}; {} already present",
+            "imported {}, updated {}, added {} and {}; {} already present",
             count(self.plans_imported, "plan", "plans"),
+            count(self.updated.len() as u64, "plan", "plans"),
             count(self.charts_imported, "chart", "charts"),
             count(self.history_imported, "history entry", "history entries"),
             count(self.plans_already_present, "plan", "plans"),
         )?;
+        for u in &self.updated {
+            write!(
+                f,
+                "\nupdated: legacy plan {} (plan {}) from the newer snapshot: {} and {} added",
+                u.legacy_id,
+                u.plan_id,
+                count(u.charts_added, "chart", "charts"),
+                count(u.history_added, "history entry", "history entries"),
+            )?;
+        }
         for c in &self.conflicts {
             write!(
                 f,
@@ -158,9 +229,12 @@ impl fmt::Display for ImportSummary {
         for o in &self.outdated {
             write!(
                 f,
-                "\noutdated: legacy plan {} was imported before as plan {} and has changed since; the import does not update it",
-                o.legacy_id, o.plan_id
+                "\noutdated: legacy plan {} was imported before as plan {} and has changed since; it is left as it is because {}",
+                o.legacy_id, o.plan_id, o.reason
             )?;
+        }
+        for w in &self.warnings {
+            write!(f, "\nwarning: {} row {} (legacy plan {}): {}", w.table, w.legacy_id, w.plan_legacy_id, w.message)?;
         }
         for s in &self.skipped {
             write!(f, "\nskipped {} row {}: {}", s.table, s.legacy_id, s.reason)?;
@@ -218,9 +292,16 @@ struct ImportedPlan {
     entries: Vec<(NewHistoryEntry, String)>,
     /// When it last changed in the legacy database.
     last_change: Timestamp,
+    /// The fingerprint of the legacy rows it comes from.
+    digest: String,
 }
 
 impl ImportedPlan {
+    /// The key of the deletion entry the import records.
+    fn deleted_key(&self) -> String {
+        format!("{}#deleted", self.key)
+    }
+
     /// Marks the plan deleted at its last change, recording the deletion.
     fn delete(&mut self) {
         self.plan.version += 1;
@@ -232,8 +313,14 @@ impl ImportedPlan {
             text_after: None,
             actor: Author { user_id: None, display_name: IMPORT_ACTOR_NAME.to_owned() },
             at: self.last_change,
+            message_id: None,
         };
-        self.entries.push((entry, format!("{}#deleted", self.key)));
+        let key = self.deleted_key();
+        self.entries.push((entry, key));
+    }
+
+    fn entry_keys(&self) -> Vec<Option<String>> {
+        self.entries.iter().map(|(_, key)| Some(key.clone())).collect()
     }
 }
 
@@ -241,10 +328,8 @@ impl ImportedPlan {
 /// read as local times of `zone` and stored in UTC.
 ///
 /// Coach names `coach_d` (and `d`) become coach id `d`, whether or not the coach is on today's roster. Authors are
-/// kept by name (no user id). A legacy plan already imported is left as it is. An active legacy plan whose coach and
-/// date already have another active plan is imported as deleted and listed in [`ImportSummary::conflicts`].
-/// Rows that cannot be read as a plan (empty coach name, bad date or timestamp, a chart or history row of no plan)
-/// are listed in [`ImportSummary::skipped`].
+/// kept by name (no user id). The module documentation says how rows become plans and history, what a bad timestamp
+/// does, and what importing a newer snapshot of the same database does.
 ///
 /// # Errors
 /// [`ImportError::Missing`], [`ImportError::NotSqlite`], [`ImportError::MissingTables`] and
@@ -258,7 +343,7 @@ pub fn import_legacy(store: &SqliteStore, legacy_path: &Path, zone: &TimeZone) -
     for legacy in &plans {
         let plan_charts = charts.remove(&legacy.id).unwrap_or_default();
         let plan_edits = edits.remove(&legacy.id).unwrap_or_default();
-        match translate(legacy, &plan_charts, plan_edits, zone) {
+        match translate(legacy, &plan_charts, plan_edits, zone, &mut summary.warnings) {
             Ok(plan) => imported.push((plan, legacy)),
             Err(reason) => summary.skipped.push(SkippedRow { table: "coach_plans", legacy_id: legacy.id, reason }),
         }
@@ -284,8 +369,11 @@ pub fn import_legacy(store: &SqliteStore, legacy_path: &Path, zone: &TimeZone) -
     tracing::info!(
         legacy = %legacy_path.display(),
         plans_imported = summary.plans_imported,
+        plans_updated = summary.updated.len(),
         plans_already_present = summary.plans_already_present,
         conflicts = summary.conflicts.len(),
+        outdated = summary.outdated.len(),
+        warnings = summary.warnings.len(),
         skipped = summary.skipped.len(),
         "imported the legacy database"
     );
@@ -296,41 +384,61 @@ fn no_plan(plan_id: i64) -> String {
     format!("it belongs to plan {plan_id}, which is not in coach_plans")
 }
 
-/// Writes one translated legacy plan, unless an earlier import wrote it.
+/// Writes one translated legacy plan: a new one, or one an earlier import wrote, brought up to date when it can be.
 fn write_plan(
     conn: &Connection,
-    mut imported: ImportedPlan,
+    imported: ImportedPlan,
     legacy: &LegacyPlan,
     summary: &mut ImportSummary,
 ) -> Result<(), RepoError> {
-    let existing: Option<(i64, String, bool)> = conn
-        .prepare_cached("SELECT id, text, deleted_at IS NOT NULL FROM plans WHERE import_key = ?1")
-        .and_then(|mut stmt| stmt.query_row([&imported.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT id FROM plans WHERE import_key = ?1")
+        .and_then(|mut stmt| stmt.query_row([&imported.key], |r| r.get(0)).optional())
         .map_err(repo_error)?;
-    if let Some((id, text, deleted)) = existing {
-        summary.plans_already_present += 1;
-        if text != legacy.text || (legacy.is_deleted && !deleted) {
-            summary.outdated.push(OutdatedPlan { legacy_id: legacy.id, plan_id: PlanId(id) });
-        }
-        return Ok(());
+    match existing {
+        None => insert_new(conn, imported, legacy, summary),
+        Some(id) => bring_up_to_date(conn, PlanId(id), imported, legacy, summary),
     }
-    let mut conflict = None;
-    if !imported.plan.is_deleted() {
-        let active = rows::active_plan(conn, &imported.plan.coach, imported.plan.date).map_err(repo_error)?;
-        if let Some(active) = active {
-            imported.delete();
-            conflict = Some(active.id);
-        }
-    }
-    let plan = &mut imported.plan;
-    plan.id =
-        rows::insert_plan(conn, plan, Some(&imported.key)).map_err(|e| plan_write_error(e, &plan.coach, plan.date))?;
+}
+
+/// The plan active for the imported plan's coach and date, other than the plan `except`.
+fn other_active_plan(conn: &Connection, plan: &Plan, except: Option<PlanId>) -> Result<Option<PlanId>, RepoError> {
+    let active = rows::active_plan(conn, &plan.coach, plan.date).map_err(repo_error)?;
+    Ok(active.map(|p| p.id).filter(|id| Some(*id) != except))
+}
+
+/// Writes the plan's row's charts and history entries (the plan row exists, with `imported.plan.id`).
+fn write_children(conn: &Connection, imported: &ImportedPlan) -> Result<(), RepoError> {
+    let plan = &imported.plan;
     for (chart, key) in plan.charts.iter().zip(&imported.chart_keys) {
         rows::insert_chart(conn, plan.id, chart, Some(key)).map_err(repo_error)?;
     }
     for (entry, key) in &imported.entries {
         rows::insert_history(conn, plan, entry, Some(key)).map_err(repo_error)?;
     }
+    Ok(())
+}
+
+/// Writes a legacy plan no earlier import wrote.
+fn insert_new(
+    conn: &Connection,
+    mut imported: ImportedPlan,
+    legacy: &LegacyPlan,
+    summary: &mut ImportSummary,
+) -> Result<(), RepoError> {
+    let mut conflict = None;
+    if !imported.plan.is_deleted() {
+        conflict = other_active_plan(conn, &imported.plan, None)?;
+        if conflict.is_some() {
+            imported.delete();
+        }
+    }
+    let plan = &mut imported.plan;
+    plan.id =
+        rows::insert_plan(conn, plan, Some(&imported.key)).map_err(|e| plan_write_error(e, &plan.coach, plan.date))?;
+    write_children(conn, &imported)?;
+    set_digest(conn, imported.plan.id, &imported.digest)?;
+    let plan = &imported.plan;
     summary.plans_imported += 1;
     summary.charts_imported += plan.charts.len() as u64;
     summary.history_imported += imported.entries.len() as u64;
@@ -344,6 +452,157 @@ fn write_plan(
         });
     }
     Ok(())
+}
+
+/// Import keys of a plan's stored charts (by position) or history entries (by version); `None` for rows made here.
+fn stored_keys(conn: &Connection, sql: &str, id: PlanId) -> Result<Vec<Option<String>>, RepoError> {
+    conn.prepare_cached(sql).and_then(|mut stmt| stmt.query_map([id.0], |r| r.get(0))?.collect()).map_err(repo_error)
+}
+
+/// Whether an import key of the plan keyed `plan_key` names a legacy row (as opposed to an entry the import made up:
+/// `#edited`, `#deleted`).
+fn is_legacy_row_key(plan_key: &str, key: &str) -> bool {
+    key.strip_prefix(plan_key)
+        .is_some_and(|suffix| suffix == "#created" || suffix.starts_with("#chart") || suffix.starts_with("#history"))
+}
+
+/// Brings a plan an earlier import wrote up to date with the snapshot's version of it, unless it changed here since
+/// or the snapshot lacks rows the earlier import took.
+fn bring_up_to_date(
+    conn: &Connection,
+    id: PlanId,
+    mut fresh: ImportedPlan,
+    legacy: &LegacyPlan,
+    summary: &mut ImportSummary,
+) -> Result<(), RepoError> {
+    let stored_digest: Option<String> = conn
+        .prepare_cached("SELECT import_digest FROM plans WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id.0], |r| r.get(0)))
+        .map_err(repo_error)?;
+    if stored_digest.as_deref() == Some(fresh.digest.as_str()) {
+        // The predecessor has not changed the plan since it was imported (whatever was done to it here since).
+        summary.plans_already_present += 1;
+        return Ok(());
+    }
+    let stored = rows::plan_by_id(conn, id).map_err(repo_error)?.ok_or(RepoError::NotFound(id))?;
+    let chart_keys = stored_keys(conn, "SELECT import_key FROM charts WHERE plan_id = ?1 ORDER BY position", id)?;
+    let entry_keys = stored_keys(conn, "SELECT import_key FROM plan_history WHERE plan_id = ?1 ORDER BY version", id)?;
+    // Imported deleted once (deleted in the predecessor, or its slot was taken): it stays deleted.
+    let deleted_key = fresh.deleted_key();
+    if !fresh.plan.is_deleted() && entry_keys.iter().any(|k| k.as_deref() == Some(deleted_key.as_str())) {
+        fresh.delete();
+    }
+    let mut conflict = None;
+    if !fresh.plan.is_deleted() {
+        conflict = other_active_plan(conn, &fresh.plan, Some(id))?;
+        if conflict.is_some() {
+            fresh.delete();
+        }
+    }
+    fresh.plan.id = id;
+    let fresh_chart_keys: Vec<Option<String>> = fresh.chart_keys.iter().cloned().map(Some).collect();
+    let fresh_entry_keys = fresh.entry_keys();
+    let unchanged = chart_keys == fresh_chart_keys
+        && entry_keys == fresh_entry_keys
+        && (&stored.text, &stored.author, &stored.source, stored.version, stored.updated_at, stored.deleted_at)
+            == (
+                &fresh.plan.text,
+                &fresh.plan.author,
+                &fresh.plan.source,
+                fresh.plan.version,
+                fresh.plan.updated_at,
+                fresh.plan.deleted_at,
+            );
+    if unchanged {
+        // Imported by a build that did not record fingerprints, and unchanged since.
+        set_digest(conn, id, &fresh.digest)?;
+        summary.plans_already_present += 1;
+        return Ok(());
+    }
+    let outdated = |reason: String| OutdatedPlan { legacy_id: legacy.id, plan_id: id, reason };
+    if chart_keys.iter().chain(&entry_keys).any(Option::is_none) {
+        summary.plans_already_present += 1;
+        summary.outdated.push(outdated("it has been changed here since its import".to_owned()));
+        return Ok(());
+    }
+    let fresh_keys: HashSet<&str> =
+        fresh.chart_keys.iter().chain(fresh.entries.iter().map(|(_, key)| key)).map(String::as_str).collect();
+    let lost = chart_keys.iter().chain(&entry_keys).flatten().filter(|k| is_legacy_row_key(&fresh.key, k));
+    let lost = lost.filter(|k| !fresh_keys.contains(k.as_str())).count();
+    if lost > 0 {
+        summary.plans_already_present += 1;
+        let reason = format!(
+            "the snapshot lacks {} an earlier import took from it (is it older than the one imported before?)",
+            count(lost as u64, "row", "rows")
+        );
+        summary.outdated.push(outdated(reason));
+        return Ok(());
+    }
+    let added = |stored: &[Option<String>], fresh: &[Option<String>]| {
+        fresh.iter().filter(|k| !stored.contains(k)).count() as u64
+    };
+    let (charts_added, history_added) = (added(&chart_keys, &fresh_chart_keys), added(&entry_keys, &fresh_entry_keys));
+    conn.prepare_cached("DELETE FROM charts WHERE plan_id = ?1")
+        .and_then(|mut stmt| stmt.execute([id.0]))
+        .and_then(|_| conn.prepare_cached("DELETE FROM plan_history WHERE plan_id = ?1")?.execute([id.0]))
+        .map_err(repo_error)?;
+    rows::update_plan(conn, &fresh.plan).map_err(|e| plan_write_error(e, &fresh.plan.coach, fresh.plan.date))?;
+    write_children(conn, &fresh)?;
+    set_digest(conn, id, &fresh.digest)?;
+    summary.charts_imported += charts_added;
+    summary.history_imported += history_added;
+    summary.updated.push(UpdatedPlan { legacy_id: legacy.id, plan_id: id, charts_added, history_added });
+    if let Some(active) = conflict {
+        summary.conflicts.push(ImportConflict {
+            legacy_id: legacy.id,
+            coach: fresh.plan.coach.clone(),
+            date: fresh.plan.date,
+            imported_as: id,
+            active,
+        });
+    }
+    Ok(())
+}
+
+/// A fingerprint of a legacy plan's rows as read (FNV-1a, 64 bits, over every field, each length-prefixed): equal
+/// fingerprints mean the predecessor did not change the plan, its charts or its history between two snapshots.
+fn legacy_digest(legacy: &LegacyPlan, charts: &[LegacyChart], edits: &[(Timestamp, LegacyEdit)]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut field = |bytes: &[u8]| {
+        for byte in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    let text = |value: Option<&str>| value.map_or_else(|| vec![0xff], |v| v.as_bytes().to_vec());
+    for value in [&legacy.coach_name, &legacy.date, &legacy.text, &legacy.author, &legacy.created_at] {
+        field(value.as_bytes());
+    }
+    field(&text(legacy.channel.as_deref()));
+    field(&text(legacy.edited_at.as_deref()));
+    field(&[u8::from(legacy.is_deleted)]);
+    for chart in charts {
+        field(&chart.id.to_le_bytes());
+        field(chart.url.as_bytes());
+        field(&text(chart.filename.as_deref()));
+        field(chart.added_at.as_bytes());
+    }
+    let mut edits: Vec<&LegacyEdit> = edits.iter().map(|(_, edit)| edit).collect();
+    edits.sort_by_key(|edit| edit.id);
+    for edit in edits {
+        field(&edit.id.to_le_bytes());
+        field(edit.text_before.as_bytes());
+        field(edit.edited_by.as_bytes());
+        field(edit.edited_at.as_bytes());
+    }
+    format!("{hash:016x}")
+}
+
+/// Records the fingerprint of the legacy rows a plan was imported from.
+fn set_digest(conn: &Connection, id: PlanId, digest: &str) -> Result<(), RepoError> {
+    conn.prepare_cached("UPDATE plans SET import_digest = ?2 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(rusqlite::params![id.0, digest]))
+        .map(drop)
+        .map_err(repo_error)
 }
 
 /// Reads a naive local legacy timestamp (`2025-11-09T20:36:52.274074`, microseconds optional, `T` or a space) as a
@@ -371,48 +630,76 @@ fn legacy_coach(name: &str) -> Result<CoachId, String> {
     CoachId::new(bare).map_err(|e| format!("coach name `{name}` does not name a coach: {e}"))
 }
 
-/// Turns a legacy plan with its charts and edits into a plan of this schema with its history.
+/// Turns a legacy plan with its charts and edits into a plan of this schema with its history. A child row's
+/// timestamp that cannot be read becomes the plan's `created_at`, with a warning.
 fn translate(
     legacy: &LegacyPlan,
     charts: &[LegacyChart],
-    mut edits: Vec<LegacyEdit>,
+    edits: Vec<LegacyEdit>,
     zone: &TimeZone,
+    warnings: &mut Vec<ImportWarning>,
 ) -> Result<ImportedPlan, String> {
     let coach = legacy_coach(&legacy.coach_name)?;
     let date = TradingDate::parse(legacy.date.trim()).map_err(|e| e.to_string())?;
     let created_at = legacy_time(&legacy.created_at, zone).map_err(|e| format!("created_at: {e}"))?;
-    let edited_at =
-        legacy.edited_at.as_deref().map(|t| legacy_time(t, zone)).transpose().map_err(|e| format!("edited_at: {e}"))?;
     let key = format!("legacy:{}:{}:{}", legacy.coach_name, legacy.date, legacy.created_at);
+    let mut warn = |table: &'static str, legacy_id: i64, message: String| {
+        warnings.push(ImportWarning { table, legacy_id, plan_legacy_id: legacy.id, message });
+    };
 
     let mut stored_charts = Vec::with_capacity(charts.len());
     let mut chart_keys = Vec::with_capacity(charts.len());
     for (chart, position) in charts.iter().zip(0u32..) {
-        let added_at = legacy_time(&chart.added_at, zone).map_err(|e| format!("chart {}: added_at: {e}", chart.id))?;
+        let added_at = legacy_time(&chart.added_at, zone).unwrap_or_else(|e| {
+            warn("plan_charts", chart.id, format!("added_at {e}; the plan's created_at was used instead"));
+            created_at
+        });
         let filename = chart.filename.clone().filter(|f| !f.trim().is_empty());
         let kind = if filename.is_some() { ChartKind::Attachment } else { ChartKind::Link };
         stored_charts.push(Chart { position, url: chart.url.clone(), filename, content_type: None, kind, added_at });
         chart_keys.push(format!("{key}#chart{}", chart.id));
     }
 
-    let mut timed_edits = Vec::with_capacity(edits.len());
-    for edit in edits.drain(..) {
-        let at = legacy_time(&edit.edited_at, zone).map_err(|e| format!("history row {}: edited_at: {e}", edit.id))?;
-        timed_edits.push((at, edit));
-    }
+    let mut timed_edits: Vec<(Timestamp, LegacyEdit)> = edits
+        .into_iter()
+        .map(|edit| {
+            let at = legacy_time(&edit.edited_at, zone).unwrap_or_else(|e| {
+                warn("plan_history", edit.id, format!("edited_at {e}; the plan's created_at was used instead"));
+                created_at
+            });
+            (at, edit)
+        })
+        .collect();
     timed_edits.sort_by_key(|(at, edit)| (*at, edit.id));
+
+    let marked_edited = legacy.edited_at.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let edited_at = legacy.edited_at.as_deref().filter(|t| !t.trim().is_empty()).and_then(|t| {
+        legacy_time(t, zone)
+            .map_err(|e| {
+                warn(
+                    "coach_plans",
+                    legacy.id,
+                    format!("edited_at {e}; its last recorded change (or created_at) was used instead"),
+                );
+            })
+            .ok()
+    });
+    let last_change = edited_at.or_else(|| timed_edits.last().map(|(at, _)| *at)).unwrap_or(created_at);
 
     let author = Author { user_id: None, display_name: legacy.author.clone() };
     // Each legacy history row holds the text before its edit; the text after is the next row's, or the current text.
     let text_after = |i: usize| timed_edits.get(i).map_or_else(|| legacy.text.clone(), |(_, e)| e.text_before.clone());
+    // Edited without a history row: neither the text at creation nor who edited it is known.
+    let unrecorded_edit = marked_edited && timed_edits.is_empty();
     let mut entries = Vec::with_capacity(timed_edits.len() + 2);
     let created = NewHistoryEntry {
         action: HistoryAction::Created,
         version: 1,
         text_before: None,
-        text_after: Some(text_after(0)),
+        text_after: (!unrecorded_edit).then(|| text_after(0)),
         actor: author.clone(),
         at: created_at,
+        message_id: None,
     };
     entries.push((created, format!("{key}#created")));
     for (i, (at, edit)) in timed_edits.iter().enumerate() {
@@ -423,11 +710,23 @@ fn translate(
             text_after: Some(text_after(i + 1)),
             actor: Author { user_id: None, display_name: edit.edited_by.clone() },
             at: *at,
+            message_id: None,
         };
         entries.push((entry, format!("{key}#history{}", edit.id)));
     }
+    if unrecorded_edit {
+        let entry = NewHistoryEntry {
+            action: HistoryAction::Edited,
+            version: 2,
+            text_before: None,
+            text_after: Some(legacy.text.clone()),
+            actor: Author { user_id: None, display_name: UNRECORDED_EDITOR_NAME.to_owned() },
+            at: last_change,
+            message_id: None,
+        };
+        entries.push((entry, format!("{key}#edited")));
+    }
 
-    let last_change = edited_at.or_else(|| timed_edits.last().map(|(at, _)| *at)).unwrap_or(created_at);
     let plan = Plan {
         id: PlanId(0),
         coach,
@@ -441,7 +740,8 @@ fn translate(
         updated_at: last_change,
         deleted_at: None,
     };
-    let mut imported = ImportedPlan { key, plan, chart_keys, entries, last_change };
+    let digest = legacy_digest(legacy, charts, &timed_edits);
+    let mut imported = ImportedPlan { key, plan, chart_keys, entries, last_change, digest };
     if legacy.is_deleted {
         imported.delete();
     }

@@ -28,8 +28,15 @@ impl Migration {
 }
 
 /// Every migration this build knows, in order. A unit test checks this list against the `migrations/` directory.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("../../../migrations/0001_initial.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../../../migrations/0001_initial.sql") },
+    Migration {
+        version: 2,
+        name: "history_message",
+        sql: include_str!("../../../migrations/0002_history_message.sql"),
+    },
+    Migration { version: 3, name: "import_digest", sql: include_str!("../../../migrations/0003_import_digest.sql") },
+];
 
 /// The latest schema version this build knows.
 pub fn latest_version() -> u32 {
@@ -126,6 +133,17 @@ fn check_is_ours(conn: &Connection, path: &Path) -> Result<(), OpenError> {
 /// (the database stays at the version before it), [`OpenError::Open`] for other SQLite failures.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, now: Timestamp) -> Result<Vec<u32>, OpenError> {
     let open_error = |source| OpenError::Open { path: path.to_owned(), source };
+    // Up to date: nothing to write, so nothing is locked, and a database this process may only read opens too.
+    let read = conn.transaction().map_err(open_error)?;
+    check_is_ours(&read, path)?;
+    let current = recorded_version(&read).map_err(open_error)?;
+    drop(read);
+    if current > latest_version() {
+        return Err(too_new(path, current));
+    }
+    if current == latest_version() && current > 0 {
+        return Ok(Vec::new());
+    }
     // Every step that may write takes the write lock first (`BEGIN IMMEDIATE`): a deferred transaction that turns
     // into a write while another process migrates fails at once instead of waiting.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(open_error)?;

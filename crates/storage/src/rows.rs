@@ -29,8 +29,8 @@ macro_rules! select_plans {
 macro_rules! select_history {
     ($($rest:literal)?) => {
         concat!(
-            "SELECT id, plan_id, coach, trading_date, version, action, text_before, text_after, actor_id, actor_name, at ",
-            "FROM plan_history ",
+            "SELECT id, plan_id, coach, trading_date, version, action, text_before, text_after, actor_id, actor_name, at, ",
+            "message_id FROM plan_history ",
             $($rest)?
         )
     };
@@ -117,6 +117,7 @@ fn history_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         text_after: row.get(7)?,
         actor: Author { user_id: get_opt_id(row, 8)?.map(UserId), display_name: row.get(9)? },
         at: get_timestamp(row, 10)?,
+        message_id: get_opt_id(row, 11)?,
     })
 }
 
@@ -185,6 +186,15 @@ pub(crate) fn latest_deleted_plan(
 /// The newest plan posted by a chat message.
 pub(crate) fn plan_by_message(conn: &Connection, message_id: u64) -> rusqlite::Result<Option<Plan>> {
     plan_where(conn, select_plans!("WHERE message_id = ?1 ORDER BY id DESC LIMIT 1"), [id_to_sql(message_id)?])
+}
+
+/// The newest plan that a chat message posted or re-posted, by the history entries that name the message.
+pub(crate) fn plan_by_posting_message(conn: &Connection, message_id: u64) -> rusqlite::Result<Option<Plan>> {
+    let plan_id: Option<i64> = conn
+        .prepare_cached("SELECT plan_id FROM plan_history WHERE message_id = ?1 ORDER BY id DESC LIMIT 1")?
+        .query_row([id_to_sql(message_id)?], |row| row.get(0))
+        .optional()?;
+    plan_id.map_or(Ok(None), |id| plan_by_id(conn, PlanId(id)))
 }
 
 /// The active plans of a date, by coach id.
@@ -261,13 +271,22 @@ pub(crate) fn insert_plan(conn: &Connection, plan: &Plan, import_key: Option<&st
     Ok(PlanId(conn.last_insert_rowid()))
 }
 
-/// Writes what a change may alter of a stored plan: text, version, updated and deleted times.
+/// Writes every column of a stored plan that can change after its creation: text, author, source (a re-post moves
+/// it to a new message), version, updated and deleted times. Coach, date and creation time never change.
 pub(crate) fn update_plan(conn: &Connection, plan: &Plan) -> rusqlite::Result<()> {
-    let mut stmt = conn
-        .prepare_cached("UPDATE plans SET text = ?2, version = ?3, updated_at = ?4, deleted_at = ?5 WHERE id = ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE plans SET text = ?2, author_id = ?3, author_name = ?4, guild_id = ?5, channel_id = ?6, \
+         channel_name = ?7, message_id = ?8, version = ?9, updated_at = ?10, deleted_at = ?11 WHERE id = ?1",
+    )?;
     let changed = stmt.execute(params![
         plan.id.0,
         plan.text,
+        opt_id_to_sql(plan.author.user_id.map(|u| u.0))?,
+        plan.author.display_name,
+        opt_id_to_sql(plan.source.guild_id)?,
+        opt_id_to_sql(plan.source.channel_id)?,
+        plan.source.channel_name,
+        opt_id_to_sql(plan.source.message_id)?,
         plan.version,
         timestamp::to_text(plan.updated_at),
         plan.deleted_at.map(timestamp::to_text),
@@ -314,7 +333,7 @@ pub(crate) fn insert_history(
 ) -> rusqlite::Result<i64> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO plan_history (plan_id, coach, trading_date, version, action, text_before, text_after, actor_id, \
-         actor_name, at, import_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         actor_name, at, import_key, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     stmt.execute(params![
         plan.id.0,
@@ -328,6 +347,7 @@ pub(crate) fn insert_history(
         entry.actor.display_name,
         timestamp::to_text(entry.at),
         import_key,
+        opt_id_to_sql(entry.message_id)?,
     ])?;
     Ok(conn.last_insert_rowid())
 }

@@ -11,7 +11,9 @@ use core_model::{
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, MAIN_DB, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use crate::error::{plan_write_error, repo_error};
 use crate::migrations::{self, SchemaStatus};
@@ -76,11 +78,14 @@ impl r2d2::HandleError<rusqlite::Error> for TracingErrorHandler {
 
 /// Settings applied to every connection: wait for locks, write-ahead log (many readers beside one writer),
 /// foreign keys enforced, `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent).
+/// A read-only database keeps its journal mode (switching it is a write).
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
-    let mode = enable_wal(conn, busy_timeout)?;
-    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
-        tracing::warn!(journal_mode = %mode, "the database could not switch to write-ahead logging");
+    if !conn.is_readonly(MAIN_DB)? {
+        let mode = enable_wal(conn, busy_timeout)?;
+        if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+            tracing::warn!(journal_mode = %mode, "the database could not switch to write-ahead logging");
+        }
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -113,6 +118,10 @@ impl SqliteStore {
     /// Opens (creating it and its parent directories when missing) the database file at `path`, applies the pending
     /// migrations, and builds the connection pool.
     ///
+    /// A file this process may not write (read-only permissions or medium) opens for reading when its schema is up to
+    /// date: reads work and every change fails with [`RepoError::Unwritable`]. The pool never creates the file
+    /// again: if it is deleted while the store is open, new connections fail instead of starting an empty database.
+    ///
     /// # Errors
     /// [`OpenError::CreateDirectory`] when the parent directory cannot be created, [`OpenError::Open`] when SQLite
     /// cannot open or set up the file (e.g. it is not a database), [`OpenError::ForeignDatabase`] for a database of
@@ -130,9 +139,17 @@ impl SqliteStore {
         // Migrate before switching to WAL, so that a file of something else is refused untouched.
         let applied_at_open = migrations::migrate(&mut conn, path, Timestamp::now())?;
         configure(&conn, options.busy_timeout).map_err(open_error)?;
+        if conn.is_readonly(MAIN_DB).map_err(open_error)? {
+            tracing::warn!(
+                database = %path.display(),
+                "the database file cannot be written by this process: plans can be read, every change will fail"
+            );
+        }
         drop(conn);
         let busy_timeout = options.busy_timeout;
-        let manager = SqliteConnectionManager::file(path).with_init(move |c| configure(c, busy_timeout));
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE))
+            .with_init(move |c| configure(c, busy_timeout));
         let pool = Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
@@ -271,6 +288,10 @@ impl PlanRepository for SqliteStore {
         self.read(|conn| rows::plan_by_message(conn, message_id))
     }
 
+    fn find_by_posting_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        self.read(|conn| rows::plan_by_posting_message(conn, message_id))
+    }
+
     fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError> {
         self.read(|conn| rows::active_plans_of_date(conn, date))
     }
@@ -351,5 +372,58 @@ mod tests {
             assert_eq!(pragma("busy_timeout"), rusqlite::types::Value::Integer(1234));
         }
         assert!(store.pool_state().connections >= 3);
+    }
+
+    #[test]
+    fn a_database_file_deleted_while_open_is_never_created_again_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.db");
+        let options = StoreOptions { pool_timeout: Duration::from_millis(300), ..StoreOptions::default() };
+        let store = SqliteStore::open(&path, options).unwrap();
+        let held = store.pool.get().unwrap();
+        std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+        // Every pooled connection is in use: this read needs a new one, which cannot open the missing file.
+        let err = store.stats().unwrap_err();
+        assert!(matches!(err, RepoError::Busy(_)), "{err:?}");
+        assert!(!path.exists(), "the pool never creates the database file (it would have no tables)");
+        drop(held);
+        assert_eq!(store.stats().unwrap().active_plans, 0, "the open connection still reads the moved file");
+    }
+
+    #[test]
+    fn a_full_disk_is_unwritable_leaves_nothing_half_written_and_reads_go_on() {
+        use core_model::{Author, NewPlan, PlanSource, PlanText};
+
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions { max_connections: 1, ..StoreOptions::default() };
+        let store = SqliteStore::open(dir.path().join("plans.db"), options).unwrap();
+        let ann = Author { user_id: Some(UserId(1)), display_name: "Ann".into() };
+        let plan = |day: u32| NewPlan {
+            coach: CoachId::new("d").unwrap(),
+            date: TradingDate::parse(&format!("2026-01-{day:02}")).unwrap(),
+            text: PlanText::new(&"x".repeat(4000)).unwrap(),
+            author: ann.clone(),
+            source: PlanSource::default(),
+            charts: Vec::new(),
+        };
+        let first = store.insert(plan(1), Timestamp::UNIX_EPOCH).unwrap();
+        {
+            // The only pooled connection may not grow the file past its size now: a disk with no room left.
+            let conn = store.pool.get().unwrap();
+            let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0)).unwrap();
+            conn.pragma_update(None, "max_page_count", pages).unwrap();
+        }
+        let before = store.stats().unwrap();
+        let err = (2..=28)
+            .find_map(|day| store.insert(plan(day), Timestamp::UNIX_EPOCH).err())
+            .expect("the database fills up");
+        assert!(matches!(err, RepoError::Unwritable(_)), "{err:?}");
+        let cause = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
+        assert!(cause.contains("full"), "the SQLite error is kept as the source: {cause}");
+        let after = store.stats().unwrap();
+        assert_eq!(after.history_entries - before.history_entries, after.active_plans - before.active_plans);
+        assert_eq!(store.get(first.id).unwrap().unwrap(), first, "reads go on");
+        let err = store.put_status("bot.state", &"y".repeat(8000), Timestamp::UNIX_EPOCH).unwrap_err();
+        assert!(matches!(err, RepoError::Unwritable(_)), "{err:?}");
     }
 }

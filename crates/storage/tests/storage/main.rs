@@ -1,5 +1,5 @@
-//! Integration tests of the SQLite store: the storage contract, concurrency across stores, migrations, atomic writes
-//! and the legacy import. Every test uses its own temporary database file.
+//! Integration tests of the SQLite store: the storage contract, concurrency across stores, migrations, atomic writes,
+//! the legacy import, and locked or read-only databases. Every test uses its own temporary database file.
 
 mod helpers;
 
@@ -7,4 +7,5 @@ mod atomicity;
 mod concurrency;
 mod contract;
 mod legacy;
+mod robustness;
 mod schema;

@@ -154,3 +154,39 @@ fn ping_notices_a_deleted_or_replaced_database_file() {
     std::fs::rename(&moved, dir.db()).unwrap();
     store.ping().unwrap();
 }
+
+#[test]
+fn migration_2_names_the_posting_message_of_plans_created_before_it() {
+    let dir = TestDir::new();
+    // A database at schema version 1, with a plan posted by message 555 and one imported (no message).
+    let conn = raw(&dir.db());
+    conn.execute_batch(migrations::MIGRATIONS[0].sql).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, 'initial', '2025-11-01T00:00:00.000000Z');
+         INSERT INTO plans (id, coach, trading_date, text, author_id, author_name, message_id, version, created_at,
+             updated_at) VALUES (1, 'd', '2025-11-09', 'v2', 1, 'Ann', 555, 2, '2025-11-09T13:00:00.000000Z',
+             '2025-11-09T14:00:00.000000Z');
+         INSERT INTO plan_history (plan_id, coach, trading_date, version, action, text_after, actor_name, at)
+             VALUES (1, 'd', '2025-11-09', 1, 'created', 'v1', 'Ann', '2025-11-09T13:00:00.000000Z');
+         INSERT INTO plan_history (plan_id, coach, trading_date, version, action, text_before, text_after, actor_name, at)
+             VALUES (1, 'd', '2025-11-09', 2, 'edited', 'v1', 'v2', 'Ann', '2025-11-09T14:00:00.000000Z');
+         INSERT INTO plans (id, coach, trading_date, text, author_name, version, created_at, updated_at)
+             VALUES (2, 's', '2025-11-09', 'imported', 'dave', 1, '2025-11-09T13:00:00.000000Z', '2025-11-09T13:00:00.000000Z');
+         INSERT INTO plan_history (plan_id, coach, trading_date, version, action, text_after, actor_name, at)
+             VALUES (2, 's', '2025-11-09', 1, 'created', 'imported', 'dave', '2025-11-09T13:00:00.000000Z');",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = open(&dir.db());
+    assert_eq!(store.applied_at_open(), (2..=latest_version()).collect::<Vec<_>>());
+    assert_eq!(store.find_by_posting_message(555).unwrap().unwrap().text, "v2", "a replay of 555 is recognised");
+    let history =
+        store.history(&core_model::HistoryQuery { coach: crate::helpers::coach("d"), date: None, limit: 5 }).unwrap();
+    let messages: Vec<_> = history.iter().map(|e| (e.version, e.message_id)).collect();
+    assert_eq!(messages, [(2, None), (1, Some(555))], "only the creation was posted by the message");
+    let imported =
+        store.history(&core_model::HistoryQuery { coach: crate::helpers::coach("s"), date: None, limit: 5 }).unwrap();
+    assert_eq!(imported[0].message_id, None);
+}
