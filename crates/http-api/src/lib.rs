@@ -63,16 +63,18 @@ impl Application {
     pub fn from_listener(listener: TcpListener, config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState { service, metrics: Arc::new(RequestMetrics::default()), config });
-        let workers = state.config.workers;
+        let workers =
+            state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let workers = workers.max(1);
+        let blocking_threads = state.config.storage_connections.div_ceil(workers).max(1);
         let shutdown = state.config.shutdown_timeout;
         let factory_state = state.clone();
-        let mut server = HttpServer::new(move || app(factory_state.clone()))
+        let server = HttpServer::new(move || app(factory_state.clone()))
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_threads)
             .listen(listener)?
             .disable_signals()
             .shutdown_timeout(shutdown.as_secs().max(1));
-        if let Some(workers) = workers {
-            server = server.workers(workers.max(1));
-        }
         Ok(Self { port, server: server.run() })
     }
 
@@ -147,11 +149,13 @@ async fn limits(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    let (max_body, max_query) = req
-        .app_data::<web::Data<AppState>>()
-        .map_or((ApiConfig::default().max_body_bytes, ApiConfig::default().max_query_bytes), |s| {
-            (s.config.max_body_bytes, s.config.max_query_bytes)
-        });
+    let (max_body, max_query) = req.app_data::<web::Data<AppState>>().map_or_else(
+        || {
+            let defaults = ApiConfig::default();
+            (defaults.max_body_bytes, defaults.max_query_bytes)
+        },
+        |s| (s.config.max_body_bytes, s.config.max_query_bytes),
+    );
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let mut refusal = if declared.is_some_and(|length| length > max_body as u64) {
