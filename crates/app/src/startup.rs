@@ -75,6 +75,7 @@ pub fn api_config(settings: &Settings) -> http_api::ApiConfig {
         port: settings.api.port,
         cors_origins: settings.api.cors_origins.clone(),
         max_body_bytes: settings.api.max_body_bytes,
+        storage_connections: settings.database.pool_size as usize,
         ..http_api::ApiConfig::default()
     }
 }

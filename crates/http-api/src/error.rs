@@ -23,74 +23,64 @@ pub struct ErrorBody {
     pub request_id: Option<String>,
 }
 
-/// A v1 error response.
+/// A v1 error response. Its `error` kind follows from its status ([`code_of`]), so the two never disagree.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
     message: String,
 }
 
 impl ApiError {
     /// 400: the request is malformed; the message says how to fix it.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
     }
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
+        Self { status: StatusCode::NOT_FOUND, message: message.into() }
     }
 
     /// 405, for a method the route does not serve.
     pub fn method_not_allowed(method: &str, allowed: &str) -> Self {
-        Self {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: "method_not_allowed",
-            message: format!("{method} is not allowed here; use {allowed}"),
-        }
+        Self { status: StatusCode::METHOD_NOT_ALLOWED, message: format!("{method} is not allowed here; use {allowed}") }
     }
 
     /// 413.
     pub fn payload_too_large(limit: usize) -> Self {
         Self {
             status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "payload_too_large",
             message: format!("the request body is larger than {limit} bytes"),
         }
     }
 
     /// 414, for a query string over the limit.
     pub fn uri_too_long(limit: usize) -> Self {
-        Self {
-            status: StatusCode::URI_TOO_LONG,
-            code: "uri_too_long",
-            message: format!("the query string is longer than {limit} bytes"),
-        }
-    }
-
-    /// 415.
-    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "unsupported_media_type", message: message.into() }
+        Self { status: StatusCode::URI_TOO_LONG, message: format!("the query string is longer than {limit} bytes") }
     }
 
     /// 500, with nothing internal in the body.
     pub fn internal() -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal_error",
             message: "an unexpected error happened; it has been logged with this request id".to_owned(),
         }
     }
 
-    /// A client error raised outside the handlers (e.g. a refused CORS request), with its message.
+    /// A client error raised outside the handlers (e.g. a refused CORS request), with its message; its `error` kind
+    /// follows from the status.
     pub(crate) fn client(status: StatusCode, error: &dyn fmt::Display) -> Self {
-        Self { status, code: "bad_request", message: error.to_string() }
+        Self { status, message: error.to_string() }
     }
 
     /// The response status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The machine-readable kind, as the body's `error` field says it.
+    pub fn code(&self) -> &'static str {
+        code_of(self.status)
     }
 
     /// The message for people.
@@ -105,23 +95,39 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// The status and kind of a service failure. Server-side failures are logged here, once, with their whole chain.
-pub(crate) fn classify(err: &ServiceError) -> (StatusCode, &'static str) {
-    let kind = match err {
+/// The machine-readable kind of an error status, as the body's `error` field says it.
+pub(crate) fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal_error",
+        _ => "client_error",
+    }
+}
+
+/// The status of a service failure. Server-side failures are logged here, once, with their whole chain.
+pub(crate) fn classify(err: &ServiceError) -> StatusCode {
+    let status = match err {
         ServiceError::UnknownCoach(_)
         | ServiceError::InvalidDate(_)
         | ServiceError::InvalidText(_)
-        | ServiceError::TooManyCharts { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-        ServiceError::NotFound { .. } | ServiceError::NothingToRestore { .. } => (StatusCode::NOT_FOUND, "not_found"),
-        ServiceError::Forbidden { .. } | ServiceError::NotAPoster { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-        ServiceError::AlreadyPosted { .. } | ServiceError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
-        ServiceError::Busy(_) | ServiceError::Unwritable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        ServiceError::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        | ServiceError::TooManyCharts { .. } => StatusCode::BAD_REQUEST,
+        ServiceError::NotFound { .. } | ServiceError::NothingToRestore { .. } => StatusCode::NOT_FOUND,
+        ServiceError::Forbidden { .. } | ServiceError::NotAPoster { .. } => StatusCode::FORBIDDEN,
+        ServiceError::AlreadyPosted { .. } | ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        ServiceError::Busy(_) | ServiceError::Unwritable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     if !err.is_user_error() {
         tracing::error!(error = %error_chain(err), "request failed on the server's side");
     }
-    kind
+    status
 }
 
 /// An error and all its causes on one line.
@@ -138,8 +144,7 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
-        let (status, code) = classify(&err);
-        Self { status, code, message: err.to_string() }
+        Self { status: classify(&err), message: err.to_string() }
     }
 }
 
@@ -149,7 +154,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = ErrorBody { error: self.code, message: self.message.clone(), request_id: request_id::current() };
+        let body = ErrorBody { error: self.code(), message: self.message.clone(), request_id: request_id::current() };
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
@@ -181,8 +186,7 @@ impl fmt::Display for LegacyError {
 
 impl From<ServiceError> for LegacyError {
     fn from(err: ServiceError) -> Self {
-        let (status, _) = classify(&err);
-        Self { status, message: err.to_string() }
+        Self { status: classify(&err), message: err.to_string() }
     }
 }
 
@@ -195,5 +199,29 @@ impl ResponseError for LegacyError {
         HttpResponse::build(self.status)
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .json(serde_json::json!({ "error": self.message }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(status: StatusCode, code: &str) {
+        assert_eq!(ApiError::client(status, &"refused").code(), code, "{status}");
+    }
+
+    #[test]
+    fn the_kind_of_an_error_follows_from_its_status() {
+        check(StatusCode::BAD_REQUEST, "bad_request");
+        check(StatusCode::NOT_FOUND, "not_found");
+        check(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        check(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        check(StatusCode::URI_TOO_LONG, "uri_too_long");
+        check(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        check(StatusCode::BAD_GATEWAY, "internal_error");
+        check(StatusCode::IM_A_TEAPOT, "client_error");
+        assert_eq!(ApiError::payload_too_large(10).code(), "payload_too_large");
+        assert_eq!(ApiError::internal().code(), "internal_error");
     }
 }

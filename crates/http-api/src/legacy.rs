@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
-use core_model::{CoachId, HistoryAction, Plan};
+use core_model::{CoachId, HistoryAction, MarketTimeZone, Plan};
 use serde::{Deserialize, Serialize};
 use service::MAX_HISTORY_LIMIT;
 use utoipa::{IntoParams, ToSchema};
@@ -31,7 +31,9 @@ pub struct LegacyPlan {
     pub charts: Vec<String>,
     /// The author's display name.
     pub author: String,
-    /// When it was posted (UTC, ISO 8601 with `+00:00`, readable by Python's `datetime.fromisoformat`).
+    /// When it was posted: naive local time in the market time zone, as the predecessor wrote it (Python's
+    /// `datetime.isoformat()`: `2025-11-09T20:36:52.274074`, no fraction when the microseconds are zero).
+    #[schema(example = "2025-11-09T20:36:52.274074")]
     pub created_at: String,
     /// When it last changed (same form), or null if never.
     pub edited_at: Option<String>,
@@ -59,37 +61,36 @@ pub enum LegacyPlanOrNone {
     None(LegacyNoPlan),
 }
 
-/// One history entry, in the predecessor's shape.
+/// One edit of a plan, in the predecessor's shape.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LegacyHistoryEntry {
     /// Entry id.
     pub id: i64,
-    /// The plan changed.
+    /// The plan edited.
     pub plan_id: i64,
-    /// The plan's text before this change (as the predecessor recorded it).
-    pub plan_text: Option<String>,
-    /// Who made the change (display name).
+    /// The plan's text before this edit.
+    pub plan_text: String,
+    /// Who edited it (display name).
     pub edited_by: String,
-    /// When (UTC, ISO 8601 with `+00:00`).
+    /// When: naive local time in the market time zone, as `created_at` of a plan.
+    #[schema(example = "2025-11-09T20:36:52.274074")]
     pub edited_at: String,
-    /// What changed: `edited`, `charts_changed`, `deleted` or `restored` (an addition; the predecessor only had edits).
-    pub action: &'static str,
 }
 
 /// The predecessor's history body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LegacyHistory {
-    /// Entries, newest first.
+    /// Edits, newest first.
     pub history: Vec<LegacyHistoryEntry>,
 }
 
-fn legacy_plan(plan: &Plan) -> LegacyPlan {
+fn legacy_plan(plan: &Plan, zone: &MarketTimeZone) -> LegacyPlan {
     LegacyPlan {
         plan: plan.text.clone(),
         charts: plan.charts.iter().map(|c| c.url.clone()).collect(),
         author: plan.author.display_name.clone(),
-        created_at: time::legacy(plan.created_at),
-        edited_at: plan.is_edited().then(|| time::legacy(plan.updated_at)),
+        created_at: time::legacy(plan.created_at, zone),
+        edited_at: plan.is_edited().then(|| time::legacy(plan.updated_at, zone)),
         channel: plan.source.channel_name.clone(),
     }
 }
@@ -110,6 +111,8 @@ fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, Lega
 }
 
 /// `GET /api/coach-plans/?coach=d&date=YYYY-MM-DD`
+///
+/// Also served at `/api/coach-plans` (without the trailing slash), which the predecessor's clients may call.
 #[utoipa::path(
     get,
     path = "/api/coach-plans/",
@@ -124,7 +127,7 @@ pub async fn plan(state: web::Data<AppState>, query: web::Query<LegacyQuery>) ->
     let coach = required_coach(&state, &query)?;
     let date = state.service.parse_date(query.date.as_deref())?;
     let body = match state.service.plan(&coach, Some(date)).await? {
-        Some(plan) => LegacyPlanOrNone::Plan(legacy_plan(&plan)),
+        Some(plan) => LegacyPlanOrNone::Plan(legacy_plan(&plan, &state.service.policy().zone)),
         None => LegacyPlanOrNone::None(no_plan(&coach, date)),
     };
     Ok(HttpResponse::Ok().json(body))
@@ -149,7 +152,7 @@ pub async fn all(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> 
         body.insert(coach.id.legacy_name(), LegacyPlanOrNone::None(no_plan(&coach.id, date)));
     }
     for plan in &plans {
-        body.insert(plan.coach.legacy_name(), LegacyPlanOrNone::Plan(legacy_plan(plan)));
+        body.insert(plan.coach.legacy_name(), LegacyPlanOrNone::Plan(legacy_plan(plan, &state.service.policy().zone)));
     }
     Ok(HttpResponse::Ok().json(body))
 }
@@ -161,7 +164,7 @@ pub async fn all(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> 
     tag = "legacy",
     params(LegacyQuery),
     responses(
-        (status = 200, description = "Changes of the coach's plans (of one date, or of every date when no date is given), newest first", body = LegacyHistory),
+        (status = 200, description = "Edits of the coach's plans (of one date, or of every date when no date is given), newest first; each with the text before the edit", body = LegacyHistory),
         (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
     )
 )]
@@ -172,16 +175,20 @@ pub async fn history(state: web::Data<AppState>, query: web::Query<LegacyQuery>)
         None => None,
     };
     let entries = state.service.history(&coach, date, MAX_HISTORY_LIMIT).await?;
+    let zone = &state.service.policy().zone;
+    // The predecessor recorded edits of the text only, each with the text before it; creations, changes of the
+    // charts alone, deletions and restores are in the v1 history.
     let history = entries
         .iter()
-        .filter(|e| e.action != HistoryAction::Created)
-        .map(|e| LegacyHistoryEntry {
-            id: e.id,
-            plan_id: e.plan_id.0,
-            plan_text: e.text_before.clone(),
-            edited_by: e.actor.display_name.clone(),
-            edited_at: time::legacy(e.at),
-            action: e.action.as_str(),
+        .filter(|e| e.action == HistoryAction::Edited && e.text_before != e.text_after)
+        .filter_map(|e| {
+            Some(LegacyHistoryEntry {
+                id: e.id,
+                plan_id: e.plan_id.0,
+                plan_text: e.text_before.clone()?,
+                edited_by: e.actor.display_name.clone(),
+                edited_at: time::legacy(e.at, zone),
+            })
         })
         .collect();
     Ok(HttpResponse::Ok().json(LegacyHistory { history }))

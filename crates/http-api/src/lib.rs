@@ -11,6 +11,7 @@ mod metrics;
 mod openapi;
 mod ops;
 mod request_id;
+mod routes;
 mod state;
 mod time;
 mod v1;
@@ -23,7 +24,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError as _, guard, web};
+use actix_web::{App, HttpMessage as _, HttpServer, ResponseError as _, web};
 use service::PlanService;
 use tracing_actix_web::TracingLogger;
 
@@ -62,16 +63,18 @@ impl Application {
     pub fn from_listener(listener: TcpListener, config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState { service, metrics: Arc::new(RequestMetrics::default()), config });
-        let workers = state.config.workers;
+        let workers =
+            state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let workers = workers.max(1);
+        let blocking_threads = state.config.storage_connections.div_ceil(workers).max(1);
         let shutdown = state.config.shutdown_timeout;
         let factory_state = state.clone();
-        let mut server = HttpServer::new(move || app(factory_state.clone()))
+        let server = HttpServer::new(move || app(factory_state.clone()))
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_threads)
             .listen(listener)?
             .disable_signals()
             .shutdown_timeout(shutdown.as_secs().max(1));
-        if let Some(workers) = workers {
-            server = server.workers(workers.max(1));
-        }
         Ok(Self { port, server: server.run() })
     }
 
@@ -121,27 +124,15 @@ fn app(
 > {
     let metrics = Arc::clone(&state.metrics);
     let cors = cors(&state.config.cors_origins);
+    let routes: Vec<actix_web::Resource> = routes::ROUTES.iter().map(routes::Route::resource).collect();
     App::new()
         .app_data(state)
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|err, _| ApiError::bad_request(format!("the query string is malformed: {err}")).into()),
         )
-        .service(get("/", ops::root))
-        .service(get("/health", ops::health))
-        .service(get("/metrics", ops::metrics))
-        .service(legacy_get("/api/coach-plans/", legacy::plan))
-        .service(legacy_get("/api/coach-plans", legacy::plan))
-        .service(legacy_get("/api/coach-plans/all", legacy::all))
-        .service(legacy_get("/api/coach-plans/history", legacy::history))
-        .service(get("/api/v1/plans", v1::list_plans))
-        .service(get("/api/v1/plans/{coach}/{date}", v1::get_plan))
-        .service(get("/api/v1/plans/{coach}/{date}/history", v1::plan_history))
-        .service(get("/api/v1/coaches", v1::coaches))
-        .service(get("/api/v1/coaches/{coach}/history", v1::coach_history))
-        .service(get("/api/v1/stats", v1::stats))
-        .service(get("/api/v1/openapi.json", v1::openapi))
-        .default_service(web::to(not_found))
+        .service(routes)
+        .default_service(web::to(routes::not_found))
         .wrap(cors)
         .wrap(from_fn(limits))
         .wrap(metrics::RecordMetrics(metrics))
@@ -149,74 +140,39 @@ fn app(
         .wrap(request_id::RequestIds)
 }
 
-fn read_guard() -> impl guard::Guard {
-    guard::Any(guard::Get()).or(guard::Head())
-}
-
-/// A GET (and HEAD) route whose other methods get a JSON 405.
-fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path).route(web::route().guard(read_guard()).to(handler)).default_service(web::to(method_not_allowed))
-}
-
-/// A legacy GET route: its 405 has the predecessor's `{"error": ...}` body.
-fn legacy_get<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            error::LegacyError::bad_request(format!("the query string is malformed: {err}")).into()
-        }))
-        .route(web::route().guard(read_guard()).to(handler))
-        .default_service(web::to(legacy_method_not_allowed))
-}
-
-async fn not_found(req: HttpRequest) -> HttpResponse {
-    let path: String = req.path().chars().take(200).collect();
-    ApiError::not_found(format!("no route {path}; the routes are listed at / and in /api/v1/openapi.json"))
-        .error_response()
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::method_not_allowed(req.method().as_str(), "GET or HEAD").error_response()
-}
-
-async fn legacy_method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, "GET, HEAD"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "error": format!("{} is not allowed here; use GET", req.method()) }))
-}
-
 /// Refuses oversized requests before any handler runs (413 for a body over the limit, 414 for a long query string),
 /// and turns errors raised by the middleware inside it into JSON error responses.
+///
+/// A declared body (`Content-Length`) is judged by its length; a body sent without one (`Transfer-Encoding: chunked`)
+/// is read here, up to the limit and no further, so that no request makes the server hold more than the limit.
 async fn limits(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    let (max_body, max_query) = req
-        .app_data::<web::Data<AppState>>()
-        .map_or((64 * 1024, 4096), |s| (s.config.max_body_bytes, s.config.max_query_bytes));
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let refusal = if declared > max_body as u64 {
+    let (max_body, max_query) = req.app_data::<web::Data<AppState>>().map_or_else(
+        || {
+            let defaults = ApiConfig::default();
+            (defaults.max_body_bytes, defaults.max_query_bytes)
+        },
+        |s| (s.config.max_body_bytes, s.config.max_query_bytes),
+    );
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let mut refusal = if declared.is_some_and(|length| length > max_body as u64) {
         Some(ApiError::payload_too_large(max_body))
     } else if req.query_string().len() > max_query {
         Some(ApiError::uri_too_long(max_query))
     } else {
         None
     };
+    if refusal.is_none() && declared.is_none() && req.headers().contains_key(header::TRANSFER_ENCODING) {
+        let stream = actix_web::body::BodyStream::new(req.take_payload());
+        match actix_web::body::to_bytes_limited(stream, max_body).await {
+            Ok(Ok(body)) => req.set_payload(actix_web::dev::Payload::from(body)),
+            Ok(Err(_)) => refusal = Some(ApiError::bad_request("the request body could not be read")),
+            Err(_) => refusal = Some(ApiError::payload_too_large(max_body)),
+        }
+    }
     if let Some(error) = refusal {
         return Ok(req.into_response(error.error_response()).map_into_right_body());
     }

@@ -1,9 +1,11 @@
 //! Request ids: taken from the caller's `X-Request-Id` when it is sensible, generated otherwise; returned on every
 //! response, written in every log line of the request (through its root span), and put in every error body.
+//! Each request is logged once when answered ("request served": method, route, status, latency and request id).
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -21,6 +23,10 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// The id of the request being served, in its extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
+
+/// When the request reached the app, in its extensions: the start of the latency logged when it is answered.
+#[derive(Debug, Clone, Copy)]
+struct Received(Instant);
 
 tokio::task_local! {
     static CURRENT: String;
@@ -84,6 +90,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let id = accept_or_generate(&req);
         req.extensions_mut().insert(RequestId(id.clone()));
+        req.extensions_mut().insert(Received(Instant::now()));
         let service = Rc::clone(&self.service);
         Box::pin(CURRENT.scope(id.clone(), async move {
             let mut response = service.call(req).await?;
@@ -113,16 +120,18 @@ impl RootSpanBuilder for PlanApiRootSpan {
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(response) => response.status(),
-            Err(error) => error.as_response_error().status_code(),
+        let (status, received) = match outcome {
+            Ok(response) => (response.status(), response.request().extensions().get::<Received>().copied()),
+            Err(error) => (error.as_response_error().status_code(), None),
         };
         span.record("http.status_code", status.as_u16());
+        // Milliseconds with microsecond precision; absent only when the request never passed `RequestIds`.
+        let latency_ms = received.map(|r| (r.0.elapsed().as_micros() as f64) / 1000.0);
         span.in_scope(|| {
             if status.is_server_error() {
-                tracing::warn!(status = status.as_u16(), "request failed");
+                tracing::warn!(status = status.as_u16(), latency_ms, "request served");
             } else {
-                tracing::debug!(status = status.as_u16(), "request served");
+                tracing::info!(status = status.as_u16(), latency_ms, "request served");
             }
         });
     }

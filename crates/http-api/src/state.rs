@@ -22,6 +22,9 @@ pub struct ApiConfig {
     pub max_query_bytes: usize,
     /// Worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
+    /// Connections of the storage pool. Each worker's blocking thread pool, where storage calls run, gets its share
+    /// of them and no more threads: a thread beyond the connections could only wait for one.
+    pub storage_connections: usize,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_timeout: Duration,
     /// A bot that has not reported for this long is counted as disconnected.
@@ -39,6 +42,7 @@ impl Default for ApiConfig {
             max_body_bytes: 64 * 1024,
             max_query_bytes: 4096,
             workers: None,
+            storage_connections: 8,
             shutdown_timeout: Duration::from_secs(10),
             bot_stale_after: Duration::from_secs(90),
             cache_max_age_seconds: 10,

@@ -1,5 +1,7 @@
-//! How timestamps are written in responses: UTC with exactly six fractional digits.
+//! How timestamps are written in responses: RFC 3339 UTC with six fractional digits on the v1 and service routes, the
+//! predecessor's naive local time on the legacy routes.
 
+use core_model::MarketTimeZone;
 use core_model::jiff::Timestamp;
 
 /// RFC 3339 UTC for the v1 routes, e.g. `2025-11-09T20:36:52.274074Z`.
@@ -7,23 +9,45 @@ pub(crate) fn rfc3339(ts: Timestamp) -> String {
     format!("{ts:.6}")
 }
 
-/// The legacy routes' form, e.g. `2025-11-09T20:36:52.274074+00:00`: an ISO 8601 timestamp that Python's
-/// `datetime.fromisoformat` reads in every Python 3 version the predecessor's clients run on (a `Z` needs 3.11).
-pub(crate) fn legacy(ts: Timestamp) -> String {
-    let text = rfc3339(ts);
-    format!("{}+00:00", text.trim_end_matches('Z'))
+/// The legacy routes' form, exactly as the predecessor wrote it: local time in the market time zone, without an
+/// offset, as Python's `datetime.isoformat()` writes it: `2025-11-09T15:36:52.274074`, and `2025-11-09T15:36:52`
+/// when the microseconds are zero. Sub-microsecond digits are dropped.
+pub(crate) fn legacy(ts: Timestamp, zone: &MarketTimeZone) -> String {
+    let local = ts.to_zoned(zone.zone().clone()).datetime();
+    let seconds = local.strftime("%Y-%m-%dT%H:%M:%S");
+    match local.subsec_nanosecond() / 1000 {
+        0 => seconds.to_string(),
+        micros => format!("{seconds}.{micros:06}"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[track_caller]
+    fn check_legacy(utc: &str, zone: &str, expected: &str) {
+        let ts: Timestamp = utc.parse().unwrap();
+        assert_eq!(legacy(ts, &MarketTimeZone::new(zone).unwrap()), expected, "{utc} in {zone}");
+    }
+
     #[test]
-    fn timestamps_have_six_fractional_digits() {
+    fn v1_timestamps_have_six_fractional_digits() {
         let ts = Timestamp::from_microsecond(1_762_720_612_000_000).unwrap();
         assert_eq!(rfc3339(ts), "2025-11-09T20:36:52.000000Z");
-        assert_eq!(legacy(ts), "2025-11-09T20:36:52.000000+00:00");
         let ts: Timestamp = "2025-11-09T20:36:52.274074999Z".parse().unwrap();
         assert_eq!(rfc3339(ts), "2025-11-09T20:36:52.274074Z");
+    }
+
+    #[test]
+    fn legacy_timestamps_are_naive_local_time_as_python_writes_it() {
+        check_legacy("2025-11-10T01:36:52.274074Z", "America/New_York", "2025-11-09T20:36:52.274074");
+        check_legacy("2025-11-10T01:36:52Z", "America/New_York", "2025-11-09T20:36:52");
+        check_legacy("2025-11-10T01:36:52.000001Z", "America/New_York", "2025-11-09T20:36:52.000001");
+        check_legacy("2025-11-10T01:36:52.1Z", "America/New_York", "2025-11-09T20:36:52.100000");
+        check_legacy("2025-11-10T01:36:52.274074999Z", "America/New_York", "2025-11-09T20:36:52.274074");
+        check_legacy("2025-07-01T13:00:00.5Z", "America/New_York", "2025-07-01T09:00:00.500000");
+        check_legacy("2025-11-10T01:36:52Z", "UTC", "2025-11-10T01:36:52");
+        check_legacy("2025-11-10T01:36:52Z", "Asia/Tokyo", "2025-11-10T10:36:52");
     }
 }

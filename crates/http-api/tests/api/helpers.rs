@@ -1,15 +1,22 @@
 //! `spawn_app`: the real API on 127.0.0.1:0 over a fresh database, with a clock the test controls, and helpers to
-//! seed plans through the service (the API itself is read-only).
+//! seed plans through the service (the API itself is read-only). Every log line of the test binary is captured
+//! (by the binaries' own subscriber, human-readable, at `info`) for tests to read; `TEST_LOG` also prints them.
 
+use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
+use app::LogFormat;
 use core_model::jiff::{SignedDuration, Timestamp};
-use core_model::{Actor, ChartKind, Clock, CoachId, NewChart, PlanSource, PlanText, TradingDate, UserId};
+use core_model::{
+    Actor, ChartKind, Clock, CoachId, NewChart, PlanRepository, PlanSource, PlanText, TradingDate, UserId,
+};
 use http_api::{ApiConfig, Application};
 use service::{EditPlan, PlanService, Policy, PostPlan};
 use storage::{SqliteStore, StoreOptions};
 use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
 
 /// 2025-11-10 03:30 UTC: still 2025-11-09 in New York.
 pub const NOW: &str = "2025-11-10T03:30:00Z";
@@ -29,6 +36,15 @@ impl TestClock {
     pub fn advance(&self, seconds: i64) {
         let mut now = self.0.lock().unwrap();
         *now = now.checked_add(SignedDuration::from_secs(seconds)).unwrap();
+    }
+
+    pub fn set(&self, to: Timestamp) {
+        *self.0.lock().unwrap() = to;
+    }
+
+    pub fn advance_micros(&self, micros: i64) {
+        let mut now = self.0.lock().unwrap();
+        *now = now.checked_add(SignedDuration::from_micros(micros)).unwrap();
     }
 }
 
@@ -53,16 +69,34 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(ApiConfig::default()).await
 }
 
-pub async fn spawn_app_with(mut config: ApiConfig) -> TestApp {
-    if std::env::var_os("TEST_LOG").is_some() {
-        app_telemetry_for_tests();
-    }
+pub async fn spawn_app_with(config: ApiConfig) -> TestApp {
+    spawn_app_over(config, |store| store).await
+}
+
+/// The app with the given rules (roster, time zone, ...).
+pub async fn spawn_app_with_policy(config: ApiConfig, policy: Policy) -> TestApp {
+    spawn(config, policy, |store| store).await
+}
+
+/// The app over the plans repository `plans` makes of the test's SQLite store (e.g. the store wrapped in a decorator).
+pub async fn spawn_app_over(
+    config: ApiConfig,
+    plans: impl FnOnce(Arc<SqliteStore>) -> Arc<dyn PlanRepository>,
+) -> TestApp {
+    spawn(config, Policy { admin_users: vec![UserId(999)], ..Policy::default() }, plans).await
+}
+
+async fn spawn(
+    mut config: ApiConfig,
+    policy: Policy,
+    plans: impl FnOnce(Arc<SqliteStore>) -> Arc<dyn PlanRepository>,
+) -> TestApp {
+    LazyLock::force(&LOGS);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("plans.db");
     let store = Arc::new(SqliteStore::open(&db_path, StoreOptions::default()).unwrap());
     let clock = Arc::new(TestClock(Mutex::new(NOW.parse().unwrap())));
-    let policy = Policy { admin_users: vec![UserId(999)], ..Policy::default() };
-    let service = PlanService::new(store.clone(), store, clock.clone(), policy);
+    let service = PlanService::new(plans(store.clone()), store, clock.clone(), policy);
     config.host = "127.0.0.1".into();
     config.port = 0;
     config.workers = Some(1);
@@ -73,14 +107,51 @@ pub async fn spawn_app_with(mut config: ApiConfig) -> TestApp {
     TestApp { address, service, clock, client, db_path, dir }
 }
 
-/// Logs to the test's output when `TEST_LOG` is set (`TEST_LOG=1 cargo test -p http-api -- --nocapture`).
-fn app_telemetry_for_tests() {
-    use std::sync::Once;
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let subscriber = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-    });
+/// The log lines written so far by every app of this test binary.
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+/// Installed once, before the first app starts: the subscriber the binaries use with their default settings
+/// (human-readable lines, `info`; `RUST_LOG` wins), writing into memory, and to standard output as well when
+/// `TEST_LOG` is set (`TEST_LOG=1 cargo test -p http-api -- --nocapture`).
+pub static LOGS: LazyLock<Logs> = LazyLock::new(|| {
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt as _};
+
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let capture = {
+        let buffer = Arc::clone(&buffer);
+        move || Capture(Arc::clone(&buffer))
+    };
+    let sink = if std::env::var_os("TEST_LOG").is_some() {
+        BoxMakeWriter::new(capture.and(io::stdout))
+    } else {
+        BoxMakeWriter::new(capture)
+    };
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let subscriber = app::telemetry::get_subscriber("test", "info", rust_log.as_deref(), LogFormat::Pretty, sink);
+    app::telemetry::init_subscriber(subscriber).expect("the first subscriber of this test binary");
+    Logs(buffer)
+});
+
+impl Logs {
+    /// Every line that contains `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines().filter(|line| line.contains(needle)).map(str::to_owned).collect()
+    }
+}
+
+/// A writer appending to the shared buffer.
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 pub fn chart(url: &str) -> NewChart {
@@ -128,5 +199,65 @@ impl TestApp {
             expected_version: None,
         };
         self.service.edit(actor, request).await.unwrap();
+    }
+}
+
+/// A connection to the app written to byte by byte, for requests an HTTP client library would not send as such.
+pub struct RawConnection {
+    pub host: String,
+    stream: BufReader<TcpStream>,
+}
+
+/// A response read from a [`RawConnection`].
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl RawConnection {
+    pub async fn connect(app: &TestApp) -> Self {
+        let host = app.address.trim_start_matches("http://").to_owned();
+        let stream = TcpStream::connect(&host).await.unwrap();
+        Self { host, stream: BufReader::new(stream) }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream.get_mut().write_all(bytes).await.unwrap();
+    }
+
+    /// Reads one response with a `Content-Length` body.
+    pub async fn read_response(&mut self) -> RawResponse {
+        let mut status_line = String::new();
+        self.stream.read_line(&mut status_line).await.unwrap();
+        assert!(status_line.starts_with("HTTP/1.1 "), "a status line: {status_line:?}");
+        let status = status_line[9..12].parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).await.unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap();
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+        let mut response = RawResponse { status, headers, body: Vec::new() };
+        let length: usize = response.header("content-length").expect("a sized body").parse().unwrap();
+        response.body = vec![0; length];
+        self.stream.read_exact(&mut response.body).await.unwrap();
+        response
     }
 }

@@ -1,11 +1,20 @@
-//! The predecessor's routes, driven with the exact request shapes its Python client sends, checking every field it
-//! reads.
+//! The predecessor's routes: paths, parameters, JSON shapes, timestamps and status codes (the exact requests of its
+//! Python client are in `python_client.rs`).
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TODAY, ann, bob, chart, spawn_app};
+use core_model::{CoachId, PlanChange, PlanRepository as _, PlanText};
+use http_api::ApiConfig;
+use storage::{SqliteStore, StoreOptions};
+
+use crate::helpers::{TODAY, ann, bob, chart, spawn_app, spawn_app_with_policy};
+
+async fn spawn_app_with_zone(zone: &str) -> crate::helpers::TestApp {
+    let zone = core_model::MarketTimeZone::new(zone).unwrap();
+    spawn_app_with_policy(ApiConfig::default(), service::Policy { zone, ..service::Policy::default() }).await
+}
 
 fn keys(value: &Value) -> BTreeSet<String> {
     value.as_object().unwrap().keys().cloned().collect()
@@ -28,10 +37,20 @@ async fn a_plan_has_every_field_the_python_client_reads() {
     assert_eq!(body["author"], "Ann");
     assert_eq!(body["channel"], "trading-plans");
     assert_eq!(
-        body["created_at"], "2025-11-10T03:30:00.000000+00:00",
-        "ISO 8601 with an offset and six digits: Python's datetime.fromisoformat reads it on every 3.x"
+        body["created_at"], "2025-11-09T22:30:00",
+        "naive local time in the market time zone, as the predecessor wrote it (no fraction: zero microseconds)"
     );
-    assert!(body["edited_at"].is_string(), "an edited plan says when");
+    assert_eq!(body["edited_at"], "2025-11-09T22:30:00", "an edited plan says when");
+}
+
+#[tokio::test]
+async fn timestamps_follow_the_configured_market_time_zone() {
+    let app = spawn_app_with_zone("Asia/Tokyo").await;
+    app.post(&ann(), "d", Some("2025-11-10"), "Nikkei", vec![]).await;
+    let (_, body) = app.get_json("/api/coach-plans/?coach=d&date=2025-11-10").await;
+    assert_eq!(body["created_at"], "2025-11-10T12:30:00", "03:30 UTC is 12:30 in Tokyo");
+    let (_, v1) = app.get_json("/api/v1/plans/d/2025-11-10").await;
+    assert_eq!(v1["created_at"], "2025-11-10T03:30:00.000000Z", "v1 keeps RFC 3339 UTC");
 }
 
 #[tokio::test]
@@ -112,12 +131,12 @@ async fn all_lists_every_coach_with_a_plan_or_the_no_plan_answer() {
 }
 
 #[tokio::test]
-async fn history_lists_changes_newest_first_with_the_text_before() {
+async fn history_lists_edits_newest_first_with_the_text_before_in_the_predecessors_shape() {
     let app = spawn_app().await;
     app.post(&ann(), "d", None, "v1", vec![]).await;
     app.clock.advance(60);
     app.edit(&ann(), "d", None, "v2").await;
-    app.clock.advance(60);
+    app.clock.advance_micros(60_250_000);
     app.edit(&ann(), "d", None, "v3").await;
     app.post(&ann(), "d", Some("2025-11-08"), "older day", vec![]).await;
     app.edit(&ann(), "d", Some("2025-11-08"), "older day, edited").await;
@@ -129,11 +148,12 @@ async fn history_lists_changes_newest_first_with_the_text_before() {
     assert_eq!(texts, ["v2", "v1"], "each entry holds the text before its edit, newest first");
     for entry in history {
         let expected: BTreeSet<String> =
-            ["id", "plan_id", "plan_text", "edited_by", "edited_at", "action"].map(String::from).into();
-        assert_eq!(keys(entry), expected);
+            ["id", "plan_id", "plan_text", "edited_by", "edited_at"].map(String::from).into();
+        assert_eq!(keys(entry), expected, "exactly the predecessor's fields");
         assert_eq!(entry["edited_by"], "Ann");
-        assert_eq!(entry["action"], "edited");
     }
+    let times: Vec<_> = history.iter().map(|e| e["edited_at"].as_str().unwrap()).collect();
+    assert_eq!(times, ["2025-11-09T22:32:00.250000", "2025-11-09T22:31:00"], "naive local time, as plans have");
     let (_, all_dates) = app.get_json("/api/coach-plans/history?coach=coach_d").await;
     assert_eq!(
         all_dates["history"].as_array().unwrap().len(),
@@ -145,9 +165,39 @@ async fn history_lists_changes_newest_first_with_the_text_before() {
 }
 
 #[tokio::test]
+async fn history_leaves_out_what_the_predecessor_never_recorded() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "posted", vec![]).await;
+    let coach = CoachId::new("d").unwrap();
+    // The plan's Discord message gains a chart, text unchanged (message id 3 is the helpers' source message).
+    let text = PlanText::new("posted").unwrap();
+    app.service.sync_source_edit(&ann(), 3, text, vec![chart("https://cdn.test/a.png")]).await.unwrap().unwrap();
+    // Charts replaced alone, as a storage adapter records it.
+    let plan = app.service.plan(&coach, None).await.unwrap().unwrap();
+    let store = SqliteStore::open(&app.db_path, StoreOptions::default()).unwrap();
+    let changed = PlanChange::ReplaceCharts(vec![chart("https://cdn.test/b.png")]);
+    store.change(plan.id, changed, &ann().as_author(), app.service.now(), None).unwrap();
+    app.edit(&ann(), "d", None, "edited").await;
+    app.service.delete(&ann(), &coach, None).await.unwrap();
+    app.service.restore(&ann(), &coach, None).await.unwrap();
+
+    let (_, v1) = app.get_json(&format!("/api/v1/plans/d/{TODAY}/history")).await;
+    let actions: Vec<_> = v1["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["restored", "deleted", "edited", "charts_changed", "edited", "created"],
+        "v1 has every change"
+    );
+    let (_, legacy) = app.get_json(&format!("/api/coach-plans/history?coach=d&date={TODAY}")).await;
+    let history = legacy["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1, "the legacy history has the change of the text only: {legacy}");
+    assert_eq!(history[0]["plan_text"], "posted");
+}
+
+#[tokio::test]
 async fn other_methods_get_a_405_in_the_legacy_shape() {
     let app = spawn_app().await;
-    for path in ["/api/coach-plans/", "/api/coach-plans/all", "/api/coach-plans/history"] {
+    for path in ["/api/coach-plans/", "/api/coach-plans", "/api/coach-plans/all", "/api/coach-plans/history"] {
         let response = app.client.post(app.url(path)).body("{}").send().await.unwrap();
         assert_eq!(response.status(), 405, "{path}");
         assert_eq!(response.headers()["allow"], "GET, HEAD");

@@ -2,7 +2,10 @@
 
 mod helpers;
 mod legacy;
+mod logs;
 mod middleware;
 mod never_5xx;
 mod ops;
+mod python_client;
+mod storage_failures;
 mod v1;

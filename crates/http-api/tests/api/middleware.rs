@@ -3,7 +3,7 @@
 use http_api::ApiConfig;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{RawConnection, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_request_id_is_taken_from_the_caller_or_generated_and_always_returned() {
@@ -98,4 +98,64 @@ async fn oversized_bodies_and_query_strings_are_refused() {
     assert_eq!((status, body["error"].as_str()), (414, Some("uri_too_long")));
     let (status, _) = app.get_json("/api/v1/plans?date=today").await;
     assert_eq!(status, 200);
+}
+
+/// A request with a chunked body (no `Content-Length`) of `chunks` chunks of 512 bytes.
+fn chunked(method_and_path: &str, host: &str, chunks: usize) -> Vec<u8> {
+    let mut request =
+        format!("{method_and_path} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
+    for _ in 0..chunks {
+        request.extend_from_slice(b"200\r\n");
+        request.extend_from_slice(&[b'x'; 512]);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    request
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_refused_too() {
+    let config = ApiConfig { max_body_bytes: 1024, ..ApiConfig::default() };
+    let app = spawn_app_with(config).await;
+    for target in ["POST /api/v1/plans", "GET /health", "GET /api/coach-plans/?coach=d"] {
+        let mut connection = RawConnection::connect(&app).await;
+        connection.send(&chunked(target, &connection.host.clone(), 8)).await;
+        let response = connection.read_response().await;
+        assert_eq!(response.status, 413, "{target}: 4096 bytes without a Content-Length");
+        let body = response.json();
+        assert_eq!(body["error"], "payload_too_large");
+        assert_eq!(body["message"], "the request body is larger than 1024 bytes");
+    }
+    let mut connection = RawConnection::connect(&app).await;
+    connection.send(&chunked("GET /health", &connection.host.clone(), 2)).await;
+    let response = connection.read_response().await;
+    assert_eq!(response.status, 200, "a chunked body within the limit is read and ignored");
+    assert_eq!(response.json()["status"], "healthy");
+}
+
+#[tokio::test]
+async fn the_error_kind_follows_the_status() {
+    let config =
+        ApiConfig { max_body_bytes: 16, cors_origins: vec!["https://a.example.com".into()], ..ApiConfig::default() };
+    let app = spawn_app_with(config).await;
+    let cases = [
+        (app.client.get(app.url("/nowhere")), 404, "not_found"),
+        (app.client.delete(app.url("/api/v1/coaches")), 405, "method_not_allowed"),
+        (app.client.put(app.url("/api/v1/coaches")).body("x".repeat(17)), 413, "payload_too_large"),
+        (app.client.get(app.url(&format!("/health?{}", "q".repeat(5000)))), 414, "uri_too_long"),
+        (
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/health"))
+                .header("Origin", "https://b.example.com")
+                .header("Access-Control-Request-Method", "GET"),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (request, status, kind) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{kind}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], kind, "{body}");
+    }
 }

@@ -1,7 +1,11 @@
 //! `/`, `/health` and `/metrics`.
 
+use std::sync::Arc;
+
+use core_model::SystemClock;
 use serde_json::Value;
-use service::BotState;
+use service::{BotState, PlanService, Policy};
+use storage::{SqliteStore, StoreOptions};
 
 use crate::helpers::{ann, spawn_app};
 
@@ -121,4 +125,38 @@ async fn a_prometheus_scraper_gets_the_text_exposition() {
     assert!(json.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
     let (status, body) = app.get_json("/metrics?format=xml").await;
     assert_eq!((status, body["message"].as_str()), (400, Some("unknown format `xml`; use json or prometheus")));
+}
+
+#[tokio::test]
+async fn health_reads_the_heartbeat_a_bot_writes_through_its_own_store() {
+    let app = spawn_app().await;
+    let (_, body) = app.get_json("/health").await;
+    assert_eq!(body["bot"]["status"], "unknown", "no bot has written to this database yet");
+
+    // The bot's side, as plan-bot has it in its own process: its own connection pool on the same file, its own
+    // service, the system clock.
+    let bot_store = Arc::new(SqliteStore::open(&app.db_path, StoreOptions::default()).unwrap());
+    let bot = PlanService::new(bot_store.clone(), bot_store, Arc::new(SystemClock), Policy::default());
+    bot.record_bot_state(BotState::Connected).await.unwrap();
+    let written = bot.status(service::BOT_CONNECTION_KEY).await.unwrap().unwrap().updated_at;
+
+    // The API's clock stands where the heartbeat was written, then moves past the 90 seconds allowed.
+    app.clock.set(written);
+    app.clock.advance(5);
+    let (status, body) = app.get_json("/health").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("healthy")));
+    assert_eq!(body["bot"]["status"], "connected");
+    assert_eq!(body["bot"]["age_seconds"], 5);
+    assert_eq!(body["bot"]["last_seen"], format!("{written:.6}"));
+
+    app.clock.advance(90);
+    let (status, body) = app.get_json("/health").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("degraded")));
+    assert_eq!((body["bot"]["status"].as_str(), body["bot"]["stale"].as_bool()), (Some("disconnected"), Some(true)));
+
+    // The bot comes back: a new heartbeat through its store.
+    bot.record_bot_state(BotState::Connected).await.unwrap();
+    app.clock.set(bot.status(service::BOT_CONNECTION_KEY).await.unwrap().unwrap().updated_at);
+    let (_, body) = app.get_json("/health").await;
+    assert_eq!((body["bot"]["status"].as_str(), body["bot"]["stale"].as_bool()), (Some("connected"), Some(false)));
 }

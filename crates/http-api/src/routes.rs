@@ -1,0 +1,149 @@
+//! The route table: every path the API serves and its handler, in one list that the router is built from and that a
+//! test holds against the OpenAPI document, so that a route cannot be added without being documented.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
+
+use crate::error::{ApiError, LegacyError};
+use crate::{legacy, ops, v1};
+
+/// One path the API serves (GET and HEAD; other methods get a 405).
+pub(crate) struct Route {
+    /// The path, as the router matches it and the OpenAPI document names it.
+    pub path: &'static str,
+    /// For a path that is another spelling of a documented one: that path. An alias is not a path of its own in the
+    /// OpenAPI document (it is the same operation, and operation ids must be unique); the documented path's
+    /// description names it instead.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests that hold the table against the document"))]
+    pub alias_of: Option<&'static str>,
+    /// Builds the actix resource serving `path`.
+    resource: fn(&'static str) -> actix_web::Resource,
+}
+
+impl Route {
+    const fn new(path: &'static str, resource: fn(&'static str) -> actix_web::Resource) -> Self {
+        Self { path, alias_of: None, resource }
+    }
+
+    const fn alias(path: &'static str, of: &'static str, resource: fn(&'static str) -> actix_web::Resource) -> Self {
+        Self { path, alias_of: Some(of), resource }
+    }
+
+    /// The actix resource serving this route.
+    pub fn resource(&self) -> actix_web::Resource {
+        (self.resource)(self.path)
+    }
+}
+
+/// Every route. The router registers exactly these; the OpenAPI document must list exactly the ones that are not
+/// aliases (checked by a test below).
+pub(crate) const ROUTES: &[Route] = &[
+    Route::new("/", |p| get(p, ops::root)),
+    Route::new("/health", |p| get(p, ops::health)),
+    Route::new("/metrics", |p| get(p, ops::metrics)),
+    Route::new("/api/coach-plans/", |p| legacy_get(p, legacy::plan)),
+    Route::alias("/api/coach-plans", "/api/coach-plans/", |p| legacy_get(p, legacy::plan)),
+    Route::new("/api/coach-plans/all", |p| legacy_get(p, legacy::all)),
+    Route::new("/api/coach-plans/history", |p| legacy_get(p, legacy::history)),
+    Route::new("/api/v1/plans", |p| get(p, v1::list_plans)),
+    Route::new("/api/v1/plans/{coach}/{date}", |p| get(p, v1::get_plan)),
+    Route::new("/api/v1/plans/{coach}/{date}/history", |p| get(p, v1::plan_history)),
+    Route::new("/api/v1/coaches", |p| get(p, v1::coaches)),
+    Route::new("/api/v1/coaches/{coach}/history", |p| get(p, v1::coach_history)),
+    Route::new("/api/v1/stats", |p| get(p, v1::stats)),
+    Route::new("/api/v1/openapi.json", |p| get(p, v1::openapi)),
+];
+
+fn read_guard() -> impl guard::Guard {
+    guard::Any(guard::Get()).or(guard::Head())
+}
+
+/// A GET (and HEAD) route whose other methods get a JSON 405.
+fn get<F, Args>(path: &'static str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path).route(web::route().guard(read_guard()).to(handler)).default_service(web::to(method_not_allowed))
+}
+
+/// A legacy GET route: its 405 and its malformed-query 400 have the predecessor's `{"error": ...}` body.
+fn legacy_get<F, Args>(path: &'static str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .app_data(
+            web::QueryConfig::default().error_handler(|err, _| {
+                LegacyError::bad_request(format!("the query string is malformed: {err}")).into()
+            }),
+        )
+        .route(web::route().guard(read_guard()).to(handler))
+        .default_service(web::to(legacy_method_not_allowed))
+}
+
+/// The answer for a path no route serves.
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+    let path: String = req.path().chars().take(200).collect();
+    ApiError::not_found(format!("no route {path}; the routes are listed at / and in /api/v1/openapi.json"))
+        .error_response()
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    ApiError::method_not_allowed(req.method().as_str(), "GET or HEAD").error_response()
+}
+
+async fn legacy_method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, HEAD"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "error": format!("{} is not allowed here; use GET", req.method()) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document() -> Value {
+        serde_json::from_str(crate::openapi::document()).unwrap()
+    }
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_served() {
+        let doc = document();
+        let documented: BTreeSet<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+        let served: BTreeSet<&str> = ROUTES.iter().filter(|r| r.alias_of.is_none()).map(|r| r.path).collect();
+        assert_eq!(documented, served, "every route is documented, and only routes are");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let methods: Vec<&String> = item.as_object().unwrap().keys().filter(|k| *k != "parameters").collect();
+            assert_eq!(methods, ["get"], "{path} is documented as the GET it is");
+        }
+    }
+
+    #[test]
+    fn an_alias_names_a_documented_route_whose_description_names_it() {
+        let doc = document();
+        let aliases: Vec<&Route> = ROUTES.iter().filter(|r| r.alias_of.is_some()).collect();
+        assert!(!aliases.is_empty());
+        for alias in aliases {
+            let of = alias.alias_of.unwrap();
+            let operation = &doc["paths"][of]["get"];
+            assert!(operation.is_object(), "{} is an alias of the documented {of}", alias.path);
+            let text = format!("{} {}", operation["summary"], operation["description"]);
+            assert!(text.contains(&format!("`{}`", alias.path)), "{of}'s description names {}: {text}", alias.path);
+        }
+    }
+
+    #[test]
+    fn every_path_is_served_once() {
+        let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
+        assert_eq!(paths.len(), ROUTES.len());
+    }
+}
