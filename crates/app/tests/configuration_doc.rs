@@ -15,7 +15,8 @@ fn settings_of_base_yaml(text: &str) -> Vec<(String, String)> {
         } else if let Some(text) = line.strip_prefix("  # ") {
             comment.push_str(text);
             comment.push(' ');
-        } else if let (Some(section), Some((key, _))) = (&section, line.strip_prefix("  ").and_then(|l| l.split_once(':')))
+        } else if let (Some(section), Some((key, _))) =
+            (&section, line.strip_prefix("  ").and_then(|l| l.split_once(':')))
             && !key.starts_with([' ', '-', '#'])
         {
             let env = comment
