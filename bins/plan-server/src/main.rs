@@ -1,27 +1,65 @@
-//! `plan-server`: the operator's commands over the coach-plans database (`migrate`, `import-legacy`).
+//! `plan-server`: the whole product in one process (Discord bot and HTTP API over one database), the sandbox that
+//! runs it against a local Discord, and the operator's commands (`doctor`, `init`, `migrate`, `import-legacy`).
+
+mod console;
+mod demo;
+mod doctor;
+mod init;
+mod operator;
+mod sandbox;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use app::startup::{self, ConfigArgs, ServerArgs, StartupError};
-use clap::{Parser, Subcommand};
+use app::startup::{ConfigArgs, ServerArgs, StartupError};
+use clap::{Args, Parser, Subcommand};
 use core_model::MarketTimeZone;
 
 /// Coach plans: capture trading coaches' daily plans from Discord and serve them to trading agents.
+///
+/// Without a command, runs `serve`: the Discord bot and the HTTP API in one process. Try it without a Discord
+/// token first: `plan-server --sandbox` runs everything against a local Discord where you type as a coach.
 #[derive(Debug, Parser)]
-#[command(name = "plan-server", version, arg_required_else_help = true)]
+#[command(
+    name = "plan-server",
+    version,
+    propagate_version = true,
+    after_help = "Settings come from config/base.yaml, config/{APP_ENVIRONMENT}.yaml, --config FILE, environment \
+                  variables (DISCORD_BOT_TOKEN, DATABASE_PATH, API_PORT, ...) and flags, in that order; see \
+                  docs/configuration.md.\nExit codes: 0 after a clean shutdown, 2 for bad configuration or \
+                  arguments, 1 for other failures."
+)]
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+/// Flags of `serve`, also accepted without the command name.
+#[derive(Debug, Clone, Default, Args)]
+struct ServeArgs {
+    /// Run against a local Discord emulator with a console where you type messages as a coach (no token needed).
+    #[arg(long)]
+    sandbox: bool,
+    /// With --sandbox: post a realistic day of plans from the four default coaches at start.
+    #[arg(long, requires = "sandbox")]
+    seed_demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the Discord bot and the HTTP API in one process (the default).
+    Serve(ServeArgs),
+    /// Check the configuration, database, API port and Discord connection; one line per check, with a fix.
+    Doctor,
+    /// Write a configuration file: asks for each answer, or takes them all from flags (--non-interactive).
+    Init(Box<init::InitArgs>),
     /// Create the database if needed and apply pending migrations, then report the schema version.
     Migrate,
     /// Import the predecessor's SQLite database (plans, charts, history); importing twice adds nothing.
@@ -41,7 +79,7 @@ fn parse_zone(name: &str) -> Result<MarketTimeZone, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             err.report();
             err.exit_code()
@@ -49,35 +87,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), StartupError> {
-    let settings = startup::load_settings(&cli.config, Some(&cli.server))?;
-    let _telemetry = app::init_telemetry(&settings.log, "plan-server")?;
-    match cli.command {
-        Command::Migrate => {
-            let store = startup::open_store(&settings)?;
-            let status =
-                store.schema_status().map_err(|e| StartupError::failed("cannot read the schema version", e))?;
-            let applied = store.applied_at_open();
-            if applied.is_empty() {
-                println!("{}: schema version {} is up to date", settings.database.path.display(), status.current);
-            } else {
-                let list: Vec<String> = applied.iter().map(u32::to_string).collect();
-                println!(
-                    "{}: applied migration(s) {}; schema version is now {}",
-                    settings.database.path.display(),
-                    list.join(", "),
-                    status.current
-                );
-            }
-            Ok(())
+fn run(cli: Cli) -> Result<ExitCode, StartupError> {
+    let Cli { config, server, serve, command } = cli;
+    match command {
+        None => serve::main(&config, &server, &serve).map(|()| ExitCode::SUCCESS),
+        Some(Command::Serve(args)) => {
+            let args =
+                ServeArgs { sandbox: args.sandbox || serve.sandbox, seed_demo: args.seed_demo || serve.seed_demo };
+            serve::main(&config, &server, &args).map(|()| ExitCode::SUCCESS)
         }
-        Command::ImportLegacy { path, legacy_timezone } => {
-            let zone = legacy_timezone.unwrap_or_else(|| settings.market_time_zone());
-            let store = Arc::new(startup::open_store(&settings)?);
-            let summary = storage::legacy::import_legacy(&store, &path, zone.zone())
-                .map_err(|e| StartupError::failed(format!("cannot import {}", path.display()), e))?;
-            println!("{summary}");
-            Ok(())
+        Some(Command::Doctor) => Ok(doctor::main(&config, &server)),
+        Some(Command::Init(args)) => init::main(&args, &server, &config).map(|()| ExitCode::SUCCESS),
+        Some(Command::Migrate) => operator::migrate(&config, &server).map(|()| ExitCode::SUCCESS),
+        Some(Command::ImportLegacy { path, legacy_timezone }) => {
+            operator::import_legacy(&config, &server, &path, legacy_timezone).map(|()| ExitCode::SUCCESS)
         }
     }
 }

@@ -45,6 +45,6 @@ pub use settings::{
     LogSettings, PlanSettings, Problem, Settings, SettingsError, SettingsLoader,
 };
 pub use telemetry::{
-    TelemetryError, TelemetryGuard, get_subscriber, init_subscriber, init_telemetry, init_telemetry_with_filter,
-    init_test_telemetry,
+    TelemetryError, TelemetryGuard, get_subscriber, init_console_telemetry, init_subscriber, init_telemetry,
+    init_telemetry_with_filter, init_test_telemetry,
 };

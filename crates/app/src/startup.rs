@@ -22,7 +22,7 @@ pub const EXIT_BAD_CONFIG: u8 = 2;
 pub struct ConfigArgs {
     /// Configuration file, layered over config/base.yaml and config/{APP_ENVIRONMENT}.yaml, under environment
     /// variables and flags.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 }
 
@@ -30,13 +30,13 @@ pub struct ConfigArgs {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServerArgs {
     /// Address to listen on (api.host, API_HOST).
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", global = true)]
     pub host: Option<String>,
     /// Port to listen on; 0 picks a free one (api.port, API_PORT).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub port: Option<u16>,
     /// SQLite database file, created when missing (database.path, DATABASE_PATH).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub database: Option<PathBuf>,
 }
 

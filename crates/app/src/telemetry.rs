@@ -115,6 +115,25 @@ pub(crate) fn log_file(log: &LogSettings) -> Result<Option<LogRoller>, Telemetry
     log.file.as_deref().map(|path| open_log_file(path, log.max_size_bytes(), log.backup_count)).transpose()
 }
 
+/// Sets up logging for a process that talks to a person on its terminal (the sandbox console): every event at the
+/// configured level goes to `file` (rotated like `log.file`), and only warnings and errors also go to standard
+/// error, so the conversation on standard output stays readable. `RUST_LOG`, when set, overrides `log.level`.
+///
+/// # Errors
+/// As [`init_telemetry`].
+pub fn init_console_telemetry(
+    log: &LogSettings,
+    app_name: &str,
+    file: &Path,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let file = open_log_file(file, log.max_size_bytes(), log.backup_count)?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let sink = BoxMakeWriter::new(writer.and(io::stderr.with_max_level(tracing::Level::WARN)));
+    let rust_log = std::env::var("RUST_LOG").ok();
+    init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log.as_deref(), log.format, sink))?;
+    Ok(TelemetryGuard { _file: Some(guard) })
+}
+
 /// Opens `path` for appending, rotated when it would exceed `max_bytes` (to `path.1`, `path.2`, ...),
 /// keeping `backups` rotated files.
 ///

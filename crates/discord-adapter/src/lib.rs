@@ -9,5 +9,6 @@ pub mod bot;
 pub mod command;
 pub mod format;
 pub mod handler;
+pub mod probe;
 pub mod retry;
 pub mod split;

@@ -83,6 +83,7 @@ pub struct PlanService {
     status: Arc<dyn StatusStore>,
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
+    live_bot: Arc<bot_status::LiveBotState>,
 }
 
 impl std::fmt::Debug for PlanService {
@@ -99,7 +100,7 @@ impl PlanService {
         clock: Arc<dyn Clock>,
         policy: Policy,
     ) -> Self {
-        Self { plans, status, clock, policy: Arc::new(policy) }
+        Self { plans, status, clock, policy: Arc::new(policy), live_bot: Arc::default() }
     }
 
     /// The deployment rules.

@@ -12,6 +12,7 @@
 mod error;
 pub mod legacy;
 pub mod migrations;
+pub mod probe;
 mod rows;
 mod store;
 mod timestamp;

@@ -56,6 +56,11 @@ impl SettingsError {
         if problems.is_empty() { Ok(()) } else { Err(Self { problems }) }
     }
 
+    /// An error with these problems (for checks made outside the loader, e.g. a command's own arguments).
+    pub fn new(problems: Vec<Problem>) -> Self {
+        Self { problems }
+    }
+
     pub(crate) fn single(problem: Problem) -> Self {
         Self { problems: vec![problem] }
     }

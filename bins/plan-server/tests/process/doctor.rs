@@ -1,0 +1,80 @@
+//! `plan-server doctor`: one line per check, a fix for each failure, non-zero exit when something fails.
+
+use discord_emulator::{Emulator, EmulatorConfig};
+
+use crate::support::{plan_server, run};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_fails_the_login_check_and_the_rest_passes() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let check = |token: &str| {
+        let mut command = plan_server(dir.path());
+        command
+            .args(["doctor", "--database", "plans.db", "--port", "0"])
+            .env("DISCORD_BOT_TOKEN", token)
+            .env("DISCORD_API_BASE_URL", emulator.http_base_url())
+            .env("DISCORD_GATEWAY_URL", emulator.gateway_url());
+        tokio::task::block_in_place(|| run(&mut command))
+    };
+
+    let (status, stdout, _) = check("wrong-token-5678");
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    let line =
+        |name: &str| stdout.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no {name} line: {stdout}"));
+    assert!(line("configuration").starts_with('✓'), "{stdout}");
+    assert!(line("database").starts_with('✓'), "{stdout}");
+    assert!(line("api port").starts_with('✓'), "{stdout}");
+    assert!(line("discord token").starts_with('✓'), "{stdout}");
+    assert!(line("discord login").starts_with('✗') && line("discord login").contains("refused the token (HTTP 401)"));
+    assert!(stdout.contains("fix: copy the token again from the Discord Developer Portal"), "{stdout}");
+    assert!(line("discord gateway").starts_with('✓'), "{stdout}");
+    assert!(!stdout.contains("wrong-token-5678"), "the token is never shown: {stdout}");
+    assert!(!dir.path().join("plans.db").exists(), "doctor creates nothing");
+
+    let (status, stdout, _) = check(emulator.token());
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("the bot is PlanBot"), "{stdout}");
+    assert!(stdout.contains("everything plan-server needs is in place"), "{stdout}");
+}
+
+#[test]
+fn bad_database_paths_and_unreachable_discord_fail_with_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a directory").unwrap();
+    std::fs::write(dir.path().join("garbage.db"), vec![42u8; 8192]).unwrap();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    for (database, expected) in [
+        ("notes.txt/plans.db", "notes.txt is not a directory"),
+        ("garbage.db", "cannot open the database"),
+        (".", "is a directory, not a database file"),
+    ] {
+        let mut command = plan_server(dir.path());
+        command
+            .args(["doctor", "--database", database])
+            .env("DISCORD_BOT_TOKEN", "some-token")
+            .env("DISCORD_API_BASE_URL", format!("http://{closed}"))
+            .env("DISCORD_GATEWAY_URL", format!("ws://{closed}"))
+            .env("CONNECTION_TIMEOUT", "2");
+        let (status, stdout, _) = run(&mut command);
+        assert_eq!(status.code(), Some(1), "{stdout}");
+        let line = stdout.lines().find(|l| l.contains("database")).unwrap();
+        assert!(line.starts_with('✗') && line.contains(expected), "{database}: {stdout}");
+        assert!(stdout.contains("fix: set database.path, DATABASE_PATH or --database"), "{stdout}");
+        let login = stdout.lines().find(|l| l.contains("discord login")).unwrap();
+        assert!(login.starts_with('✗') && login.contains("cannot reach"), "{stdout}");
+        assert!(stdout.lines().any(|l| l.starts_with("✗ discord gateway")), "{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_configuration_is_reported_whole_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = plan_server(dir.path());
+    command.arg("doctor").env("API_PORT", "http").env("MARKET_TIMEZONE", "Mars/Olympus_Mons");
+    let (status, stdout, _) = run(&mut command);
+    assert_eq!(status.code(), Some(2), "{stdout}");
+    assert!(stdout.starts_with("✗ configuration"), "{stdout}");
+    assert!(stdout.contains("API_PORT") && stdout.contains("MARKET_TIMEZONE"), "both problems: {stdout}");
+}

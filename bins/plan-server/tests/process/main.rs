@@ -1,0 +1,10 @@
+//! Process-level tests of the built `plan-server`: the sandbox driven through standard input, `serve` stopping
+//! cleanly under load, `doctor`, `init`, configuration errors, `migrate` and `import-legacy`.
+
+mod cli;
+mod doctor;
+mod init;
+mod operator;
+mod sandbox;
+mod serve;
+mod support;

@@ -1,0 +1,78 @@
+//! `plan-server --sandbox`: typed messages go through the real bot into the database, and the printed API serves them.
+
+use crate::support::{Running, get_json, plan_server};
+
+#[test]
+fn a_plan_typed_in_the_console_is_served_by_the_printed_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sandbox =
+        Running::start(plan_server(dir.path()).args(["--sandbox", "--port", "0", "--database", "plans.db"]));
+    let api = sandbox.printed_url("API:");
+    sandbox.wait_for_stdout("Type /help");
+
+    sandbox.type_line("!plan d Long NVDA above 950\\");
+    sandbox.type_line("stop 941");
+    sandbox.wait_for_stdout("PlanBot › ✅ Plan saved for **Day Trading**");
+    sandbox.type_line("/as ivan");
+    sandbox.type_line("!edit d taken over");
+    sandbox.wait_for_stdout("only Ann Carter (who posted it) or an admin may edit");
+    sandbox.type_line("/as admin");
+    sandbox.type_line("!delete d");
+    sandbox.wait_for_stdout("PlanBot › 🗑️");
+    sandbox.type_line("/as ann");
+    sandbox.type_line("!plan d Short TSLA below 238");
+    sandbox.wait_for_stdout("PlanBot › ✅ Plan saved for **Day Trading**");
+    sandbox.close_stdin();
+    sandbox.wait_for_stdout("standard input ended; still serving");
+
+    let (status, plan) = get_json(&format!("{api}/api/coach-plans/?coach=d"));
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["plan"], "Short TSLA below 238", "a deleted plan was posted again");
+    assert_eq!(plan["author"], "Ann Carter");
+    let (status, health) = get_json(&format!("{api}/health"));
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["bot"]["status"], "connected", "{health}");
+
+    sandbox.signal("TERM");
+    let (status, stdout, _) = sandbox.wait();
+    assert_eq!(status.code(), Some(0), "{}", stdout.join("\n"));
+    assert!(
+        stdout.iter().any(|l| l.contains("sandbox stopped; the plans are kept in plans.db")),
+        "{}",
+        stdout.join("\n")
+    );
+    assert!(dir.path().join("plan-server.log").is_file(), "the sandbox logs beside its database");
+}
+
+#[test]
+fn the_demo_day_is_posted_through_the_bot_and_kept_for_the_next_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--sandbox", "--seed-demo", "--port", "0", "--database", "data/plans.db"];
+    let mut sandbox = Running::start(plan_server(dir.path()).args(args));
+    let api = sandbox.printed_url("API:");
+    for coach in ["Day Trading", "Intraday", "Swing", "News/Events"] {
+        sandbox.wait_for_stdout(&format!("PlanBot › ✅ Plan saved for **{coach}**"));
+    }
+    sandbox.close_stdin();
+    sandbox.wait_for_stdout("still serving");
+    let (_, all) = get_json(&format!("{api}/api/coach-plans/all"));
+    let coaches: Vec<&String> = all.as_object().unwrap().keys().collect();
+    assert_eq!(coaches, ["coach_d", "coach_i", "coach_n", "coach_s"], "{all}");
+    assert_eq!(all["coach_d"]["charts"].as_array().map(Vec::len), Some(1), "the attached screenshot: {all}");
+    assert_eq!(all["coach_i"]["charts"][0], "https://www.tradingview.com/x/Qk7dW2pL/", "{all}");
+    sandbox.signal("INT");
+    assert_eq!(sandbox.wait().0.code(), Some(0));
+
+    // A second session over the same database: the plans are still there, and the demo does not post them twice.
+    let mut again = Running::start(plan_server(dir.path()).args(args));
+    let api = again.printed_url("API:");
+    again.wait_for_stdout("demo: coach n already has today's plan");
+    again.close_stdin();
+    again.wait_for_stdout("still serving");
+    let (_, v1) = get_json(&format!("{api}/api/v1/plans"));
+    let plans = v1["plans"].as_array().unwrap_or_else(|| panic!("{v1}"));
+    assert_eq!(plans.len(), 4, "{v1}");
+    assert!(plans.iter().all(|p| p["version"] == 1), "nothing was posted twice: {v1}");
+    again.signal("TERM");
+    assert_eq!(again.wait().0.code(), Some(0));
+}
