@@ -4,4 +4,3 @@ mod commands;
 mod edges;
 mod faults;
 mod helpers;
-mod logs;

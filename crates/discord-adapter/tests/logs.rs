@@ -1,6 +1,8 @@
 //! The bot's logs: every line about a message carries the root span of the event it came in (guild, channel,
 //! message and user ids), a message read back after a new session has a root span of its own, and no line ever
 //! contains the token, at any level.
+//!
+//! A test binary of its own: its subscriber is the process-wide one, which no other test shares.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,7 +11,11 @@ use std::time::Duration;
 use discord_emulator::EmulatorConfig;
 use service::Policy;
 
-use crate::helpers::{ANN, BOB, CHANNEL, WAIT, emulator_config, spawn_bot_with, within};
+#[allow(dead_code, reason = "this binary uses a few of the bot tests' helpers")]
+#[path = "bot/helpers.rs"]
+mod helpers;
+
+use helpers::{ANN, BOB, CHANNEL, WAIT, emulator_config, spawn_bot_with, within};
 
 const TOKEN: &str = "tok-3f9a0c-never-in-a-log";
 
@@ -35,7 +41,6 @@ impl Write for Captured {
     }
 }
 
-// A current-thread runtime: the bot's tasks and the emulator run on this thread, under its subscriber.
 #[tokio::test]
 async fn each_messages_lines_carry_its_ids_and_no_line_the_token() {
     let captured = Captured::default();
@@ -45,7 +50,7 @@ async fn each_messages_lines_carry_its_ids_and_no_line_the_token() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
     within(WAIT, async {
         let bot = spawn_bot_with(emulator_config().with_token(TOKEN), Policy::default()).await;
         let first = bot.emulator.post_message(CHANNEL, ANN, "!plan d Long NVDA above 950", vec![]).unwrap();
