@@ -1,7 +1,8 @@
 //! `plan-bot`: the Discord bot alone, over the database it shares with `plan-api`.
 //!
-//! With `MOCK_MODE=true` it connects to an embedded local Discord instead of the real one (no token needed), so
-//! the whole pipeline runs on one machine.
+//! With `MOCK_MODE=true` it connects to an embedded local Discord instead of the real one (no token needed), with
+//! the sample desk's users and a console on standard input to post as them (`as ann !plan d Long`), so the whole
+//! pipeline runs on one machine.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -51,18 +52,24 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let (config, _emulator) = match token {
         Some(token) => (startup::bot_config(&settings, token), None),
         None => {
-            let emulator = discord_emulator::Emulator::start(discord_emulator::EmulatorConfig::default())
+            let emulator_config = discord_emulator::EmulatorConfig::default().with_sample_users();
+            let emulator = discord_emulator::Emulator::start(emulator_config)
                 .await
                 .map_err(|e| StartupError::failed("cannot start the local Discord for mock mode", e))?;
+            let emulator = Arc::new(emulator);
             let mut config = startup::bot_config(&settings, BotToken::new(emulator.token()));
             config.api_base_url = Some(emulator.http_base_url());
             config.gateway_url = Some(emulator.gateway_url());
             config.identify_queue = false;
+            let console = discord_emulator::Console::new(Arc::clone(&emulator));
             println!(
-                "plan-bot in mock mode: local Discord at {} (gateway {})",
+                "plan-bot in mock mode: local Discord at {} (gateway {})\n{}\n\
+                 Type e.g. `as ann !plan d Long NVDA above 950`; `help` lists the commands.",
                 emulator.http_base_url(),
-                emulator.gateway_url()
+                emulator.gateway_url(),
+                console.summary()
             );
+            tokio::spawn(console.run_on_stdio());
             (config, Some(emulator))
         }
     };

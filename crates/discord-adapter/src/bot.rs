@@ -11,11 +11,13 @@ use core_model::{Actor, Attachment, RoleId, UserId};
 use service::BotState;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tracing::Instrument as _;
+use tracing::field::Empty;
+use tracing::{Instrument as _, Span};
 use twilight_gateway::{CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _};
 use twilight_http::Client;
 use twilight_http::api_error::ApiError as DiscordApiError;
 use twilight_http::error::ErrorType;
+use twilight_http_ratelimiting::RateLimiter;
 use twilight_model::channel::Message;
 use twilight_model::channel::message::AllowedMentions;
 use twilight_model::id::Id;
@@ -112,6 +114,48 @@ fn proxy_of(url: &str) -> Result<(String, bool), BotError> {
     Ok((rest.to_owned(), plain))
 }
 
+/// How twilight-http paces REST calls before sending them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Discord's limits: at most 50 requests a second overall, and each route's bucket as Discord's headers say.
+    Discord,
+    /// A server on this machine (a local emulator): no overall limit, but each route's bucket and every 429's
+    /// `retry_after` are still honoured (without a rate limiter, twilight-http would resend a 429ed request at once).
+    LocalServer,
+}
+
+/// The pacing for a REST base URL: [`Pacing::LocalServer`] only when its host is a loopback address
+/// (`127.0.0.0/8`, `::1`, `localhost`); Discord itself and any proxy elsewhere keep Discord's limits.
+pub fn pacing_for(api_base_url: Option<&str>) -> Pacing {
+    match api_base_url.and_then(|url| proxy_of(url).ok()) {
+        Some((host_port, _)) if is_loopback_host(host_of(&host_port)) => Pacing::LocalServer,
+        _ => Pacing::Discord,
+    }
+}
+
+/// The host of `host[:port]` (`[v6]` or `[v6]:port` for IPv6).
+fn host_of(host_port: &str) -> &str {
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or("");
+    }
+    match host_port.rsplit_once(':') {
+        // A bare IPv6 address has several colons and no port.
+        Some((host, _)) if !host.contains(':') => host,
+        _ => host_port,
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Err(_) => false,
+    }
+}
+
 /// The REST client for a configuration.
 ///
 /// # Errors
@@ -120,8 +164,10 @@ pub fn http_client(config: &BotConfig) -> Result<Client, BotError> {
     let mut builder = Client::builder().token(config.token.0.clone()).timeout(config.request_timeout);
     if let Some(url) = &config.api_base_url {
         let (host, plain) = proxy_of(url)?;
-        // A local emulator or proxy does its own rate limiting; 429s are still honoured by the retry loop.
-        builder = builder.proxy(host, plain).ratelimiter(None);
+        builder = builder.proxy(host, plain);
+    }
+    if pacing_for(config.api_base_url.as_deref()) == Pacing::LocalServer {
+        builder = builder.ratelimiter(Some(RateLimiter::new(u16::MAX)));
     }
     Ok(builder.build())
 }
@@ -141,7 +187,7 @@ fn shard(config: &BotConfig) -> Shard {
 }
 
 /// Work for a channel's worker.
-enum Job {
+enum Work {
     Created(IncomingMessage),
     Updated(IncomingMessage),
     Deleted {
@@ -157,9 +203,71 @@ enum Job {
     },
 }
 
+/// Work with the root span of the gateway event it came from: the worker does it inside that span.
+struct Job {
+    work: Work,
+    span: Span,
+}
+
 /// Status key holding the id of the last message handled in a channel.
 fn cursor_key(channel_id: u64) -> String {
     format!("bot.cursor.{channel_id}")
+}
+
+/// The root span of a gateway event: its kind and, when it has them, the guild, channel, message and author ids.
+fn event_span(event: &Event) -> Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "gateway_event",
+        kind = ?event.kind(),
+        guild_id = Empty,
+        channel_id = Empty,
+        message_id = Empty,
+        user_id = Empty,
+    );
+    match event {
+        Event::MessageCreate(message) => record_message_ids(&span, message),
+        Event::MessageUpdate(message) => record_message_ids(&span, message),
+        Event::MessageDelete(deleted) => {
+            span.record("channel_id", deleted.channel_id.get());
+            span.record("message_id", deleted.id.get());
+            if let Some(guild_id) = deleted.guild_id {
+                span.record("guild_id", guild_id.get());
+            }
+        }
+        _ => {
+            if let Some(guild_id) = event.guild_id() {
+                span.record("guild_id", guild_id.get());
+            }
+        }
+    }
+    span
+}
+
+fn record_message_ids(span: &Span, message: &Message) {
+    if let Some(guild_id) = message.guild_id {
+        span.record("guild_id", guild_id.get());
+    }
+    span.record("channel_id", message.channel_id.get());
+    span.record("message_id", message.id.get());
+    span.record("user_id", message.author.id.get());
+}
+
+/// The root span of a message read back after a new session (it came through REST, not as a gateway event).
+fn caught_up_span(message: &IncomingMessage) -> Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "caught_up_message",
+        guild_id = Empty,
+        channel_id = message.channel_id,
+        message_id = message.message_id,
+        user_id = message.author.user_id.0,
+    );
+    if let Some(guild_id) = message.guild_id {
+        span.record("guild_id", guild_id);
+    }
+    span.follows_from(Span::current());
+    span
 }
 
 /// Runs the bot until `shutdown` completes (then closes the gateway cleanly and lets the channel workers finish) or
@@ -174,12 +282,17 @@ pub async fn run(
 ) -> Result<(), BotError> {
     let http = Arc::new(http_client(&config)?);
     let mut shard = shard(&config);
-    let mut channel_names: HashMap<u64, String> = HashMap::new();
-    let mut channel_guilds: HashMap<u64, u64> = HashMap::new();
-    let mut workers: HashMap<u64, mpsc::UnboundedSender<Job>> = HashMap::new();
-    let mut tasks = JoinSet::new();
-    let mut connected = false;
-    let mut status_timer = tokio::time::interval(config.status_every);
+    let mut runtime = Runtime {
+        http,
+        handler,
+        config,
+        channel_names: HashMap::new(),
+        channel_guilds: HashMap::new(),
+        workers: HashMap::new(),
+        tasks: JoinSet::new(),
+        connected: false,
+    };
+    let mut status_timer = tokio::time::interval(runtime.config.status_every);
     status_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let wanted = EventTypeFlags::READY
         | EventTypeFlags::RESUMED
@@ -196,8 +309,8 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break Ok(()),
             _ = status_timer.tick() => {
-                if connected {
-                    record(&handler, BotState::Connected).await;
+                if runtime.connected {
+                    record(&runtime.handler, BotState::Connected).await;
                 }
             }
             item = shard.next_event(wanted) => {
@@ -209,91 +322,16 @@ pub async fn run(
                     }
                     Some(Ok(event)) => event,
                 };
-                let span = tracing::info_span!("gateway_event", kind = ?event.kind(), guild_id = ?event.guild_id());
-                let _entered = span.enter();
-                match event {
-                    Event::Ready(ready) => {
-                        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                        connected = true;
-                        record(&handler, BotState::Connected).await;
-                        // A new session: what was posted while there was none is not replayed by the gateway.
-                        if config.catch_up_limit > 0 {
-                            let mut channels: Vec<u64> = workers.keys().copied().collect();
-                            channels.extend(config.watched_channels.iter().copied());
-                            channels.sort_unstable();
-                            channels.dedup();
-                            for channel_id in channels {
-                                let job = Job::CatchUp {
-                                    guild_id: channel_guilds.get(&channel_id).copied(),
-                                    channel_name: channel_names.get(&channel_id).cloned(),
-                                };
-                                dispatch(&mut workers, &mut tasks, &http, &handler, &config, channel_id, job);
-                            }
-                        }
-                    }
-                    Event::Resumed => {
-                        tracing::info!("connection resumed");
-                        connected = true;
-                        record(&handler, BotState::Connected).await;
-                    }
-                    Event::GatewayClose(frame) => {
-                        if let Some(frame) = frame.as_ref().filter(|f| is_fatal_close(f.code)) {
-                            break Err(BotError::GatewayClosed(format!("close code {} ({})", frame.code, frame.reason)));
-                        }
-                        tracing::warn!(?frame, "gateway connection closed; reconnecting");
-                        connected = false;
-                        record(&handler, BotState::Disconnected).await;
-                    }
-                    Event::GatewayReconnect | Event::GatewayInvalidateSession(_) => {
-                        tracing::info!("gateway asked to reconnect");
-                    }
-                    Event::GuildCreate(guild) => {
-                        if let twilight_model::gateway::payload::incoming::GuildCreate::Available(guild) = &*guild {
-                            for channel in guild.channels.iter().chain(&guild.threads) {
-                                channel_guilds.insert(channel.id.get(), guild.id.get());
-                                if let Some(name) = &channel.name {
-                                    channel_names.insert(channel.id.get(), name.clone());
-                                }
-                            }
-                        }
-                    }
-                    Event::ChannelCreate(channel) => {
-                        if let Some(name) = &channel.name {
-                            channel_names.insert(channel.id.get(), name.clone());
-                        }
-                    }
-                    Event::ChannelUpdate(channel) => {
-                        if let Some(name) = &channel.name {
-                            channel_names.insert(channel.id.get(), name.clone());
-                        }
-                    }
-                    Event::MessageCreate(message) => {
-                        let incoming = incoming(&message, &channel_names);
-                        if let Some(guild_id) = incoming.guild_id {
-                            channel_guilds.insert(incoming.channel_id, guild_id);
-                        }
-                        dispatch(&mut workers, &mut tasks, &http, &handler, &config, incoming.channel_id, Job::Created(incoming));
-                    }
-                    Event::MessageUpdate(message) => {
-                        let incoming = incoming(&message, &channel_names);
-                        dispatch(&mut workers, &mut tasks, &http, &handler, &config, incoming.channel_id, Job::Updated(incoming));
-                    }
-                    Event::MessageDelete(deleted) => {
-                        let job = Job::Deleted {
-                            guild_id: deleted.guild_id.map(Id::get),
-                            channel_id: deleted.channel_id.get(),
-                            message_id: deleted.id.get(),
-                        };
-                        dispatch(&mut workers, &mut tasks, &http, &handler, &config, deleted.channel_id.get(), job);
-                    }
-                    _ => {}
+                let span = event_span(&event);
+                if let Err(error) = runtime.on_event(event, &span).instrument(span.clone()).await {
+                    break Err(error);
                 }
             }
         }
     };
     // Close the gateway cleanly and let every queued command finish, within the grace period.
     shard.close(CloseFrame::NORMAL);
-    let grace = config.shutdown_grace;
+    let grace = runtime.config.shutdown_grace;
     let closing = async {
         // Close frames are always delivered, whatever the flags.
         while let Some(item) = shard.next_event(EventTypeFlags::empty()).await {
@@ -305,6 +343,7 @@ pub async fn run(
     if tokio::time::timeout(grace, closing).await.is_err() {
         tracing::warn!("the gateway did not acknowledge the close in time");
     }
+    let Runtime { workers, mut tasks, handler, .. } = runtime;
     drop(workers);
     if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
         tracing::warn!(left = tasks.len(), "stopping with commands still being handled");
@@ -315,6 +354,139 @@ pub async fn run(
     outcome
 }
 
+/// What the gateway loop knows between events.
+struct Runtime {
+    http: Arc<Client>,
+    handler: CommandHandler,
+    config: BotConfig,
+    channel_names: HashMap<u64, String>,
+    channel_guilds: HashMap<u64, u64>,
+    workers: HashMap<u64, mpsc::UnboundedSender<Job>>,
+    tasks: JoinSet<()>,
+    connected: bool,
+}
+
+impl Runtime {
+    /// Handles one gateway event; `span` is its root span, which the jobs it creates carry to the workers.
+    async fn on_event(&mut self, event: Event, span: &Span) -> Result<(), BotError> {
+        match event {
+            Event::Ready(ready) => {
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                self.connected = true;
+                record(&self.handler, BotState::Connected).await;
+                // A new session: what was posted while there was none is not replayed by the gateway.
+                if self.config.catch_up_limit > 0 {
+                    let mut channels: Vec<u64> = self.workers.keys().copied().collect();
+                    channels.extend(self.config.watched_channels.iter().copied());
+                    channels.sort_unstable();
+                    channels.dedup();
+                    for channel_id in channels {
+                        let work = Work::CatchUp {
+                            guild_id: self.channel_guilds.get(&channel_id).copied(),
+                            channel_name: self.channel_names.get(&channel_id).cloned(),
+                        };
+                        self.dispatch(channel_id, work, span);
+                    }
+                }
+            }
+            Event::Resumed => {
+                tracing::info!("connection resumed");
+                self.connected = true;
+                record(&self.handler, BotState::Connected).await;
+            }
+            Event::GatewayClose(frame) => {
+                if let Some(frame) = frame.as_ref().filter(|f| is_fatal_close(f.code)) {
+                    return Err(BotError::GatewayClosed(format!("close code {} ({})", frame.code, frame.reason)));
+                }
+                tracing::warn!(?frame, "gateway connection closed; reconnecting");
+                self.connected = false;
+                record(&self.handler, BotState::Disconnected).await;
+            }
+            Event::GatewayReconnect | Event::GatewayInvalidateSession(_) => {
+                tracing::info!("gateway asked to reconnect");
+            }
+            Event::GuildCreate(guild) => {
+                if let twilight_model::gateway::payload::incoming::GuildCreate::Available(guild) = &*guild {
+                    for channel in guild.channels.iter().chain(&guild.threads) {
+                        self.channel_guilds.insert(channel.id.get(), guild.id.get());
+                        if let Some(name) = &channel.name {
+                            self.channel_names.insert(channel.id.get(), name.clone());
+                        }
+                    }
+                }
+            }
+            Event::ChannelCreate(channel) => {
+                if let Some(name) = &channel.name {
+                    self.channel_names.insert(channel.id.get(), name.clone());
+                }
+            }
+            Event::ChannelUpdate(channel) => {
+                if let Some(name) = &channel.name {
+                    self.channel_names.insert(channel.id.get(), name.clone());
+                }
+            }
+            Event::MessageCreate(message) => {
+                if self.ignores(&message) {
+                    return Ok(());
+                }
+                let incoming = incoming(&message, &self.channel_names);
+                if let Some(guild_id) = incoming.guild_id {
+                    self.channel_guilds.insert(incoming.channel_id, guild_id);
+                }
+                self.dispatch(incoming.channel_id, Work::Created(incoming), span);
+            }
+            Event::MessageUpdate(message) => {
+                if self.ignores(&message) {
+                    return Ok(());
+                }
+                let incoming = incoming(&message, &self.channel_names);
+                self.dispatch(incoming.channel_id, Work::Updated(incoming), span);
+            }
+            Event::MessageDelete(deleted) => {
+                let (guild_id, channel_id) = (deleted.guild_id.map(Id::get), deleted.channel_id.get());
+                if !self.handler.listening().includes(guild_id, channel_id) {
+                    return Ok(());
+                }
+                let work = Work::Deleted { guild_id, channel_id, message_id: deleted.id.get() };
+                self.dispatch(channel_id, work, span);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Messages from bots (this one included) and from places the bot does not listen in are dropped here, before
+    /// any worker sees them.
+    fn ignores(&self, message: &Message) -> bool {
+        let ignored = message.author.bot
+            || !self.handler.listening().includes(message.guild_id.map(Id::get), message.channel_id.get());
+        if ignored {
+            tracing::trace!("ignored: from a bot, or where the bot does not listen");
+        }
+        ignored
+    }
+
+    /// Hands work to its channel's worker, starting the worker when the channel has none yet.
+    fn dispatch(&mut self, channel_id: u64, work: Work, span: &Span) {
+        let sender = self.workers.entry(channel_id).or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let worker = ChannelWorker {
+                http: Arc::clone(&self.http),
+                handler: self.handler.clone(),
+                retry: self.config.retry,
+                channel_id,
+                cursor: None,
+                catch_up_limit: self.config.catch_up_limit,
+            };
+            self.tasks.spawn(worker.run(receiver));
+            sender
+        });
+        if sender.send(Job { work, span: span.clone() }).is_err() {
+            tracing::error!(channel_id, "a channel worker stopped; the message is dropped");
+        }
+    }
+}
+
 /// Close codes after which reconnecting cannot help (Discord's documented fatal codes).
 fn is_fatal_close(code: u16) -> bool {
     matches!(code, 4004 | 4010 | 4011 | 4012 | 4013 | 4014)
@@ -323,34 +495,6 @@ fn is_fatal_close(code: u16) -> bool {
 async fn record(handler: &CommandHandler, state: BotState) {
     if let Err(error) = handler.service().record_bot_state(state).await {
         tracing::warn!(error = %error, state = %state, "cannot record the bot's connection state");
-    }
-}
-
-/// Hands a job to its channel's worker, starting the worker when the channel has none yet.
-fn dispatch(
-    workers: &mut HashMap<u64, mpsc::UnboundedSender<Job>>,
-    tasks: &mut JoinSet<()>,
-    http: &Arc<Client>,
-    handler: &CommandHandler,
-    config: &BotConfig,
-    channel_id: u64,
-    job: Job,
-) {
-    let sender = workers.entry(channel_id).or_insert_with(|| {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let worker = ChannelWorker {
-            http: Arc::clone(http),
-            handler: handler.clone(),
-            retry: config.retry,
-            channel_id,
-            cursor: None,
-            catch_up_limit: config.catch_up_limit,
-        };
-        tasks.spawn(worker.run(receiver));
-        sender
-    });
-    if sender.send(job).is_err() {
-        tracing::error!(channel_id, "a channel worker stopped; the message is dropped");
     }
 }
 
@@ -373,25 +517,23 @@ impl ChannelWorker {
                 None
             }
         };
-        while let Some(job) = jobs.recv().await {
-            match job {
-                Job::Created(message) => self.created(message).await,
-                Job::Updated(message) => {
-                    let span = tracing::info_span!("message_edit", message_id = message.message_id);
-                    let reply = self.handler.on_message_edit(&message).instrument(span.clone()).await;
-                    if let Some(reply) = reply {
-                        self.reply(&message, &reply).instrument(span).await;
-                    }
-                }
-                Job::Deleted { guild_id, channel_id, message_id } => {
-                    let span = tracing::info_span!("message_delete", message_id);
-                    self.handler.on_message_delete(guild_id, channel_id, message_id).instrument(span).await;
-                }
-                Job::CatchUp { guild_id, channel_name } => {
-                    let span = tracing::info_span!("catch_up", channel_id = self.channel_id);
-                    self.catch_up(guild_id, channel_name).instrument(span).await;
+        while let Some(Job { work, span }) = jobs.recv().await {
+            self.work(work).instrument(span).await;
+        }
+    }
+
+    async fn work(&mut self, work: Work) {
+        match work {
+            Work::Created(message) => self.created(message).await,
+            Work::Updated(message) => {
+                if let Some(reply) = self.handler.on_message_edit(&message).await {
+                    self.reply(&message, &reply).await;
                 }
             }
+            Work::Deleted { guild_id, channel_id, message_id } => {
+                self.handler.on_message_delete(guild_id, channel_id, message_id).await;
+            }
+            Work::CatchUp { guild_id, channel_name } => self.catch_up(guild_id, channel_name).await,
         }
     }
 
@@ -402,24 +544,19 @@ impl ChannelWorker {
             tracing::debug!(message_id = message.message_id, "already handled");
             return;
         }
-        let span = tracing::info_span!(
-            "message",
-            message_id = message.message_id,
-            channel_id = message.channel_id,
-            user_id = %message.author.user_id
-        );
-        let reply = self.handler.on_message(&message).instrument(span.clone()).await;
+        let reply = self.handler.on_message(&message).await;
         self.cursor = Some(message.message_id);
         let key = cursor_key(self.channel_id);
         if let Err(error) = self.handler.service().record_status(&key, &message.message_id.to_string()).await {
             tracing::warn!(error = %error, "cannot record the last message handled");
         }
         if let Some(reply) = reply {
-            self.reply(&message, &reply).instrument(span).await;
+            self.reply(&message, &reply).await;
         }
     }
 
-    /// Reads the messages posted after the cursor (oldest first, at most the configured number) and handles them.
+    /// Reads the messages posted after the cursor (oldest first, at most the configured number) and handles each
+    /// in its own root span.
     async fn catch_up(&mut self, guild_id: Option<u64>, channel_name: Option<String>) {
         let (Some(cursor), Some(channel)) = (self.cursor, Id::<ChannelMarker>::new_checked(self.channel_id)) else {
             return;
@@ -459,7 +596,8 @@ impl ChannelWorker {
         for message in missed {
             let mut incoming = incoming(&message, &names);
             incoming.guild_id = incoming.guild_id.or(guild_id);
-            self.created(incoming).await;
+            let span = caught_up_span(&incoming);
+            self.created(incoming).instrument(span).await;
         }
     }
 
@@ -521,9 +659,16 @@ impl ChannelWorker {
 }
 
 /// Whether a failed REST call is worth retrying.
+///
+/// twilight-http resends a 429ed request itself, after the rate limiter's wait; a 429 reaching this point is
+/// honoured too. An error answer whose body is not Discord's JSON (`ErrorType::Parsing`) comes from the
+/// infrastructure in front of the API: a load balancer's HTML page for a 502, 503 or 504, or an empty 503. twilight
+/// keeps only the body of such an answer, not its status, so it counts as transient: the retries are bounded, and
+/// Discord's own 4xx answers always carry JSON (they are `ErrorType::Response` and are not retried).
 fn verdict(error: &twilight_http::Error) -> Verdict {
     match error.kind() {
         ErrorType::RequestError | ErrorType::RequestTimedOut | ErrorType::RequestCanceled => Verdict::Transient,
+        ErrorType::Parsing { .. } => Verdict::Transient,
         ErrorType::Response { status, error, .. } => {
             if status.get() == 429 {
                 match error {
@@ -578,6 +723,37 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("super-secret-token-value"), "{debug}");
         assert!(debug.contains("<redacted>"));
+    }
+
+    #[test]
+    fn only_servers_on_this_machine_lift_discords_overall_limit() {
+        let local = [
+            "http://127.0.0.1:9000",
+            "http://127.8.9.10:9000/",
+            "http://localhost:9000",
+            "http://LOCALHOST",
+            "https://localhost",
+            "http://[::1]:9000",
+            "http://[::ffff:127.0.0.1]:9000",
+        ];
+        for url in local {
+            assert_eq!(pacing_for(Some(url)), Pacing::LocalServer, "{url}");
+        }
+        let remote = [
+            "https://discord-proxy.example.com",
+            "http://10.0.0.5:9000",
+            "http://192.168.1.2",
+            "http://128.0.0.1:9000",
+            "http://localhost.example.com:9000",
+            "http://127.0.0.1.nip.io:9000",
+            "http://[::2]:9000",
+            "ftp://127.0.0.1",
+            "http://127.0.0.1:9000/api",
+        ];
+        for url in remote {
+            assert_eq!(pacing_for(Some(url)), Pacing::Discord, "{url}");
+        }
+        assert_eq!(pacing_for(None), Pacing::Discord, "Discord itself");
     }
 
     #[test]

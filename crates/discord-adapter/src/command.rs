@@ -66,6 +66,22 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's name as typed after the prefix (`plan`, `edit`, ...), for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Plan { .. } => "plan",
+            Self::Edit { .. } => "edit",
+            Self::Delete { .. } => "delete",
+            Self::Restore { .. } => "restore",
+            Self::Plans { .. } => "plans",
+            Self::MyPlans { .. } => "myplans",
+            Self::History { .. } => "history",
+            Self::Help { .. } => "help",
+        }
+    }
+}
+
 /// The commands, by name, with their usage line and what they do (for `!help`).
 pub const COMMANDS: [(&str, &str, &str); 8] = [
     (
@@ -162,12 +178,15 @@ fn leading_date(input: &str) -> Result<(Option<TradingDate>, &str), ParseError> 
     Ok((None, input.trim_start()))
 }
 
-/// Removes one pair of matching quotes around the whole text, if there is one.
+/// Removes the quotes around the whole text when it is one quoted string: `"Long NVDA"` becomes `Long NVDA`, but
+/// `"Long" or "short"` stays as written (its first and last quotes belong to two different quoted words).
 fn unquote(text: &str) -> &str {
     let text = text.trim();
     for (open, close) in [('"', '"'), ('“', '”'), ('\'', '\'')] {
         if let Some(inner) = text.strip_prefix(open).and_then(|t| t.strip_suffix(close))
-            && !inner.is_empty()
+            && !inner.trim().is_empty()
+            && !inner.contains(open)
+            && !inner.contains(close)
         {
             return inner.trim();
         }
@@ -277,6 +296,19 @@ mod tests {
         check("  !PLAN   d   2025-11-10   Long  ", Ok(Some(plan("d", date("2025-11-10"), "Long"))));
         check("!plan d \"Long NVDA\"", Ok(Some(plan("d", None, "Long NVDA"))));
         check("!plan d “Long NVDA”", Ok(Some(plan("d", None, "Long NVDA"))));
+        check("!plan d 'Long NVDA'", Ok(Some(plan("d", None, "Long NVDA"))));
+        check("!plan d \"  Long NVDA \"", Ok(Some(plan("d", None, "Long NVDA"))));
+        check("!plan d 2025-11-10 \"Long\"", Ok(Some(plan("d", date("2025-11-10"), "Long"))));
+        check("!plan d \"\"", Ok(Some(plan("d", None, "\"\""))));
+        check("!plan d \"Long\" or \"short\"", Ok(Some(plan("d", None, "\"Long\" or \"short\""))));
+        check("!plan d “Long” or “short”", Ok(Some(plan("d", None, "“Long” or “short”"))));
+        check("!plan d 'don't chase'", Ok(Some(plan("d", None, "'don't chase'"))));
+        check("!plan d \"Long NVDA", Ok(Some(plan("d", None, "\"Long NVDA"))));
+        check("!plan d Long \"NVDA\"", Ok(Some(plan("d", None, "Long \"NVDA\""))));
+        check(
+            "!edit d \"buy \"the\" dip\"",
+            Ok(Some(Command::Edit { coach: "d".into(), date: None, text: "\"buy \"the\" dip\"".into() })),
+        );
         check("!plan d\nline 1\nline 2", Ok(Some(plan("d", None, "line 1\nline 2"))));
         check("!plan d 2025-11-10\nline 1\n\n- line 3", Ok(Some(plan("d", date("2025-11-10"), "line 1\n\n- line 3"))));
         check("!plan d", Ok(Some(plan("d", None, ""))));
@@ -341,6 +373,14 @@ mod tests {
         assert_eq!(parse("?plan d Long", "?").unwrap(), Some(plan("d", None, "Long")), "the prefix is configurable");
         assert_eq!(parse("!plan d Long", "?").unwrap(), None);
         assert_eq!(parse("cp!plans", "cp!").unwrap(), Some(Command::Plans { date: None }));
+    }
+
+    #[test]
+    fn commands_name_themselves_as_typed() {
+        let typed = ["!plan d x", "!edit d x", "!delete d", "!restore d", "!plans", "!MYPLANS", "!history d", "!help"];
+        let names: Vec<&str> = typed.iter().map(|t| parse(t, "!").unwrap().unwrap().name()).collect();
+        let listed: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(names, listed);
     }
 
     proptest::proptest! {

@@ -51,6 +51,18 @@ pub fn edited(roster: &Roster, plan: &Plan) -> String {
     )
 }
 
+/// The reply to an edit of a plan's message that names another coach or date: the plan stays where it is.
+pub fn source_edit_cannot_move(roster: &Roster, plan: &Plan, prefix: &str) -> String {
+    format!(
+        "⚠️ editing a message cannot move its plan to another coach or date; the plan for {} on {} is unchanged. \
+         Post a new `{prefix}plan` for the other coach or date (and `{prefix}delete {} {}` this one if it is wrong).",
+        coach_label(roster, plan),
+        plan.date,
+        plan.coach,
+        plan.date
+    )
+}
+
 /// The reply to a successful `!delete`.
 pub fn deleted(roster: &Roster, plan: &Plan, prefix: &str) -> String {
     format!(

@@ -1,7 +1,7 @@
 //! What the bot does with a chat message, independent of Discord's wire types: parse the command, call the service,
 //! and write the reply. The gateway runner feeds it; tests can call it directly.
 
-use core_model::{Actor, Attachment, PlanSource, charts_of_message};
+use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, PlanSource, charts_of_message};
 use service::{EditPlan, PlanService, PostPlan, ServiceError};
 
 use crate::command::{self, Command};
@@ -78,6 +78,11 @@ impl CommandHandler {
         &self.service
     }
 
+    /// Where the handler listens.
+    pub fn listening(&self) -> &Listening {
+        &self.listening
+    }
+
     fn is_for_us(&self, message: &IncomingMessage) -> bool {
         !message.author_is_bot && self.listening.includes(message.guild_id, message.channel_id)
     }
@@ -92,7 +97,7 @@ impl CommandHandler {
             Ok(None) => return None,
             Err(error) => return Some(format::parse_error(&error)),
         };
-        tracing::info!(command = ?std::mem::discriminant(&command), "command received");
+        tracing::info!(command = command.name(), "command received");
         match self.run(message, command).await {
             Ok(reply) => reply,
             Err(error) => {
@@ -159,20 +164,35 @@ impl CommandHandler {
     }
 
     /// Handles an edit of a message: when it posted a plan, the plan follows the new text and charts.
+    /// An edit that names another coach or date does not move the plan: the reply says to post a new one.
     /// Returns the reply to send, if any.
     pub async fn on_message_edit(&self, message: &IncomingMessage) -> Option<String> {
         if !self.is_for_us(message) {
             return None;
         }
-        let Ok(Some(Command::Plan { text, .. })) = command::parse(&message.content, &self.prefix) else { return None };
+        let Ok(Some(Command::Plan { coach, date, text })) = command::parse(&message.content, &self.prefix) else {
+            return None;
+        };
         let result = async {
+            let Some(plan) = self.service.plan_by_source_message(message.message_id).await? else { return Ok(None) };
+            if plan.is_deleted() || !message.author.is(&plan.author) {
+                return Ok(None);
+            }
+            let coach = self.service.parse_coach(&coach)?;
+            if coach != plan.coach || date.is_some_and(|d| d != plan.date) {
+                return Ok(Some(Err(plan)));
+            }
             let text = self.service.parse_text(&text)?;
-            let charts = charts_of_message(&message.attachments, text.as_str());
-            self.service.sync_source_edit(&message.author, message.message_id, text, charts).await
+            let mut charts = charts_of_message(&message.attachments, text.as_str());
+            keep_stored_urls(&mut charts, &plan.charts);
+            let synced = self.service.sync_source_edit(&message.author, message.message_id, text, charts).await?;
+            Ok(synced.map(Ok))
         }
         .await;
+        let roster = &self.service.policy().roster;
         match result {
-            Ok(Some(plan)) => Some(format::edited(&self.service.policy().roster, &plan)),
+            Ok(Some(Ok(plan))) => Some(format::edited(roster, &plan)),
+            Ok(Some(Err(plan))) => Some(format::source_edit_cannot_move(roster, &plan, &self.prefix)),
             Ok(None) => None,
             Err(error) => {
                 log_failure(&error);
@@ -194,6 +214,24 @@ impl CommandHandler {
     }
 }
 
+/// Discord signs attachment URLs anew in every payload (`?ex=..&is=..&hm=..`), so an edit event carries other URLs
+/// for the same files. An attached chart whose URL differs from a stored one only in its query is the same file: it
+/// keeps the stored URL, so an edit that changes nothing is recognised as such. Links in the text are compared whole.
+fn keep_stored_urls(charts: &mut [NewChart], stored: &[Chart]) {
+    let attachment = |kind: &ChartKind| *kind == ChartKind::Attachment;
+    for chart in charts.iter_mut().filter(|c| attachment(&c.kind)) {
+        let same_file = |s: &&Chart| attachment(&s.kind) && without_query(&s.url) == without_query(&chart.url);
+        if let Some(same) = stored.iter().find(same_file) {
+            chart.url.clone_from(&same.url);
+        }
+    }
+}
+
+/// A URL without its query and fragment.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -203,7 +241,7 @@ mod tests {
     use core_model::{Actor, Clock, PlanRepository as _, UserId};
     use service::{PlanService, Policy};
 
-    use super::{CommandHandler, IncomingMessage, Listening};
+    use super::*;
 
     struct FixedClock;
 
@@ -245,5 +283,31 @@ mod tests {
         assert!(!store.get(plan.id).unwrap().unwrap().is_deleted());
         handler.on_message_delete(Some(10), 20, 101).await;
         assert!(store.get(plan.id).unwrap().unwrap().is_deleted());
+    }
+
+    #[test]
+    fn attachment_urls_are_compared_without_their_signature() {
+        let stored_url = "https://cdn.discordapp.com/attachments/1/2/spy.png?ex=1&is=2&hm=aa";
+        let stored = Chart {
+            position: 0,
+            url: stored_url.to_owned(),
+            filename: Some("spy.png".to_owned()),
+            content_type: None,
+            kind: ChartKind::Attachment,
+            added_at: core_model::jiff::Timestamp::UNIX_EPOCH,
+        };
+        let chart = |url: &str| NewChart {
+            url: url.to_owned(),
+            filename: Some("spy.png".to_owned()),
+            content_type: None,
+            kind: ChartKind::Attachment,
+        };
+        let mut charts = vec![
+            chart("https://cdn.discordapp.com/attachments/1/2/spy.png?ex=9&is=8&hm=bb"),
+            chart("https://cdn.discordapp.com/attachments/1/3/spy.png?ex=9&is=8&hm=bb"),
+        ];
+        keep_stored_urls(&mut charts, &[stored]);
+        assert_eq!(charts[0].url, stored_url, "the same file keeps its stored URL");
+        assert!(charts[1].url.contains("/1/3/"), "another file is another chart");
     }
 }

@@ -43,6 +43,8 @@ impl EmulatorConfig {
     pub const DEFAULT_GUILD: GuildId = GuildId(100);
     /// The text channel `daily-plans` of the default configuration.
     pub const DEFAULT_CHANNEL: ChannelId = ChannelId(200);
+    /// The admin role added by [`Self::with_sample_users`].
+    pub const SAMPLE_ADMIN_ROLE: RoleId = RoleId(300);
     /// The token of the default configuration.
     pub const DEFAULT_TOKEN: &'static str = "emulator-token";
 
@@ -97,6 +99,17 @@ impl EmulatorConfig {
     pub fn with_user(mut self, user: UserSpec) -> Self {
         self.users.push(user);
         self
+    }
+
+    /// Adds the sample desk used by the interactive console and the sandbox: the role [`Self::SAMPLE_ADMIN_ROLE`]
+    /// `Desk admin` in the first guild, and the users `ann` (1001, shown as Ann), `bob` (1002, shown as Bob) and
+    /// `mod` (1003, nickname Moderator, with the admin role).
+    #[must_use]
+    pub fn with_sample_users(self) -> Self {
+        self.with_role(Self::SAMPLE_ADMIN_ROLE, "Desk admin")
+            .with_user(UserSpec::new(1001, "ann").with_global_name("Ann"))
+            .with_user(UserSpec::new(1002, "bob").with_global_name("Bob"))
+            .with_user(UserSpec::new(1003, "mod").with_nick("Moderator").with_role(Self::SAMPLE_ADMIN_ROLE))
     }
 
     /// Sets the HELLO heartbeat interval (tests use a few hundred milliseconds to see zombie detection quickly).

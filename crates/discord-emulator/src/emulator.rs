@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{EmulatorConfig, UserSpec};
+use crate::config::{EmulatorConfig, GuildSpec, UserSpec};
 use crate::error::EmulatorError;
 use crate::faults::{FaultResponse, GatewayFault, RestFault, RouteFilter};
 use crate::ids::{ChannelId, MessageId, UserId, unix_millis_now};
@@ -200,6 +200,11 @@ impl Emulator {
         updated.mentioned_roles = roles;
         updated.mention_everyone = everyone;
         updated.edited_timestamp = Some(clock::format_timestamp(unix_millis_now()));
+        // Like Discord, the event carries freshly signed attachment URLs (new `is`, `ex` and `hm`; same path).
+        let issued = unix_millis_now() / 1000;
+        for attachment in &mut updated.attachments {
+            attachment.url = state.signed_url(channel, attachment.id, &attachment.filename, issued);
+        }
         if let Some(slot) = state.channels.get_mut(&channel).and_then(|c| c.messages.get_mut(&message)) {
             *slot = updated.clone();
         }
@@ -232,6 +237,18 @@ impl Emulator {
     #[must_use]
     pub fn display_name(&self, user: UserId) -> Option<String> {
         self.shared.lock().user(user).map(|u| u.nick.or(u.global_name).unwrap_or(u.username))
+    }
+
+    /// The scripted users, by id.
+    #[must_use]
+    pub fn users(&self) -> Vec<UserSpec> {
+        self.shared.lock().users.values().cloned().collect()
+    }
+
+    /// The guilds with their channels and roles, as configured.
+    #[must_use]
+    pub fn guilds(&self) -> Vec<GuildSpec> {
+        self.shared.lock().config.guilds.clone()
     }
 
     /// Adds (or replaces) a scripted user while running.

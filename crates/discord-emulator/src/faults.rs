@@ -58,6 +58,42 @@ pub enum FaultResponse {
     /// Any status with a `{"message": "...", "code": 0}` body. Beware: after one 401, twilight-http marks its
     /// token invalid and refuses every later request locally.
     Status(u16),
+    /// Any status with a body that is not Discord's JSON, as the infrastructure in front of Discord's API answers
+    /// when it fails: see [`Self::html_page`] and [`Self::empty_body`]. twilight-http reports such an answer as
+    /// `ErrorType::Parsing`, with the body but without the status.
+    Raw {
+        /// The status code.
+        status: u16,
+        /// The `content-type` header, if any.
+        content_type: Option<String>,
+        /// The body, sent as it is.
+        body: Vec<u8>,
+    },
+}
+
+impl FaultResponse {
+    /// A load balancer's HTML error page with this status (502, 503, 504, ...), like the ones Cloudflare serves in
+    /// front of Discord's API.
+    #[must_use]
+    pub fn html_page(status: u16) -> Self {
+        let title = match status {
+            502 => "Bad Gateway",
+            503 => "Service Temporarily Unavailable",
+            504 => "Gateway Time-out",
+            _ => "Error",
+        };
+        let body = format!(
+            "<!DOCTYPE html>\n<html>\n<head><title>{status} {title}</title></head>\n<body>\n\
+             <center><h1>{status} {title}</h1></center>\n<hr><center>cloudflare</center>\n</body>\n</html>\n"
+        );
+        Self::Raw { status, content_type: Some("text/html".to_owned()), body: body.into_bytes() }
+    }
+
+    /// This status with an empty body and no content type.
+    #[must_use]
+    pub fn empty_body(status: u16) -> Self {
+        Self::Raw { status, content_type: None, body: Vec::new() }
+    }
 }
 
 /// Selects API calls by method and route (the path below `/api/v10`, without the query).

@@ -56,6 +56,9 @@
 //! `POST /attachments/refresh-urls`, and serves attachments at `/attachments/{channel}/{id}/{filename}`.
 //! Anything else is a JSON 404 (or 405 for a known path).
 //!
+//! [`Console`] carries out typed lines (`as ann !plan d Long`) against a running emulator and describes what
+//! happens in its channels; `cargo run -p discord-emulator --example serve` runs a standalone emulator with it.
+//!
 //! Pointing twilight at the emulator needs a rustls crypto provider installed once when twilight's TLS features
 //! are on (`rustls::crypto::ring::default_provider().install_default()`), and
 //! `InMemoryQueue::new(0, 0, Duration::ZERO, 0)` as the gateway queue avoids twilight's 5 s pause between
@@ -63,6 +66,7 @@
 
 mod clock;
 mod config;
+pub mod console;
 mod emulator;
 mod error;
 mod faults;
@@ -76,6 +80,7 @@ mod rest;
 mod state;
 
 pub use config::{BotSpec, ChannelSpec, EmulatorConfig, GuildSpec, RoleSpec, UserSpec};
+pub use console::Console;
 pub use emulator::Emulator;
 pub use error::EmulatorError;
 pub use faults::{FaultResponse, RestFault, RouteFilter};

@@ -80,7 +80,7 @@ pub struct StoredAttachment {
     pub content_type: Option<String>,
     /// Size in bytes.
     pub size: u64,
-    /// The signed CDN URL (on the emulator's REST listener) at posting time.
+    /// The signed CDN URL (on the emulator's REST listener), signed anew when the message is edited.
     pub url: String,
     /// Image width, if known.
     pub width: Option<u64>,

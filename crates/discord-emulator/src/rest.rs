@@ -157,6 +157,14 @@ fn fault_response(fault: &FaultResponse, route: &str) -> Response {
             let status = if (100..=999).contains(status) { *status } else { 500 };
             error_body(status, &format!("{status}: Injected fault"), 0)
         }
+        FaultResponse::Raw { status, content_type, body } => {
+            let status = if (100..=999).contains(status) { *status } else { 502 };
+            let response = Response { status, headers: Vec::new(), body: body.clone() };
+            match content_type {
+                Some(content_type) => response.with_header("content-type", content_type.clone()),
+                None => response,
+            }
+        }
         FaultResponse::RateLimited { retry_after } => {
             let secs = retry_after.as_secs_f64();
             let reset = unix_millis_now() as f64 / 1000.0 + secs;

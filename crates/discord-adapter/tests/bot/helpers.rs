@@ -27,6 +27,7 @@ pub struct TestBot {
     pub emulator: Arc<Emulator>,
     pub store: Arc<SqliteStore>,
     pub service: PlanService,
+    listening: Listening,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), bot::BotError>>>,
     _dir: TempDir,
@@ -61,12 +62,17 @@ pub async fn spawn_bot() -> TestBot {
 }
 
 pub async fn spawn_bot_with(config: EmulatorConfig, policy: Policy) -> TestBot {
+    spawn_bot_listening(config, policy, Listening::default()).await
+}
+
+/// A bot that listens only where `listening` says.
+pub async fn spawn_bot_listening(config: EmulatorConfig, policy: Policy, listening: Listening) -> TestBot {
     let emulator = Arc::new(Emulator::start(config).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
     let policy = Policy { admin_roles: vec![DomainRoleId(ADMIN_ROLE.get())], ..policy };
     let service = PlanService::new(store.clone(), store.clone(), Arc::new(core_model::SystemClock), policy);
-    let mut bot = TestBot { emulator, store, service, stop: None, task: None, _dir: dir };
+    let mut bot = TestBot { emulator, store, service, listening, stop: None, task: None, _dir: dir };
     bot.start();
     bot.emulator.wait_for_ready(WAIT).await.unwrap();
     bot
@@ -88,7 +94,7 @@ impl TestBot {
 
     /// Starts (or restarts) the bot.
     pub fn start(&mut self) {
-        let handler = CommandHandler::new(self.service.clone(), "!", Listening::default());
+        let handler = CommandHandler::new(self.service.clone(), "!", self.listening.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let config = self.bot_config();
         self.task = Some(tokio::spawn(bot::run(config, handler, async {

@@ -105,6 +105,9 @@ async fn message_lifecycle_reaches_twilight_with_member_and_attachment() {
         assert_eq!(updated.content, "!plan d Long QQQ");
         assert!(updated.edited_timestamp.is_some());
         assert_eq!(updated.attachments.len(), 1);
+        let path = |url: &str| url.split('?').next().unwrap_or_default().to_owned();
+        assert_eq!(path(&updated.attachments[0].url), path(&attachment.url), "the same file, signed anew");
+        assert_eq!(get(&updated.attachments[0].url).await.0, 200);
 
         emulator.delete_message(CHANNEL, id).expect("deleted");
         let deleted = events

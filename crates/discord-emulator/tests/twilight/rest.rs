@@ -133,6 +133,39 @@ async fn server_error_fault_then_success() {
 }
 
 #[tokio::test]
+async fn error_pages_that_are_not_json_reach_twilight_without_their_status() {
+    within(async {
+        let emulator = emulator().await;
+        let client = http(&emulator);
+        emulator.inject_rest_fault(RestFault::new(FaultResponse::html_page(502), 1));
+        emulator.inject_rest_fault(RestFault::new(FaultResponse::empty_body(503), 1));
+
+        let html = client.create_message(channel_id()).content("one").await.expect_err("a 502 page");
+        match html.kind() {
+            ErrorType::Parsing { body } => {
+                assert!(String::from_utf8_lossy(body).contains("<title>502 Bad Gateway</title>"));
+            }
+            other => panic!("twilight-http reports a non-JSON error body as Parsing, got {other:?}"),
+        }
+        let empty = client.create_message(channel_id()).content("two").await.expect_err("an empty 503");
+        assert!(matches!(empty.kind(), ErrorType::Parsing { body } if body.is_empty()), "{:?}", empty.kind());
+        client.create_message(channel_id()).content("three").await.expect("the faults are used up");
+
+        let calls: Vec<(u16, bool)> = emulator.rest_calls().iter().map(|c| (c.status, c.faulted)).collect();
+        assert_eq!(calls, vec![(502, true), (503, true), (200, false)]);
+        let (status, head, body) = {
+            emulator.inject_rest_fault(RestFault::new(FaultResponse::html_page(504), 1));
+            raw_http(&emulator.rest_addr(), b"GET /api/v10/users/@me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+        };
+        assert_eq!(status, 504);
+        assert!(head.to_ascii_lowercase().contains("content-type: text/html"), "{head}");
+        assert!(String::from_utf8_lossy(&body).contains("504 Gateway Time-out"));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn rate_limit_is_honoured_by_twilight_http() {
     within(async {
         let emulator = emulator().await;
