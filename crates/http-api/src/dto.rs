@@ -154,6 +154,9 @@ pub struct HistoryEntryDto {
     pub actor: PersonDto,
     /// When (UTC, RFC 3339).
     pub at: String,
+    /// Id of the Discord message that posted the plan with this change (a creation, or a re-post over the author's
+    /// own plan); null for other changes.
+    pub message_id: Option<String>,
 }
 
 impl HistoryEntryDto {
@@ -172,6 +175,7 @@ impl HistoryEntryDto {
                 display_name: entry.actor.display_name.clone(),
             },
             at: rfc3339(entry.at),
+            message_id: entry.message_id.map(|id| id.to_string()),
         }
     }
 }

@@ -72,6 +72,9 @@ pub(crate) struct WireHistoryEntry {
     text_after: Option<String>,
     actor: WirePerson,
     at: String,
+    /// Absent from servers older than this client.
+    #[serde(default)]
+    message_id: Option<String>,
 }
 
 /// `HistoryDto` of the server.
@@ -186,6 +189,10 @@ impl WireHistory {
                     text_after: e.text_after,
                     actor: e.actor.into_author("actor")?,
                     at: timestamp("at", &e.at)?,
+                    message_id: e
+                        .message_id
+                        .map(|id| id.parse().map_err(|_| format!("history `message_id` `{id}` is not a number")))
+                        .transpose()?,
                 })
             })
             .collect()

@@ -30,11 +30,11 @@ fn import_legacy_reports_what_it_imported_and_adds_nothing_the_second_time() {
 
     let (status, stdout, stderr) = import();
     assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(stdout.contains("imported 2 plans with 2 charts"), "{stdout}");
+    assert!(stdout.contains("imported 2 plans, updated 0 plans, added 2 charts"), "{stdout}");
     assert!(stdout.contains("0 plans already present"), "{stdout}");
     let (status, stdout, _) = import();
     assert_eq!(status.code(), Some(0));
-    assert!(stdout.contains("imported 0 plans with 0 charts"), "{stdout}");
+    assert!(stdout.contains("imported 0 plans, updated 0 plans, added 0 charts"), "{stdout}");
     assert!(stdout.contains("2 plans already present"), "{stdout}");
 
     use core_model::PlanRepository as _;
@@ -57,7 +57,8 @@ fn migrate_creates_the_database_once() {
     let dir = tempfile::tempdir().unwrap();
     let (status, stdout, stderr) = run(plan_server(dir.path()).args(["migrate", "--database", "data/plans.db"]));
     assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(stdout.contains("applied migration(s) 1"), "{stdout}");
+    let latest = storage::migrations::latest_version();
+    assert!(stdout.contains(&format!("schema version is now {latest}")), "{stdout}");
     let (_, stdout, _) = run(plan_server(dir.path()).args(["migrate", "--database", "data/plans.db"]));
     assert!(stdout.contains("is up to date"), "{stdout}");
 }

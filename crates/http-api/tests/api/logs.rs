@@ -50,6 +50,9 @@ impl PlanRepository for LoggedStore {
     fn find_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
         self.read("find_by_source_message", |s| s.find_by_source_message(message_id))
     }
+    fn find_by_posting_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        self.read("find_by_posting_message", |s| s.find_by_posting_message(message_id))
+    }
     fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError> {
         self.read("list_active_by_date", |s| s.list_active_by_date(date))
     }
