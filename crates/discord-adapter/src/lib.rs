@@ -6,9 +6,11 @@
 //! - [`bot`]: the runtime (gateway shard, channel workers, REST replies with [`retry`]).
 
 pub mod bot;
+pub mod catch_up;
 pub mod command;
 pub mod format;
 pub mod handler;
 pub mod probe;
 pub mod retry;
+pub mod session;
 pub mod split;
