@@ -92,6 +92,8 @@ pub fn bot_config(settings: &Settings, token: discord_adapter::bot::BotToken) ->
             max_delay: std::time::Duration::from_secs(60),
         },
         request_timeout: discord.connection_timeout(),
+        catch_up_limit: discord.catch_up_messages,
+        catch_up_max_age: discord.catch_up_max_age(),
         watched_channels: discord.channels.clone(),
         ..discord_adapter::bot::BotConfig::new(token)
     }
