@@ -213,10 +213,12 @@ enum Work {
         message_id: u64,
     },
     /// Read back the messages posted since the last one handled (after a session that could not be resumed, the
-    /// gateway does not replay what was posted in between).
+    /// gateway does not replay what was posted in between); where nothing was handled yet, since `since`, the first
+    /// message seen there.
     CatchUp {
         guild_id: Option<u64>,
         channel_name: Option<String>,
+        since: Option<u64>,
     },
 }
 
@@ -364,6 +366,11 @@ pub async fn run(
                 if let Err(error) = runtime.on_event(event, &span).instrument(span.clone()).await {
                     break Err(error);
                 }
+                if runtime.session_unsaved() {
+                    // A new session is saved as soon as it can be, not at the next tick: a restart before that
+                    // would find only the previous session, which Discord no longer holds.
+                    runtime.save_session().await;
+                }
             }
         }
     };
@@ -416,8 +423,8 @@ struct Runtime {
     sequence: Option<u64>,
     /// Where the current session resumes.
     resume_url: Option<String>,
-    /// The session value last saved.
-    saved_session: Option<String>,
+    /// The session last saved.
+    saved_session: Option<StoredSession>,
     /// Whether the last save failed (the failure is logged once until a save succeeds again).
     save_failing: bool,
     /// The channels handled in, by this run or earlier ones, with their guilds.
@@ -474,6 +481,13 @@ impl Runtime {
         Some(self.progress.as_ref()?.handling(self.sequence?))
     }
 
+    /// Whether the current session was never saved.
+    fn session_unsaved(&self) -> bool {
+        self.progress
+            .as_ref()
+            .is_some_and(|p| self.saved_session.as_ref().is_none_or(|s| s.session_id != p.session_id()))
+    }
+
     /// Saves the session as far as its events were handled, when that moved on since the last save.
     async fn save_session(&mut self) {
         let (Some(progress), Some(resume_url)) = (&self.progress, &self.resume_url) else { return };
@@ -490,13 +504,12 @@ impl Runtime {
         if !stored.is_storable() {
             return;
         }
-        let value = stored.encode();
-        if self.saved_session.as_ref() == Some(&value) {
+        if self.saved_session.as_ref() == Some(&stored) {
             return;
         }
-        match self.handler.service().record_status(SESSION_KEY, &value).await {
+        match self.handler.service().record_status(SESSION_KEY, &stored.encode()).await {
             Ok(()) => {
-                self.saved_session = Some(value);
+                self.saved_session = Some(stored);
                 self.save_failing = false;
             }
             Err(error) if !self.save_failing => {
@@ -507,9 +520,11 @@ impl Runtime {
         }
     }
 
-    /// Remembers a channel the bot handles messages in, so that a later run catches up there too.
-    async fn remember_channel(&mut self, channel_id: u64, guild_id: Option<u64>) {
-        if !self.known_channels.remember(channel_id, guild_id) {
+    /// Remembers a channel the bot handles messages in (before handling the message), so that a later run catches
+    /// up there too.
+    async fn remember_channel(&mut self, message: &IncomingMessage) {
+        let (channel_id, guild_id) = (message.channel_id, message.guild_id);
+        if !self.known_channels.remember(channel_id, guild_id, message.message_id) {
             return;
         }
         let value = self.known_channels.encode();
@@ -531,16 +546,18 @@ impl Runtime {
                     let mut channels: Vec<u64> = self.workers.keys().copied().collect();
                     channels.extend(self.config.watched_channels.iter().copied());
                     let listening = self.handler.listening();
-                    let known = self.known_channels.0.iter().filter(|(c, g)| listening.includes(**g, **c));
+                    let known = self.known_channels.0.iter().filter(|(c, k)| listening.includes(k.guild, **c));
                     channels.extend(known.map(|(channel, _)| *channel));
                     channels.sort_unstable();
                     channels.dedup();
                     let mark = self.mark();
                     for channel_id in channels {
+                        let known = self.known_channels.0.get(&channel_id);
                         let guild_id = self.channel_guilds.get(&channel_id).copied();
                         let work = Work::CatchUp {
-                            guild_id: guild_id.or_else(|| self.known_channels.0.get(&channel_id).copied().flatten()),
+                            guild_id: guild_id.or_else(|| known.and_then(|k| k.guild)),
                             channel_name: self.channel_names.get(&channel_id).cloned(),
+                            since: known.map(|k| k.since),
                         };
                         self.dispatch(channel_id, work, span, mark.clone());
                     }
@@ -590,7 +607,7 @@ impl Runtime {
                 if let Some(guild_id) = incoming.guild_id {
                     self.channel_guilds.insert(incoming.channel_id, guild_id);
                 }
-                self.remember_channel(incoming.channel_id, incoming.guild_id).await;
+                self.remember_channel(&incoming).await;
                 let mark = self.mark();
                 self.dispatch(incoming.channel_id, Work::Created(incoming), span, mark);
             }
@@ -715,7 +732,7 @@ impl ChannelWorker {
                 self.handler.on_message_delete(guild_id, channel_id, message_id).await;
                 self.record_progress(mark).await;
             }
-            Work::CatchUp { guild_id, channel_name } => self.catch_up(guild_id, channel_name).await,
+            Work::CatchUp { guild_id, channel_name, since } => self.catch_up(guild_id, channel_name, since).await,
         }
     }
 
@@ -746,10 +763,11 @@ impl ChannelWorker {
     }
 
     /// Reads the messages posted after the cursor (within the look-back) and handles each, oldest first, in its own
-    /// root span. A channel without a cursor (nothing handled there yet) is not read back.
-    async fn catch_up(&mut self, guild_id: Option<u64>, channel_name: Option<String>) {
-        let (Some(cursor), Some(channel)) = (self.progress.cursor, Id::<ChannelMarker>::new_checked(self.channel_id))
-        else {
+    /// root span. Where nothing was handled yet, the read goes back to `since` (the first message seen there); a
+    /// channel without either is not read back (the bot would otherwise handle its whole past).
+    async fn catch_up(&mut self, guild_id: Option<u64>, channel_name: Option<String>, since: Option<u64>) {
+        let cursor = self.progress.cursor.or_else(|| since.map(|s| s.saturating_sub(1)));
+        let (Some(cursor), Some(channel)) = (cursor, Id::<ChannelMarker>::new_checked(self.channel_id)) else {
             return;
         };
         let worker = &*self;
