@@ -127,13 +127,19 @@ pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanServic
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C where there are no Unix signals): the binaries' cue for a clean shutdown.
-pub async fn shutdown_signal() {
+///
+/// The signals are caught from this call on, before the returned future is first polled: a binary calls it first
+/// thing, so that a stop asked for while it is still starting ends it cleanly instead of killing it. Call it within
+/// the Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut interrupt), Ok(mut terminate)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        {
+        signal(SignalKind::interrupt()).ok().zip(signal(SignalKind::terminate()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = signals {
             let name = tokio::select! {
                 _ = interrupt.recv() => "SIGINT",
                 _ = terminate.recv() => "SIGTERM",
@@ -141,9 +147,9 @@ pub async fn shutdown_signal() {
             tracing::info!(signal = name, "shutting down");
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
     }
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }
 
 /// Why a binary could not start; each maps to the exit code operators rely on.
