@@ -88,11 +88,20 @@ pub struct ApiSettings {
     pub cors_origins: Vec<String>,
     /// Largest request body accepted, in bytes (default 64 KiB).
     pub max_body_bytes: usize,
+    /// The API's address as agents reach it, for links in answers (e.g. `https://plans.example.com` behind a
+    /// proxy); unset: the scheme and `Host` of each request.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        Self { host: "127.0.0.1".to_owned(), port: 8080, cors_origins: Vec::new(), max_body_bytes: 64 * 1024 }
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            cors_origins: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            public_url: None,
+        }
     }
 }
 
@@ -444,6 +453,9 @@ pub struct PlanSettings {
     pub market_timezone: String,
     /// Most charts on one plan, 1 to 50 (default 10).
     pub max_chart_attachments: usize,
+    /// Keep a copy of each image attached to a plan, served by the API, because Discord's links to attachments
+    /// expire after about a day (default true).
+    pub archive_chart_images: bool,
     /// The coach roster (default `d` Day Trading, `i` Intraday, `s` Swing, `n` News/Events).
     pub coaches: Vec<CoachSettings>,
 }
@@ -455,7 +467,12 @@ impl Default for PlanSettings {
             .iter()
             .map(|coach| CoachSettings { id: coach.id.to_string(), name: coach.name.clone(), posters: Vec::new() })
             .collect();
-        Self { market_timezone: "America/New_York".to_owned(), max_chart_attachments: 10, coaches }
+        Self {
+            market_timezone: "America/New_York".to_owned(),
+            max_chart_attachments: 10,
+            archive_chart_images: true,
+            coaches,
+        }
     }
 }
 

@@ -75,6 +75,7 @@ pub fn api_config(settings: &Settings) -> http_api::ApiConfig {
         port: settings.api.port,
         cors_origins: settings.api.cors_origins.clone(),
         max_body_bytes: settings.api.max_body_bytes,
+        public_url: settings.api.public_url.clone(),
         storage_connections: settings.database.pool_size as usize,
         ..http_api::ApiConfig::default()
     }
@@ -105,7 +106,17 @@ pub fn command_handler(settings: &Settings, service: PlanService) -> discord_ada
         guilds: settings.discord.guilds.clone(),
         channels: settings.discord.channels.clone(),
     };
-    discord_adapter::handler::CommandHandler::new(service, settings.discord.command_prefix.clone(), listening)
+    let handler =
+        discord_adapter::handler::CommandHandler::new(service, settings.discord.command_prefix.clone(), listening);
+    if settings.plans.archive_chart_images {
+        let timeout = settings.discord.connection_timeout();
+        handler.with_chart_archiver(discord_adapter::archive::ChartArchiver::new(
+            discord_adapter::archive::DEFAULT_MAX_IMAGE_BYTES,
+            timeout,
+        ))
+    } else {
+        handler
+    }
 }
 
 /// Opens (creating and migrating it when needed) the configured database.
@@ -123,7 +134,7 @@ pub fn open_store(settings: &Settings) -> Result<SqliteStore, OpenError> {
 
 /// The service over a store, with the system clock and the configured rules.
 pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanService {
-    PlanService::new(store.clone(), store, Arc::new(SystemClock), policy(settings))
+    PlanService::new(store.clone(), store.clone(), Arc::new(SystemClock), policy(settings)).with_chart_images(store)
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C where there are no Unix signals): the binaries' cue for a clean shutdown.

@@ -10,8 +10,9 @@ use std::thread;
 use jiff::Timestamp;
 
 use crate::{
-    Author, ChartKind, CoachId, HistoryAction, HistoryQuery, NewChart, NewPlan, Plan, PlanChange, PlanId,
-    PlanRepository, PlanSource, PlanText, RepoError, StatusStore, TradingDate, UserId,
+    Author, ChartImage, ChartImageStore, ChartKind, CoachId, HistoryAction, HistoryQuery, ImageDigest, NewChart,
+    NewPlan, Plan, PlanChange, PlanId, PlanRepository, PlanSource, PlanText, RepoError, StatusStore, TradingDate,
+    UserId,
 };
 
 /// A named contract case.
@@ -44,6 +45,50 @@ where
         eprintln!("contract case: {name}");
         case(Arc::new(make()));
     }
+}
+
+/// Runs the contract cases of [`ChartImageStore`], each on a fresh store from `make`.
+pub fn run_chart_image_cases<S, F>(make: F)
+where
+    S: ChartImageStore,
+    F: Fn() -> S,
+{
+    let cases: [Case<S>; 2] = [
+        ("images_round_trip_by_source_key_and_digest", images_round_trip_by_source_key_and_digest),
+        ("one_file_attached_twice_is_kept_once", one_file_attached_twice_is_kept_once),
+    ];
+    for (name, case) in cases {
+        eprintln!("contract case: {name}");
+        case(Arc::new(make()));
+    }
+}
+
+fn images_round_trip_by_source_key_and_digest<S: ChartImageStore>(store: Arc<S>) {
+    let png = ChartImage::new("image/png", (0..=255u8).cycle().take(70_000).collect());
+    let key = "https://cdn.discordapp.com/attachments/1/2/spy.png";
+    assert!(store.chart_images(&[key]).unwrap().is_empty(), "nothing before it is put");
+    store.put_chart_image(key, &png, at(0)).unwrap();
+    let found = store.chart_images(&[key, "https://cdn.discordapp.com/attachments/1/3/none.png"]).unwrap();
+    assert_eq!(found, vec![(key.to_owned(), png.info())]);
+    assert_eq!(store.image(&png.digest).unwrap(), Some(png.clone()), "the bytes come back exactly");
+    assert_eq!(store.image(&ImageDigest::of(b"other")).unwrap(), None);
+    // The same link archived again (a replayed message) changes nothing; a new file for it replaces the link.
+    store.put_chart_image(key, &png, at(1)).unwrap();
+    let newer = ChartImage::new("image/jpeg", vec![9; 10]);
+    store.put_chart_image(key, &newer, at(2)).unwrap();
+    assert_eq!(store.chart_images(&[key]).unwrap(), vec![(key.to_owned(), newer.info())]);
+    assert_eq!(store.image(&png.digest).unwrap(), Some(png), "an image stays readable by its digest");
+}
+
+fn one_file_attached_twice_is_kept_once<S: ChartImageStore>(store: Arc<S>) {
+    let gif = ChartImage::new("image/gif", b"GIF89a...".to_vec());
+    let (first, second) = ("http://127.0.0.1:1/attachments/1/5/a.gif", "http://127.0.0.1:1/attachments/1/6/a.gif");
+    store.put_chart_image(first, &gif, at(0)).unwrap();
+    store.put_chart_image(second, &gif, at(1)).unwrap();
+    let found = store.chart_images(&[first, second]).unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(found.iter().all(|(_, image)| image == &gif.info()));
+    assert_eq!(store.image(&gif.digest).unwrap(), Some(gif));
 }
 
 /// A timestamp `n` seconds after a fixed instant, with microseconds (the precision storage must keep).

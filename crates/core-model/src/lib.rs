@@ -2,13 +2,15 @@
 //!
 //! Everything here is plain data and pure functions: no I/O, no async runtime, no SQL, no HTTP, no Discord.
 //! Values are parsed at the edge into these types ([`CoachId`] through a [`Roster`], [`TradingDate`], [`PlanText`]),
-//! so the layers above never re-check strings. The ports ([`PlanRepository`], [`StatusStore`], [`Clock`]) are
+//! so the layers above never re-check strings. The ports ([`PlanRepository`], [`StatusStore`], [`ChartImageStore`],
+//! [`Clock`]) are
 //! implemented by adapters; [`memory::MemoryStore`] is the in-memory one.
 
 mod chart;
 mod coach;
 mod date;
 mod identity;
+pub mod image;
 mod plan;
 mod ports;
 mod text;
@@ -24,8 +26,11 @@ pub use chart::{
 pub use coach::{Coach, CoachId, CoachIdError, MAX_COACH_ID_LEN, Roster, RosterError, UnknownCoach};
 pub use date::{DateError, MarketTimeZone, TradingDate, UnknownTimeZone};
 pub use identity::{Actor, Author, RoleId, UserId};
+pub use image::{ArchivedImage, BadImageDigest, ChartImage, ImageDigest};
 pub use plan::{HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanSource};
-pub use ports::{BoxError, Clock, PlanRepository, RepoError, StatusRecord, StatusStore, StoreStats, SystemClock};
+pub use ports::{
+    BoxError, ChartImageStore, Clock, PlanRepository, RepoError, StatusRecord, StatusStore, StoreStats, SystemClock,
+};
 pub use text::{MAX_PLAN_TEXT_CHARS, PlanText, TextError};
 
 /// Re-exported so that users of the domain types name the same timestamp and date types.

@@ -7,8 +7,9 @@ use jiff::Timestamp;
 
 use crate::transition::{NewHistoryEntry, apply_change, create_plan};
 use crate::{
-    Author, CoachId, HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
-    RepoError, StatusRecord, StatusStore, StoreStats, TradingDate, UserId,
+    ArchivedImage, Author, ChartImage, ChartImageStore, CoachId, HistoryAction, HistoryEntry, HistoryQuery,
+    ImageDigest, NewPlan, Plan, PlanChange, PlanId, PlanRepository, RepoError, StatusRecord, StatusStore, StoreStats,
+    TradingDate, UserId,
 };
 
 #[derive(Debug, Default)]
@@ -16,6 +17,8 @@ struct State {
     plans: Vec<Plan>,
     history: Vec<HistoryEntry>,
     status: HashMap<String, StatusRecord>,
+    images: HashMap<ImageDigest, ChartImage>,
+    image_links: HashMap<String, ImageDigest>,
 }
 
 impl State {
@@ -193,10 +196,35 @@ impl StatusStore for MemoryStore {
     }
 }
 
+impl ChartImageStore for MemoryStore {
+    fn put_chart_image(&self, source_key: &str, image: &ChartImage, _at: Timestamp) -> Result<(), RepoError> {
+        let mut state = self.lock();
+        state.images.entry(image.digest.clone()).or_insert_with(|| image.clone());
+        state.image_links.insert(source_key.to_owned(), image.digest.clone());
+        Ok(())
+    }
+
+    fn chart_images(&self, source_keys: &[&str]) -> Result<Vec<(String, ArchivedImage)>, RepoError> {
+        let state = self.lock();
+        Ok(source_keys
+            .iter()
+            .filter_map(|key| {
+                let image = state.image_links.get(*key).and_then(|digest| state.images.get(digest))?;
+                Some(((*key).to_owned(), image.info()))
+            })
+            .collect())
+    }
+
+    fn image(&self, digest: &ImageDigest) -> Result<Option<ChartImage>, RepoError> {
+        Ok(self.lock().images.get(digest).cloned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn memory_store_passes_the_contract_suite() {
         crate::contract::run_all(super::MemoryStore::new);
+        crate::contract::run_chart_image_cases(super::MemoryStore::new);
     }
 }

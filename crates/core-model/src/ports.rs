@@ -8,7 +8,10 @@ use std::error::Error as StdError;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{Author, CoachId, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, TradingDate, UserId};
+use crate::{
+    ArchivedImage, Author, ChartImage, CoachId, HistoryEntry, HistoryQuery, ImageDigest, NewPlan, Plan, PlanChange,
+    PlanId, TradingDate, UserId,
+};
 
 /// A boxed error from an adapter.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -193,6 +196,34 @@ pub trait StatusStore: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError>;
+}
+
+/// Copies of chart images, kept because attachment links expire (see [`crate::image`]).
+///
+/// Contract (checked by [`crate::contract::run_chart_image_cases`]):
+/// - [`put_chart_image`](Self::put_chart_image) MUST keep the image under its digest (once, however many charts
+///   use it) and link it to the chart's source key; putting the same source again replaces the link.
+/// - [`chart_images`](Self::chart_images) MUST return the images linked to the given source keys, and nothing for
+///   keys without one.
+/// - [`image`](Self::image) MUST return the bytes exactly as put.
+pub trait ChartImageStore: Send + Sync + 'static {
+    /// Keeps `image` as the copy of the chart whose [source key](crate::image::source_key) is `source_key`.
+    ///
+    /// # Errors
+    /// Storage failures ([`RepoError::Unwritable`] when the store is full or read-only).
+    fn put_chart_image(&self, source_key: &str, image: &ChartImage, at: Timestamp) -> Result<(), RepoError>;
+
+    /// The archived images of these source keys, as `(source key, image)` pairs.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn chart_images(&self, source_keys: &[&str]) -> Result<Vec<(String, ArchivedImage)>, RepoError>;
+
+    /// An archived image with its bytes.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn image(&self, digest: &ImageDigest) -> Result<Option<ChartImage>, RepoError>;
 }
 
 /// The current time. Injected so that tests control "now" and "today".

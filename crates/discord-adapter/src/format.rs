@@ -30,7 +30,15 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-/// The reply to a successful `!plan`.
+/// A line added to a reply when some attached images could not be copied: their Discord links will stop working.
+pub fn charts_not_archived(failed: usize) -> String {
+    let what = if failed == 1 { "1 attached chart".to_owned() } else { format!("{failed} attached charts") };
+    format!(
+        "\n⚠️ {what} could not be copied; agents get Discord's link, which stops working in about a day. Attach it again in an edit, or post the plan again, to retry."
+    )
+}
+
+/// The reply to a posted plan.
 pub fn posted(roster: &Roster, posted: &Posted) -> String {
     let plan = posted.plan();
     let verb = match posted {

@@ -1,9 +1,11 @@
 //! What the bot does with a chat message, independent of Discord's wire types: parse the command, call the service,
 //! and write the reply. The gateway runner feeds it; tests can call it directly.
 
-use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, PlanSource, charts_of_message};
+use core_model::image::source_key;
+use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, Plan, PlanSource, charts_of_message};
 use service::{EditPlan, PlanService, PostPlan, ServiceError};
 
+use crate::archive::{ChartArchiver, shorten};
 use crate::command::{self, Command};
 use crate::format;
 
@@ -52,6 +54,7 @@ pub struct CommandHandler {
     service: PlanService,
     prefix: String,
     listening: Listening,
+    archiver: Option<ChartArchiver>,
 }
 
 /// Logs a failure on the server's side once, at error level, with what the operator can do about it.
@@ -86,7 +89,61 @@ fn log_failure(error: &ServiceError) {
 impl CommandHandler {
     /// A handler over the service, for commands starting with `prefix`, in the places `listening` names.
     pub fn new(service: PlanService, prefix: impl Into<String>, listening: Listening) -> Self {
-        Self { service, prefix: prefix.into(), listening }
+        Self { service, prefix: prefix.into(), listening, archiver: None }
+    }
+
+    /// The handler, also keeping a copy of every image attached to a plan (when the service has an image store).
+    #[must_use]
+    pub fn with_chart_archiver(mut self, archiver: ChartArchiver) -> Self {
+        self.archiver = Some(archiver);
+        self
+    }
+
+    /// Copies the attached images of `plan` that have no copy yet; returns how many could not be copied.
+    async fn archive_charts(&self, plan: &Plan) -> usize {
+        let Some(archiver) = self.archiver.as_ref().filter(|_| self.service.archives_chart_images()) else {
+            return 0;
+        };
+        let attached: Vec<&Chart> = plan.charts.iter().filter(|c| c.kind == ChartKind::Attachment).collect();
+        if attached.is_empty() {
+            return 0;
+        }
+        let archived = match self.service.archived_images(std::slice::from_ref(plan)).await {
+            Ok(archived) => archived,
+            Err(error) => {
+                log_failure(&error);
+                Default::default()
+            }
+        };
+        let mut failed = 0;
+        for chart in attached.into_iter().filter(|c| !archived.contains_key(source_key(&c.url))) {
+            let outcome = match archiver.download(&chart.url, chart.content_type.as_deref()).await {
+                Ok(image) => {
+                    let size = image.bytes.len();
+                    self.service.archive_chart_image(&chart.url, image).await.map(|_| size).map_err(|e| {
+                        log_failure(&e);
+                        e.to_string()
+                    })
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            match outcome {
+                Ok(size) => tracing::info!(chart = %shorten(&chart.url), size, "chart image copied"),
+                Err(error) => {
+                    failed += 1;
+                    tracing::warn!(chart = %shorten(&chart.url), error = %error, "cannot copy a chart image; its link will expire");
+                }
+            }
+        }
+        failed
+    }
+
+    /// `reply` with a warning when some of the plan's images could not be copied.
+    async fn with_archived_charts(&self, plan: &Plan, reply: String) -> String {
+        match self.archive_charts(plan).await {
+            0 => reply,
+            failed => reply + &format::charts_not_archived(failed),
+        }
     }
 
     /// The service.
@@ -147,7 +204,7 @@ impl CommandHandler {
                     message_id: Some(message.message_id),
                 };
                 let posted = service.post(&message.author, PostPlan { coach, date, text, charts, source }).await?;
-                format::posted(roster, &posted)
+                self.with_archived_charts(posted.plan(), format::posted(roster, &posted)).await
             }
             Command::Edit { coach, date, text } => {
                 let coach = service.parse_coach(&coach)?;
@@ -155,7 +212,8 @@ impl CommandHandler {
                 let charts = charts_of_message(&message.attachments, text.as_str());
                 let charts = (!charts.is_empty()).then_some(charts);
                 let request = EditPlan { coach, date, text, charts, expected_version: None };
-                format::edited(roster, &service.edit(&message.author, request).await?)
+                let plan = service.edit(&message.author, request).await?;
+                self.with_archived_charts(&plan, format::edited(roster, &plan)).await
             }
             Command::Delete { coach, date } => {
                 let coach = service.parse_coach(&coach)?;
@@ -210,7 +268,7 @@ impl CommandHandler {
         .await;
         let roster = &self.service.policy().roster;
         match result {
-            Ok(Some(Ok(plan))) => Some(format::edited(roster, &plan)),
+            Ok(Some(Ok(plan))) => Some(self.with_archived_charts(&plan, format::edited(roster, &plan)).await),
             Ok(Some(Err(plan))) => Some(format::source_edit_cannot_move(roster, &plan, &self.prefix)),
             Ok(None) => None,
             Err(error) => {

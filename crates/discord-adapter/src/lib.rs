@@ -3,8 +3,10 @@
 //!
 //! - [`command`]: the command grammar; [`handler`]: what each command does, over the service;
 //!   [`format`] and [`split`]: replies for people, within Discord's limits.
+//! - [`archive`]: copies of the images attached to plans, whose Discord links expire.
 //! - [`bot`]: the runtime (gateway shard, channel workers, REST replies with [`retry`]).
 
+pub mod archive;
 pub mod bot;
 pub mod catch_up;
 pub mod command;

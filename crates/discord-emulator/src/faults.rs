@@ -17,7 +17,8 @@ pub(crate) enum GatewayFault {
     Close(u16),
 }
 
-/// An answer the REST listener gives instead of the real one, for the next `times` matching API calls.
+/// An answer the REST listener gives instead of the real one, for the next `times` matching API calls (and CDN
+/// downloads, when its route filter names `/attachments/...`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RestFault {
     /// What to answer.
@@ -96,7 +97,8 @@ impl FaultResponse {
     }
 }
 
-/// Selects API calls by method and route (the path below `/api/v10`, without the query).
+/// Selects API calls by method and route (the path below `/api/v10`, without the query), or CDN downloads by their
+/// path (`/attachments/...`): a fault reaches the CDN only through such a filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteFilter {
     /// Upper-case method, or `None` for any.

@@ -100,7 +100,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request) -> Response {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if let Some(fault) = take_fault(shared, &request.method, route) {
+        if let Some(fault) = take_fault(shared, &request.method, route, false) {
             (fault_response(&fault, route), true)
         } else if !authorized(shared, &request) {
             (error_body(401, "401: Unauthorized", 0), false)
@@ -108,7 +108,11 @@ pub(crate) async fn handle(shared: &Shared, request: Request) -> Response {
             (api(shared, &request, route), false)
         }
     } else if request.path.starts_with("/attachments/") && matches!(request.method.as_str(), "GET" | "HEAD") {
-        (cdn::cdn(shared, &request), false)
+        // Only faults aimed at the CDN (a route filter on `/attachments/...`) apply to downloads.
+        match take_fault(shared, &request.method, &request.path, true) {
+            Some(fault) => (fault_response(&fault, &request.path), true),
+            None => (cdn::cdn(shared, &request), false),
+        }
     } else {
         (error_body(404, "404: Not Found", 0), false)
     };
@@ -134,13 +138,17 @@ fn authorized(shared: &Shared, request: &Request) -> bool {
         .is_some_and(|token| token.trim() == shared.token)
 }
 
-/// Consumes one use of the first fault matching the call.
-fn take_fault(shared: &Shared, method: &str, route: &str) -> Option<FaultResponse> {
+/// Consumes one use of the first fault matching the call; with `filtered_only`, faults without a route filter do not
+/// match.
+fn take_fault(shared: &Shared, method: &str, route: &str, filtered_only: bool) -> Option<FaultResponse> {
     let mut state = shared.lock();
-    let index = state
-        .rest_faults
-        .iter()
-        .position(|f| f.times > 0 && f.route.as_ref().is_none_or(|r| r.matches(method, route)))?;
+    let index = state.rest_faults.iter().position(|f| {
+        f.times > 0
+            && match &f.route {
+                Some(filter) => filter.matches(method, route),
+                None => !filtered_only,
+            }
+    })?;
     let fault: &mut RestFault = state.rest_faults.get_mut(index)?;
     fault.times -= 1;
     let response = fault.response.clone();

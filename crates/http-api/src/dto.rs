@@ -6,6 +6,7 @@ use core_model::{Chart, HistoryEntry, Plan, Roster, StoreStats};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::charts::ChartCopies;
 use crate::time::rfc3339;
 
 /// Someone recorded on a plan or history entry.
@@ -48,6 +49,9 @@ pub struct ChartDto {
     pub kind: &'static str,
     /// When it was added (UTC, RFC 3339).
     pub added_at: String,
+    /// Where this API serves its copy of an attached image (`/api/v1/charts/{digest}`), which keeps working after
+    /// Discord's own link (`url`) expires; null for links and for images not copied.
+    pub image_url: Option<String>,
 }
 
 /// A coach's plan for a trading date.
@@ -84,7 +88,7 @@ pub struct PlanDto {
 
 impl PlanDto {
     /// The body of a plan.
-    pub fn new(plan: &Plan, roster: &Roster) -> Self {
+    pub(crate) fn new(plan: &Plan, roster: &Roster, copies: &ChartCopies) -> Self {
         Self {
             id: plan.id.0,
             coach: plan.coach.to_string(),
@@ -101,7 +105,7 @@ impl PlanDto {
                 channel_name: plan.source.channel_name.clone(),
                 message_id: plan.source.message_id.map(|v| v.to_string()),
             },
-            charts: plan.charts.iter().map(ChartDto::new).collect(),
+            charts: plan.charts.iter().map(|c| ChartDto::new(c, copies)).collect(),
             version: plan.version,
             edited: plan.is_edited(),
             created_at: rfc3339(plan.created_at),
@@ -111,7 +115,7 @@ impl PlanDto {
 }
 
 impl ChartDto {
-    fn new(chart: &Chart) -> Self {
+    fn new(chart: &Chart, copies: &ChartCopies) -> Self {
         Self {
             position: chart.position,
             url: chart.url.clone(),
@@ -119,6 +123,7 @@ impl ChartDto {
             content_type: chart.content_type.clone(),
             kind: chart.kind.as_str(),
             added_at: rfc3339(chart.added_at),
+            image_url: copies.image_url(chart),
         }
     }
 }

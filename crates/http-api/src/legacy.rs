@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use core_model::{CoachId, HistoryAction, MarketTimeZone, Plan};
 use serde::{Deserialize, Serialize};
 use service::MAX_HISTORY_LIMIT;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::charts::ChartCopies;
 use crate::error::LegacyError;
 use crate::state::AppState;
 use crate::time;
@@ -27,7 +28,8 @@ pub struct LegacyQuery {
 pub struct LegacyPlan {
     /// The plan text.
     pub plan: String,
-    /// Chart URLs, in order.
+    /// Chart URLs, in order: for an attached image, this API's copy of it (Discord's own links expire), else the
+    /// link as posted.
     pub charts: Vec<String>,
     /// The author's display name.
     pub author: String,
@@ -84,10 +86,10 @@ pub struct LegacyHistory {
     pub history: Vec<LegacyHistoryEntry>,
 }
 
-fn legacy_plan(plan: &Plan, zone: &MarketTimeZone) -> LegacyPlan {
+fn legacy_plan(plan: &Plan, zone: &MarketTimeZone, copies: &ChartCopies) -> LegacyPlan {
     LegacyPlan {
         plan: plan.text.clone(),
-        charts: plan.charts.iter().map(|c| c.url.clone()).collect(),
+        charts: plan.charts.iter().map(|c| copies.best_url(c)).collect(),
         author: plan.author.display_name.clone(),
         created_at: time::legacy(plan.created_at, zone),
         edited_at: plan.is_edited().then(|| time::legacy(plan.updated_at, zone)),
@@ -123,11 +125,18 @@ fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, Lega
         (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
     )
 )]
-pub async fn plan(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
+pub async fn plan(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LegacyQuery>,
+) -> Result<HttpResponse, LegacyError> {
     let coach = required_coach(&state, &query)?;
     let date = state.service.parse_date(query.date.as_deref())?;
     let body = match state.service.plan(&coach, Some(date)).await? {
-        Some(plan) => LegacyPlanOrNone::Plan(legacy_plan(&plan, &state.service.policy().zone)),
+        Some(plan) => {
+            let copies = ChartCopies::of(&state, &req, std::slice::from_ref(&plan)).await;
+            LegacyPlanOrNone::Plan(legacy_plan(&plan, &state.service.policy().zone, &copies))
+        }
         None => LegacyPlanOrNone::None(no_plan(&coach, date)),
     };
     Ok(HttpResponse::Ok().json(body))
@@ -144,15 +153,21 @@ pub async fn plan(state: web::Data<AppState>, query: web::Query<LegacyQuery>) ->
         (status = 400, description = "A bad date: `{\"error\": \"...\"}`"),
     )
 )]
-pub async fn all(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
+pub async fn all(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LegacyQuery>,
+) -> Result<HttpResponse, LegacyError> {
     let date = state.service.parse_date(query.date.as_deref())?;
     let plans = state.service.plans_for_date(Some(date)).await?;
+    let copies = ChartCopies::of(&state, &req, &plans).await;
     let mut body: BTreeMap<String, LegacyPlanOrNone> = BTreeMap::new();
     for coach in state.service.policy().roster.coaches() {
         body.insert(coach.id.legacy_name(), LegacyPlanOrNone::None(no_plan(&coach.id, date)));
     }
     for plan in &plans {
-        body.insert(plan.coach.legacy_name(), LegacyPlanOrNone::Plan(legacy_plan(plan, &state.service.policy().zone)));
+        let legacy = legacy_plan(plan, &state.service.policy().zone, &copies);
+        body.insert(plan.coach.legacy_name(), LegacyPlanOrNone::Plan(legacy));
     }
     Ok(HttpResponse::Ok().json(body))
 }

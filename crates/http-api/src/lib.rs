@@ -4,6 +4,7 @@
 //! [`Application::build`] binds the listener (port 0 picks a free one, as tests do) and
 //! [`Application::run_until`] serves until a shutdown signal, letting in-flight requests finish.
 
+mod charts;
 mod dto;
 mod error;
 mod legacy;

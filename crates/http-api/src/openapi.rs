@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 
-use crate::{dto, error, legacy, ops, v1};
+use crate::{charts, dto, error, legacy, ops, v1};
 
 /// The API's description, collected from the handlers.
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use crate::{dto, error, legacy, ops, v1};
         ops::root, ops::health, ops::metrics,
         legacy::plan, legacy::all, legacy::history,
         v1::list_plans, v1::get_plan, v1::plan_history, v1::coach_history, v1::coaches, v1::stats, v1::openapi,
+        charts::chart_image,
     ),
     components(schemas(
         error::ErrorBody,
@@ -33,6 +34,7 @@ use crate::{dto, error, legacy, ops, v1};
         (name = "legacy", description = "The predecessor's routes, unchanged for existing agents"),
         (name = "plans", description = "Plans and their history"),
         (name = "coaches", description = "The coach roster"),
+        (name = "charts", description = "Copies of the images attached to plans (Discord's links expire)"),
         (name = "service", description = "Health, metrics and this document"),
     )
 )]

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
 
 use crate::error::{ApiError, LegacyError};
-use crate::{legacy, ops, v1};
+use crate::{charts, legacy, ops, v1};
 
 /// One path the API serves (GET and HEAD; other methods get a 405).
 pub(crate) struct Route {
@@ -51,6 +51,7 @@ pub(crate) const ROUTES: &[Route] = &[
     Route::new("/api/v1/coaches", |p| get(p, v1::coaches)),
     Route::new("/api/v1/coaches/{coach}/history", |p| get(p, v1::coach_history)),
     Route::new("/api/v1/stats", |p| get(p, v1::stats)),
+    Route::new("/api/v1/charts/{digest}", |p| get(p, charts::chart_image)),
     Route::new("/api/v1/openapi.json", |p| get(p, v1::openapi)),
 ];
 

@@ -31,6 +31,9 @@ pub struct ApiConfig {
     pub bot_stale_after: Duration,
     /// `Cache-Control: max-age` of plan responses, in seconds.
     pub cache_max_age_seconds: u32,
+    /// The API's address as agents reach it (e.g. `https://plans.example.com` behind a proxy), for links in answers
+    /// such as archived chart images; `None`: the scheme and `Host` of each request.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -46,6 +49,7 @@ impl Default for ApiConfig {
             shutdown_timeout: Duration::from_secs(10),
             bot_stale_after: Duration::from_secs(90),
             cache_max_age_seconds: 10,
+            public_url: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use service::MAX_HISTORY_LIMIT;
 use utoipa::IntoParams;
 
+use crate::charts::ChartCopies;
 use crate::dto::{CoachDto, CoachesDto, HistoryDto, HistoryEntryDto, PlanDto, PlansDto, StatsDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -114,13 +115,15 @@ pub async fn list_plans(
     if let Some(coach) = &coach {
         plans.retain(|p| &p.coach == coach);
     }
+    let copies = ChartCopies::of(&state, &req, &plans).await;
     let mut hasher = DefaultHasher::new();
     for plan in &plans {
-        (plan.id, plan.version).hash(&mut hasher);
+        (plan.id, plan.version, copies.count_for(plan)).hash(&mut hasher);
     }
     let etag = format!("\"plans-{date}-{:016x}\"", hasher.finish());
     let roster = &state.service.policy().roster;
-    let body = PlansDto { date: date.to_string(), plans: plans.iter().map(|p| PlanDto::new(p, roster)).collect() };
+    let plans = plans.iter().map(|p| PlanDto::new(p, roster, &copies)).collect();
+    let body = PlansDto { date: date.to_string(), plans };
     Ok(cacheable(&state, &req, etag, &body))
 }
 
@@ -154,8 +157,12 @@ pub async fn get_plan(
         .plan(&coach, Some(date))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no plan for coach {coach} on {date}")))?;
-    let etag = format!("\"plan-{}-v{}\"", plan.id, plan.version);
-    Ok(cacheable(&state, &req, etag, &PlanDto::new(&plan, &state.service.policy().roster)))
+    let copies = ChartCopies::of(&state, &req, std::slice::from_ref(&plan)).await;
+    let etag = match copies.count_for(&plan) {
+        0 => format!("\"plan-{}-v{}\"", plan.id, plan.version),
+        n => format!("\"plan-{}-v{}-c{n}\"", plan.id, plan.version),
+    };
+    Ok(cacheable(&state, &req, etag, &PlanDto::new(&plan, &state.service.policy().roster, &copies)))
 }
 
 /// `GET /api/v1/plans/{coach}/{date}/history`

@@ -141,6 +141,7 @@ mod tests {
             author: Author { user_id: None, display_name: "Ann".into() },
             source: PlanSource::default(),
             charts: Vec::new(),
+            chart_images: Vec::new(),
             version: 1,
             created_at: ts,
             updated_at: ts,

@@ -32,6 +32,10 @@ pub struct Plan {
     pub source: PlanSource,
     /// Its charts, in order.
     pub charts: Vec<Chart>,
+    /// For each chart, in order: where the server serves its copy of an attached image (`/api/v1/charts/{digest}`),
+    /// which keeps working after Discord's own link (the chart's `url`) expires; `None` for links written in the
+    /// text and for images the server has no copy of.
+    pub chart_images: Vec<Option<String>>,
     /// 1 when posted, plus one per change (edit, charts, delete, restore).
     pub version: u32,
     /// When it was posted (UTC).
@@ -53,9 +57,13 @@ impl Plan {
         matches!(self.freshness, Freshness::Stale { .. })
     }
 
-    /// The chart URLs, in order (what the predecessor's `charts` list held).
+    /// The chart URLs to follow, in order: the server's copy of an attached image when it has one, else the link as
+    /// posted (what the legacy `charts` list holds).
     pub fn chart_urls(&self) -> impl Iterator<Item = &str> {
-        self.charts.iter().map(|c| c.url.as_str())
+        self.charts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.chart_images.get(i).and_then(Option::as_deref).unwrap_or(c.url.as_str()))
     }
 
     /// The plan as the domain type. The server serves active plans only, so `deleted_at` is `None`.

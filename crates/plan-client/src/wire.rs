@@ -36,6 +36,9 @@ pub(crate) struct WireChart {
     content_type: Option<String>,
     kind: String,
     added_at: String,
+    /// Absent from servers older than this client.
+    #[serde(default)]
+    image_url: Option<String>,
 }
 
 /// `PlanDto` of the server.
@@ -161,6 +164,7 @@ impl WirePlan {
                 channel_name: self.source.channel_name,
                 message_id: snowflake("source.message_id", self.source.message_id)?,
             },
+            chart_images: self.charts.iter().map(|c| c.image_url.clone()).collect(),
             charts: self.charts.into_iter().map(WireChart::into_chart).collect::<Result<_, _>>()?,
             version: self.version,
             created_at: timestamp("created_at", &self.created_at)?,

@@ -5,6 +5,7 @@
 
 mod bot_status;
 mod error;
+mod images;
 mod policy;
 
 use std::sync::Arc;
@@ -84,6 +85,7 @@ pub struct PlanService {
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
     live_bot: Arc<bot_status::LiveBotState>,
+    images: Option<Arc<dyn core_model::ChartImageStore>>,
 }
 
 impl std::fmt::Debug for PlanService {
@@ -100,7 +102,7 @@ impl PlanService {
         clock: Arc<dyn Clock>,
         policy: Policy,
     ) -> Self {
-        Self { plans, status, clock, policy: Arc::new(policy), live_bot: Arc::default() }
+        Self { plans, status, clock, policy: Arc::new(policy), live_bot: Arc::default(), images: None }
     }
 
     /// The deployment rules.
@@ -527,7 +529,7 @@ impl PlanService {
     }
 }
 
-async fn run_blocking<T: Send + 'static>(
+pub(crate) async fn run_blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, RepoError> + Send + 'static,
 ) -> Result<T, RepoError> {
     let span = tracing::Span::current();

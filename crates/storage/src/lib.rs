@@ -10,6 +10,7 @@
 //! [`legacy::import_legacy`] copies the predecessor's database into this schema.
 
 mod error;
+mod images;
 pub mod legacy;
 pub mod migrations;
 pub mod probe;

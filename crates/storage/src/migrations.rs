@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0002_history_message.sql"),
     },
     Migration { version: 3, name: "import_digest", sql: include_str!("../../../migrations/0003_import_digest.sql") },
+    Migration { version: 4, name: "chart_images", sql: include_str!("../../../migrations/0004_chart_images.sql") },
 ];
 
 /// The latest schema version this build knows.

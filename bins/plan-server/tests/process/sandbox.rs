@@ -59,6 +59,12 @@ fn the_demo_day_is_posted_through_the_bot_and_kept_for_the_next_session() {
     let coaches: Vec<&String> = all.as_object().unwrap().keys().collect();
     assert_eq!(coaches, ["coach_d", "coach_i", "coach_n", "coach_s"], "{all}");
     assert_eq!(all["coach_d"]["charts"].as_array().map(Vec::len), Some(1), "the attached screenshot: {all}");
+    // The screenshot is served from the API's own copy, byte for byte (Discord's link would expire).
+    let copy = all["coach_d"]["charts"][0].as_str().unwrap();
+    assert!(copy.starts_with(&format!("{api}/api/v1/charts/")), "{copy}");
+    let screenshot = reqwest::blocking::get(copy).unwrap().bytes().unwrap();
+    let posted = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-chart.png")).unwrap();
+    assert_eq!(screenshot.as_ref(), posted.as_slice());
     assert_eq!(all["coach_i"]["charts"][0], "https://www.tradingview.com/x/Qk7dW2pL/", "{all}");
     sandbox.signal("INT");
     assert_eq!(sandbox.wait().0.code(), Some(0));

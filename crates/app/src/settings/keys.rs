@@ -92,6 +92,13 @@ pub(crate) const KEYS: &[Key] = &[
         "use a comma-separated list such as https://dashboard.example.com,http://localhost:3000",
     ),
     key("api.max_body_bytes", None, Kind::Uint(USIZE), "a number of bytes", "use e.g. 65536"),
+    key(
+        "api.public_url",
+        Some("API_PUBLIC_URL"),
+        Kind::Text,
+        "a URL",
+        "use the address agents reach the API at, e.g. https://plans.example.com, or leave it unset",
+    ),
     key("log.level", Some("LOG_LEVEL"), Kind::Level, "a log level", "use one of trace, debug, info, warn, error, off"),
     key("log.format", Some("LOG_FORMAT"), Kind::Format, "a log format", "use pretty or json"),
     key(
@@ -215,6 +222,7 @@ pub(crate) const KEYS: &[Key] = &[
         "a number of charts",
         "use a number from 1 to 50, e.g. 10",
     ),
+    key("plans.archive_chart_images", Some("ARCHIVE_CHART_IMAGES"), Kind::Bool, "true or false", "use true or false"),
     key(
         "plans.coaches",
         None,

@@ -77,6 +77,13 @@ const FLAT_ENV: &[(&str, &str, Accessor, &str)] = &[
         "[\"https://a.example.com\", \"http://localhost:3000\"]",
     ),
     ("DISCORD_GUILD_IDS", "111,222", |s| format!("{:?}", s.discord.guilds), "[111, 222]"),
+    (
+        "API_PUBLIC_URL",
+        "https://plans.example.com",
+        |s| format!("{:?}", s.api.public_url),
+        "Some(\"https://plans.example.com\")",
+    ),
+    ("ARCHIVE_CHART_IMAGES", "no", |s| s.plans.archive_chart_images.to_string(), "false"),
     ("DISCORD_CHANNEL_IDS", "333", |s| format!("{:?}", s.discord.channels), "[333]"),
     ("ADMIN_USER_IDS", "444, 555", |s| format!("{:?}", s.admin_users()), "[UserId(444), UserId(555)]"),
     ("ADMIN_ROLE_IDS", "666", |s| format!("{:?}", s.admin_roles()), "[RoleId(666)]"),
@@ -357,7 +364,7 @@ fn validation_reports_every_problem_at_once() {
         "- plans.coaches (COACH_PLANS__PLANS__COACHES): coach #2: the coach id `a b` may only contain letters, digits, \
          `-` and `_`; use a short id such as d: letters, digits, - or _, at most 16 characters",
         "- api.prot (COACH_PLANS__API__PROT): unknown setting; check the spelling; api has host, port, cors_origins, \
-         max_body_bytes",
+         max_body_bytes, public_url",
     ];
     let got: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
     assert_eq!(got, expected);

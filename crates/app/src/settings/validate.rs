@@ -56,6 +56,15 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
     if api.max_body_bytes == 0 {
         report("api.max_body_bytes", "the body limit is 0 bytes".into(), "use e.g. 65536 (64 KiB)");
     }
+    if let Some(url) = &api.public_url
+        && (!is_url(url, &["http", "https"]) || url.contains(['?', '#']))
+    {
+        report(
+            "api.public_url",
+            format!("`{}` is not an http or https URL without a query", shorten(url)),
+            "use the address agents reach the API at, e.g. https://plans.example.com, or leave it unset",
+        );
+    }
 
     let log = &settings.log;
     if let Some(file) = &log.file

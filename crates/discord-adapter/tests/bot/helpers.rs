@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_model::{CoachId, Plan, PlanRepository as _, RoleId as DomainRoleId, TradingDate, UserId as DomainUserId};
+use discord_adapter::archive::{ChartArchiver, DEFAULT_MAX_IMAGE_BYTES};
 use discord_adapter::bot::{self, BotConfig, BotToken};
 use discord_adapter::handler::{CommandHandler, Listening};
 use discord_adapter::retry::RetryPolicy;
@@ -34,6 +35,8 @@ pub struct TestBot {
     /// How often the next start saves its gateway session.
     pub session_save_every: Duration,
     listening: Listening,
+    /// Whether the bot keeps copies of attached images.
+    archiving: bool,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), bot::BotError>>>,
     _dir: TempDir,
@@ -73,12 +76,24 @@ pub async fn spawn_bot_with(config: EmulatorConfig, policy: Policy) -> TestBot {
 
 /// A bot that listens only where `listening` says.
 pub async fn spawn_bot_listening(config: EmulatorConfig, policy: Policy, listening: Listening) -> TestBot {
+    spawn(config, policy, listening, false).await
+}
+
+/// A bot that keeps a copy of every image attached to a plan, as the binaries' bot does.
+pub async fn spawn_archiving_bot(config: EmulatorConfig) -> TestBot {
+    spawn(config, Policy::default(), Listening::default(), true).await
+}
+
+async fn spawn(config: EmulatorConfig, policy: Policy, listening: Listening, archiving: bool) -> TestBot {
     let emulator = Arc::new(Emulator::start(config).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
     let policy = Policy { admin_roles: vec![DomainRoleId(ADMIN_ROLE.get())], ..policy };
     let clock = Arc::new(ShiftedClock::default());
-    let service = PlanService::new(store.clone(), store.clone(), clock.clone(), policy);
+    let mut service = PlanService::new(store.clone(), store.clone(), clock.clone(), policy);
+    if archiving {
+        service = service.with_chart_images(store.clone());
+    }
     let mut bot = TestBot {
         emulator,
         store,
@@ -87,6 +102,7 @@ pub async fn spawn_bot_listening(config: EmulatorConfig, policy: Policy, listeni
         catch_up: (500, Duration::from_secs(72 * 3600)),
         session_save_every: Duration::from_millis(100),
         listening,
+        archiving,
         stop: None,
         task: None,
         _dir: dir,
@@ -115,7 +131,10 @@ impl TestBot {
 
     /// Starts (or restarts) the bot.
     pub fn start(&mut self) {
-        let handler = CommandHandler::new(self.service.clone(), "!", self.listening.clone());
+        let mut handler = CommandHandler::new(self.service.clone(), "!", self.listening.clone());
+        if self.archiving {
+            handler = handler.with_chart_archiver(ChartArchiver::new(DEFAULT_MAX_IMAGE_BYTES, Duration::from_secs(5)));
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let config = self.bot_config();
         self.task = Some(tokio::spawn(bot::run(config, handler, async {

@@ -1,5 +1,6 @@
 //! The bot end to end: the real twilight clients against the local Discord emulator, a real SQLite store.
 
+mod archive;
 mod commands;
 mod edges;
 mod faults;

@@ -96,7 +96,7 @@ async fn spawn(
     let db_path = dir.path().join("plans.db");
     let store = Arc::new(SqliteStore::open(&db_path, StoreOptions::default()).unwrap());
     let clock = Arc::new(TestClock(Mutex::new(NOW.parse().unwrap())));
-    let service = PlanService::new(plans(store.clone()), store, clock.clone(), policy);
+    let service = PlanService::new(plans(store.clone()), store.clone(), clock.clone(), policy).with_chart_images(store);
     config.host = "127.0.0.1".into();
     config.port = 0;
     config.workers = Some(1);
@@ -156,6 +156,12 @@ impl io::Write for Capture {
 
 pub fn chart(url: &str) -> NewChart {
     NewChart { url: url.to_owned(), filename: None, content_type: None, kind: ChartKind::Link }
+}
+
+/// An attached image, as the bot stores it (Discord's signed CDN link).
+pub fn attachment(url: &str) -> NewChart {
+    let filename = url.split('?').next().and_then(|u| u.rsplit('/').next()).map(str::to_owned);
+    NewChart { url: url.to_owned(), filename, content_type: Some("image/png".into()), kind: ChartKind::Attachment }
 }
 
 impl TestApp {

@@ -171,16 +171,18 @@ async fn coaches_and_stats() {
 async fn every_documented_route_is_served() {
     let app = spawn_app().await;
     app.post(&ann(), "d", None, "documented", vec![]).await;
+    let image = core_model::ChartImage::new("image/png", vec![1, 2, 3]);
+    app.service.archive_chart_image("https://cdn.discordapp.com/attachments/1/2/a.png", image.clone()).await.unwrap();
     let (status, doc) = app.get_json("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(paths.len(), 13, "{paths:?}");
+    assert_eq!(paths.len(), 14, "{paths:?}");
     for path in paths {
-        let concrete = path.replace("{coach}", "d").replace("{date}", TODAY);
+        let concrete = path.replace("{coach}", "d").replace("{date}", TODAY).replace("{digest}", image.digest.as_str());
         let query = if concrete.starts_with("/api/coach-plans/") { "?coach=d" } else { "" };
-        let (status, body) = app.get_json(&format!("{concrete}{query}")).await;
-        assert_eq!(status, 200, "{path} is served: {body}");
+        let response = app.get(&format!("{concrete}{query}")).await;
+        assert_eq!(response.status(), 200, "{path} is served: {:?}", response.text().await);
     }
     let (status, _) = app.get_json("/api/coach-plans?coach=d").await;
     assert_eq!(status, 200, "the undocumented alias of /api/coach-plans/ is served too");

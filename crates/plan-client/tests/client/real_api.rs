@@ -36,6 +36,27 @@ async fn a_plan_is_fetched_with_its_fields_and_then_served_from_the_cache() {
 }
 
 #[tokio::test]
+async fn an_attached_chart_comes_with_the_servers_copy_of_it() {
+    let api = spawn_api().await;
+    let attached = "https://cdn.discordapp.com/attachments/2/9/spy.png?ex=1&is=2&hm=3";
+    let link = "https://www.tradingview.com/x/AbC123/";
+    api.post_charts(&ann(), "d", "SPY long above 600", &[attached, link], core_model::ChartKind::Attachment).await;
+    let image = core_model::ChartImage::new("image/png", vec![0x89, b'P', b'N', b'G', 1, 2, 3]);
+    api.service.archive_chart_image(attached, image.clone()).await.unwrap();
+    let client = client_builder(&api.base_url, &manual_clock()).build().unwrap();
+
+    let plan = client.fetch_coach_plan("d", TODAY).await.unwrap().expect("a plan");
+    let copy = format!("{}/api/v1/charts/{}", api.base_url, image.digest);
+    assert_eq!(plan.charts[0].url, attached, "the original link is kept");
+    assert_eq!(
+        plan.chart_images,
+        [Some(copy.clone()), None],
+        "only the attachment has a copy (the link is kept as is)"
+    );
+    assert_eq!(plan.chart_urls().collect::<Vec<_>>(), [copy.as_str(), link], "the links to follow");
+}
+
+#[tokio::test]
 async fn no_plan_is_none_and_is_cached_for_the_short_ttl_only() {
     let api = spawn_api().await;
     let clock = manual_clock();

@@ -44,7 +44,7 @@ pub async fn spawn_api() -> RealApi {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
     let clock = Arc::new(FixedClock(NOW.parse().unwrap()));
-    let service = PlanService::new(store.clone(), store, clock, Policy::default());
+    let service = PlanService::new(store.clone(), store.clone(), clock, Policy::default()).with_chart_images(store);
     let config = ApiConfig { host: "127.0.0.1".into(), port: 0, workers: Some(1), ..ApiConfig::default() };
     let application = Application::build(config, service.clone()).unwrap();
     let base_url = format!("http://127.0.0.1:{}", application.port());
@@ -55,18 +55,18 @@ pub async fn spawn_api() -> RealApi {
 impl RealApi {
     /// Posts a plan as `actor` for coach `c` on [`TODAY`], with the given chart links.
     pub async fn post(&self, actor: &Actor, c: &str, text: &str, charts: &[&str]) {
+        self.post_charts(actor, c, text, charts, ChartKind::Link).await;
+    }
+
+    /// Posts a plan as `actor` for coach `c` on [`TODAY`], with charts of `kind` at these URLs.
+    pub async fn post_charts(&self, actor: &Actor, c: &str, text: &str, charts: &[&str], kind: ChartKind) {
         let request = PostPlan {
             coach: CoachId::new(c).unwrap(),
             date: Some(TradingDate::parse(TODAY).unwrap()),
             text: PlanText::new(text).unwrap(),
             charts: charts
                 .iter()
-                .map(|url| NewChart {
-                    url: (*url).to_owned(),
-                    filename: None,
-                    content_type: None,
-                    kind: ChartKind::Link,
-                })
+                .map(|url| NewChart { url: (*url).to_owned(), filename: None, content_type: None, kind })
                 .collect(),
             source: PlanSource {
                 guild_id: Some(1),
