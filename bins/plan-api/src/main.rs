@@ -29,6 +29,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), StartupError> {
+    let shutdown = startup::shutdown_signal();
     let settings = startup::load_settings(&cli.config, Some(&cli.server))?;
     let _telemetry = app::init_telemetry(&settings.log, "plan-api")?;
     let store = Arc::new(startup::open_store(&settings)?);
@@ -40,10 +41,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let url = format!("http://{}:{}", settings.api.host, application.port());
     tracing::info!(%url, database = %settings.database.path.display(), "plan-api listening");
     println!("plan-api listening on {url}");
-    application
-        .run_until(startup::shutdown_signal())
-        .await
-        .map_err(|e| StartupError::failed("the HTTP server failed", e))?;
+    application.run_until(shutdown).await.map_err(|e| StartupError::failed("the HTTP server failed", e))?;
     tracing::info!("plan-api stopped");
     Ok(())
 }

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), StartupError> {
+    let shutdown = startup::shutdown_signal();
     let settings = startup::load_settings(&cli.config, None)?;
     let mock = settings.discord.mock_mode;
     let token = if mock { None } else { Some(BotToken::new(settings.require_discord_token()?.expose_secret())) };
@@ -78,9 +79,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
         gateway = config.gateway_url.as_deref().unwrap_or("Discord"),
         "plan-bot starting"
     );
-    bot::run(config, handler, startup::shutdown_signal())
-        .await
-        .map_err(|e| StartupError::failed("the Discord bot stopped", e))?;
+    bot::run(config, handler, shutdown).await.map_err(|e| StartupError::failed("the Discord bot stopped", e))?;
     tracing::info!("plan-bot stopped");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The built `plan-bot` binary against the local Discord emulator, configured only through the documented
 //! environment variables: it answers plans, follows edits and deletions, never logs its token (at trace level, in
-//! JSON), stops cleanly on SIGTERM (exit 0, close code 1000), and refuses to start without a token (exit 2) or with a
-//! token Discord refuses (exit 1).
+//! JSON), stops cleanly on SIGTERM (exit 0, close code 4000, which keeps the session resumable), and refuses to start
+//! without a token (exit 2) or with a token Discord refuses (exit 1).
 
 use std::io::BufRead as _;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -109,7 +109,8 @@ async fn a_session_at_trace_level_never_logs_the_token_and_sigterm_closes_cleanl
     assert_eq!(status.code(), Some(0), "a clean shutdown exits 0: {stderr}");
     let stats =
         emulator.wait_for_gateway(WAIT, "the bot's close frame", |s| s.last_client_close_code.is_some()).await.unwrap();
-    assert_eq!(stats.last_client_close_code, Some(1000), "the gateway was closed, not dropped");
+    assert_eq!(stats.last_client_close_code, Some(4000), "the gateway was closed keeping the session, not dropped");
+    assert!(emulator.sessions()[0].resumable, "the next start can resume it");
 
     assert!(stdout.len() > 100, "trace level logs every step: {} lines", stdout.len());
     for line in &stdout {

@@ -67,6 +67,7 @@ pub(crate) fn main(config: &ConfigArgs, server: &ServerArgs, args: &ServeArgs) -
 
 /// Serves with the configured Discord (or, in mock mode, an embedded local one) until SIGINT/SIGTERM.
 async fn serve(settings: Settings, token: Option<BotToken>) -> Result<(), StartupError> {
+    let shutdown = startup::shutdown_signal();
     let (bot_config, _emulator) = match token {
         Some(token) => (startup::bot_config(&settings, token), None),
         None => {
@@ -80,7 +81,7 @@ async fn serve(settings: Settings, token: Option<BotToken>) -> Result<(), Startu
     };
     let pipeline = Pipeline::start(&settings, bot_config).await?;
     println!("plan-server: HTTP API on {} (database {})", pipeline.api_url(), settings.database.path.display());
-    pipeline.run_until(startup::shutdown_signal()).await
+    pipeline.run_until(shutdown).await
 }
 
 /// The bot's connection settings for a local Discord emulator.

@@ -313,6 +313,11 @@ pub struct DiscordSettings {
     pub reconnect_delay_seconds: u64,
     /// How long to wait for the gateway or a REST call before giving up, in seconds (default 30).
     pub connection_timeout_seconds: u64,
+    /// After a restart whose gateway session could not be resumed, at most this many of the newest messages of each
+    /// channel are read back (default 500; 0 turns catch-up off).
+    pub catch_up_messages: usize,
+    /// Messages older than this many hours are not read back after such a restart (default 72).
+    pub catch_up_max_age_hours: u64,
     /// Run the bot against a local Discord instead of the real one (default false). `plan-bot` then starts an
     /// embedded Discord emulator on 127.0.0.1 (free ports, printed at start: its REST and gateway URLs) and connects to
     /// it with the emulator's own token: no token is needed, and `token`, `api_base_url` and `gateway_url` are
@@ -336,6 +341,8 @@ impl Default for DiscordSettings {
             reconnect_attempts: 5,
             reconnect_delay_seconds: 2,
             connection_timeout_seconds: 30,
+            catch_up_messages: 500,
+            catch_up_max_age_hours: 72,
             mock_mode: false,
         }
     }
@@ -350,6 +357,11 @@ impl DiscordSettings {
     /// [`Self::connection_timeout_seconds`] as a duration.
     pub fn connection_timeout(&self) -> Duration {
         Duration::from_secs(self.connection_timeout_seconds)
+    }
+
+    /// [`Self::catch_up_max_age_hours`] as a duration.
+    pub fn catch_up_max_age(&self) -> Duration {
+        Duration::from_secs(self.catch_up_max_age_hours.saturating_mul(60 * 60))
     }
 }
 
@@ -367,6 +379,8 @@ impl fmt::Debug for DiscordSettings {
             reconnect_attempts,
             reconnect_delay_seconds,
             connection_timeout_seconds,
+            catch_up_messages,
+            catch_up_max_age_hours,
             mock_mode,
         } = self;
         f.debug_struct("DiscordSettings")
@@ -381,6 +395,8 @@ impl fmt::Debug for DiscordSettings {
             .field("reconnect_attempts", reconnect_attempts)
             .field("reconnect_delay_seconds", reconnect_delay_seconds)
             .field("connection_timeout_seconds", connection_timeout_seconds)
+            .field("catch_up_messages", catch_up_messages)
+            .field("catch_up_max_age_hours", catch_up_max_age_hours)
             .field("mock_mode", mock_mode)
             .finish()
     }
@@ -401,6 +417,8 @@ impl PartialEq for DiscordSettings {
             reconnect_attempts,
             reconnect_delay_seconds,
             connection_timeout_seconds,
+            catch_up_messages,
+            catch_up_max_age_hours,
             mock_mode,
         } = self;
         token.as_ref().map(ExposeSecret::expose_secret) == other.token.as_ref().map(ExposeSecret::expose_secret)
@@ -414,6 +432,8 @@ impl PartialEq for DiscordSettings {
             && *reconnect_attempts == other.reconnect_attempts
             && *reconnect_delay_seconds == other.reconnect_delay_seconds
             && *connection_timeout_seconds == other.connection_timeout_seconds
+            && *catch_up_messages == other.catch_up_messages
+            && *catch_up_max_age_hours == other.catch_up_max_age_hours
             && *mock_mode == other.mock_mode
     }
 }

@@ -93,6 +93,8 @@ pub fn bot_config(settings: &Settings, token: discord_adapter::bot::BotToken) ->
             max_delay: std::time::Duration::from_secs(60),
         },
         request_timeout: discord.connection_timeout(),
+        catch_up_limit: discord.catch_up_messages,
+        catch_up_max_age: discord.catch_up_max_age(),
         watched_channels: discord.channels.clone(),
         ..discord_adapter::bot::BotConfig::new(token)
     }
@@ -136,13 +138,19 @@ pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanServic
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C where there are no Unix signals): the binaries' cue for a clean shutdown.
-pub async fn shutdown_signal() {
+///
+/// The signals are caught from this call on, before the returned future is first polled: a binary calls it first
+/// thing, so that a stop asked for while it is still starting ends it cleanly instead of killing it. Call it within
+/// the Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut interrupt), Ok(mut terminate)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        {
+        signal(SignalKind::interrupt()).ok().zip(signal(SignalKind::terminate()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = signals {
             let name = tokio::select! {
                 _ = interrupt.recv() => "SIGINT",
                 _ = terminate.recv() => "SIGTERM",
@@ -150,9 +158,9 @@ pub async fn shutdown_signal() {
             tracing::info!(signal = name, "shutting down");
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
     }
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }
 
 /// Why a binary could not start; each maps to the exit code operators rely on.

@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::field::Empty;
 use tracing::{Instrument as _, Span};
-use twilight_gateway::{CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _};
+use twilight_gateway::{
+    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Session, Shard, ShardId, StreamExt as _,
+};
 use twilight_http::Client;
 use twilight_http::api_error::ApiError as DiscordApiError;
 use twilight_http::error::ErrorType;
@@ -23,8 +25,10 @@ use twilight_model::channel::message::AllowedMentions;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, MessageMarker};
 
+use crate::catch_up::{self, KNOWN_CHANNELS_KEY, KnownChannels, LookBack};
 use crate::handler::{CommandHandler, IncomingMessage};
 use crate::retry::{RetryPolicy, Verdict};
+use crate::session::{self, ChannelProgress, EventMark, SESSION_KEY, SessionProgress, StoredSession};
 use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
 
 /// The bot token. Its `Debug` never shows it.
@@ -63,10 +67,16 @@ pub struct BotConfig {
     pub shutdown_grace: Duration,
     /// Whether to wait between identifies as Discord requires (off only against a local emulator in tests).
     pub identify_queue: bool,
-    /// At most this many messages per channel are read back after a new session (0 turns catch-up off).
+    /// At most this many messages per channel, the newest, are read back after a new session (0 turns catch-up
+    /// off).
     pub catch_up_limit: usize,
-    /// Channels read back after a new session even before a message arrived in them this run.
+    /// Messages older than this are not read back after a new session.
+    pub catch_up_max_age: Duration,
+    /// Channels read back after a new session even before a message arrived in them (besides every channel the
+    /// bot has handled a message in, which it remembers in storage).
     pub watched_channels: Vec<u64>,
+    /// How often the gateway session is saved for a resume after a restart (when it moved on since).
+    pub session_save_every: Duration,
 }
 
 impl BotConfig {
@@ -82,7 +92,9 @@ impl BotConfig {
             shutdown_grace: Duration::from_secs(5),
             identify_queue: true,
             catch_up_limit: 500,
+            catch_up_max_age: Duration::from_secs(72 * 60 * 60),
             watched_channels: Vec::new(),
+            session_save_every: Duration::from_secs(1),
         }
     }
 }
@@ -172,11 +184,16 @@ pub fn http_client(config: &BotConfig) -> Result<Client, BotError> {
     Ok(builder.build())
 }
 
-fn shard(config: &BotConfig) -> Shard {
+/// The shard; with a session stored by a previous run, it first tries to resume it (Discord answers with the events
+/// after its sequence, or refuses and the shard identifies anew).
+fn shard(config: &BotConfig, resume: Option<StoredSession>) -> Shard {
     let intents = Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT | Intents::DIRECT_MESSAGES;
     let mut builder = ConfigBuilder::new(config.token.0.clone(), intents);
     if let Some(url) = &config.gateway_url {
         builder = builder.proxy_url(url.trim_end_matches('/').to_owned());
+    }
+    if let Some(stored) = resume {
+        builder = builder.session(Session::new(stored.sequence, stored.session_id)).resume_url(stored.resume_url);
     }
     if config.identify_queue {
         Shard::with_config(ShardId::ONE, builder.build())
@@ -196,20 +213,25 @@ enum Work {
         message_id: u64,
     },
     /// Read back the messages posted since the last one handled (after a session that could not be resumed, the
-    /// gateway does not replay what was posted in between).
+    /// gateway does not replay what was posted in between); where nothing was handled yet, since `since`, the first
+    /// message seen there.
     CatchUp {
         guild_id: Option<u64>,
         channel_name: Option<String>,
+        since: Option<u64>,
     },
 }
 
-/// Work with the root span of the gateway event it came from: the worker does it inside that span.
+/// Work with the root span of the gateway event it came from (the worker does it inside that span), and the mark of
+/// that event, held until the work is done so that the session is never saved past it.
 struct Job {
     work: Work,
     span: Span,
+    mark: Option<EventMark>,
 }
 
-/// Status key holding the id of the last message handled in a channel.
+/// Status key holding where a channel stands: the last message and the last gateway event handled there
+/// ([`ChannelProgress`]).
 fn cursor_key(channel_id: u64) -> String {
     format!("bot.cursor.{channel_id}")
 }
@@ -270,8 +292,12 @@ fn caught_up_span(message: &IncomingMessage) -> Span {
     span
 }
 
-/// Runs the bot until `shutdown` completes (then closes the gateway cleanly and lets the channel workers finish) or
-/// until the gateway closes for good.
+/// Runs the bot until `shutdown` completes (then closes the gateway so that the session stays resumable, lets the
+/// channel workers finish and saves the session) or until the gateway closes for good.
+///
+/// At start, a session saved by the previous run is resumed when the gateway still holds it: the events after the
+/// last one handled in full are replayed. Otherwise, on READY, the channels the bot knows are read back through REST
+/// (see [`catch_up`](crate::catch_up)).
 ///
 /// # Errors
 /// [`BotError`] when the configuration is unusable or Discord refuses the bot for good.
@@ -281,7 +307,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BotError> {
     let http = Arc::new(http_client(&config)?);
-    let mut shard = shard(&config);
+    let gateway = session::gateway_name(config.gateway_url.as_deref());
+    let stored = stored_session(&handler, &gateway).await;
+    let known_channels = known_channels(&handler).await;
+    let mut shard = shard(&config, stored);
     let mut runtime = Runtime {
         http,
         handler,
@@ -291,9 +320,18 @@ pub async fn run(
         workers: HashMap::new(),
         tasks: JoinSet::new(),
         connected: false,
+        gateway,
+        progress: None,
+        sequence: None,
+        resume_url: None,
+        saved_session: None,
+        save_failing: false,
+        known_channels,
     };
     let mut status_timer = tokio::time::interval(runtime.config.status_every);
     status_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut session_timer = tokio::time::interval(runtime.config.session_save_every);
+    session_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let wanted = EventTypeFlags::READY
         | EventTypeFlags::RESUMED
         | EventTypeFlags::GUILD_CREATE
@@ -313,6 +351,7 @@ pub async fn run(
                     record(&runtime.handler, BotState::Connected).await;
                 }
             }
+            _ = session_timer.tick() => runtime.save_session().await,
             item = shard.next_event(wanted) => {
                 let event = match item {
                     None => break Err(BotError::GatewayClosed("the connection ended".to_owned())),
@@ -322,15 +361,23 @@ pub async fn run(
                     }
                     Some(Ok(event)) => event,
                 };
+                runtime.observe(&shard);
                 let span = event_span(&event);
                 if let Err(error) = runtime.on_event(event, &span).instrument(span.clone()).await {
                     break Err(error);
                 }
+                if runtime.session_unsaved() {
+                    // A new session is saved as soon as it can be, not at the next tick: a restart before that
+                    // would find only the previous session, which Discord no longer holds.
+                    runtime.save_session().await;
+                }
             }
         }
     };
-    // Close the gateway cleanly and let every queued command finish, within the grace period.
-    shard.close(CloseFrame::NORMAL);
+    // Close the gateway, keeping the session resumable (a NORMAL close would end it: what is posted, edited or
+    // deleted until the restart would then never be replayed), and let every queued command finish, within the
+    // grace period; then save the session as far as it was handled.
+    shard.close(CloseFrame::RESUME);
     let grace = runtime.config.shutdown_grace;
     let closing = async {
         // Close frames are always delivered, whatever the flags.
@@ -343,12 +390,16 @@ pub async fn run(
     if tokio::time::timeout(grace, closing).await.is_err() {
         tracing::warn!("the gateway did not acknowledge the close in time");
     }
-    let Runtime { workers, mut tasks, handler, .. } = runtime;
-    drop(workers);
-    if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
+    runtime.workers.clear();
+    let tasks = &mut runtime.tasks;
+    if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_ok() {
+        runtime.save_session().await;
+    } else {
+        // The session stays saved where it was, before the commands left unfinished: they come again after a resume.
         tracing::warn!(left = tasks.len(), "stopping with commands still being handled");
         tasks.abort_all();
     }
+    let handler = runtime.handler;
     record(&handler, BotState::Disconnected).await;
     tracing::info!("disconnected from Discord");
     outcome
@@ -364,9 +415,124 @@ struct Runtime {
     workers: HashMap<u64, mpsc::UnboundedSender<Job>>,
     tasks: JoinSet<()>,
     connected: bool,
+    /// The gateway's name, as stored with the session.
+    gateway: String,
+    /// The current session's events, received and being handled.
+    progress: Option<Arc<SessionProgress>>,
+    /// The sequence of the event just received.
+    sequence: Option<u64>,
+    /// Where the current session resumes.
+    resume_url: Option<String>,
+    /// The session last saved.
+    saved_session: Option<StoredSession>,
+    /// Whether the last save failed (the failure is logged once until a save succeeds again).
+    save_failing: bool,
+    /// The channels handled in, by this run or earlier ones, with their guilds.
+    known_channels: KnownChannels,
+}
+
+/// The session the previous run saved, when it belongs to this gateway.
+async fn stored_session(handler: &CommandHandler, gateway: &str) -> Option<StoredSession> {
+    let record = match handler.service().status(SESSION_KEY).await {
+        Ok(record) => record?,
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot read the saved gateway session; starting a new one");
+            return None;
+        }
+    };
+    let stored = StoredSession::decode(&record.value).filter(|s| s.gateway == gateway)?;
+    tracing::info!(
+        sequence = stored.sequence,
+        saved_at = %record.updated_at,
+        "resuming the gateway session of the previous run after the last event it handled"
+    );
+    Some(stored)
+}
+
+/// The channels handled in by earlier runs.
+async fn known_channels(handler: &CommandHandler) -> KnownChannels {
+    match handler.service().status(KNOWN_CHANNELS_KEY).await {
+        Ok(record) => record.map(|r| KnownChannels::decode(&r.value)).unwrap_or_default(),
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot read the channels of earlier runs; only this run's are caught up");
+            KnownChannels::default()
+        }
+    }
 }
 
 impl Runtime {
+    /// Follows the shard's session after an event: a new session (READY) starts a new count of events.
+    fn observe(&mut self, shard: &Shard) {
+        let Some(session) = shard.session() else { return };
+        self.sequence = Some(session.sequence());
+        match &self.progress {
+            Some(progress) if progress.session_id() == session.id() => progress.received(session.sequence()),
+            _ => self.progress = Some(SessionProgress::new(session.id(), session.sequence())),
+        }
+        if let Some(url) = shard.resume_url()
+            && self.resume_url.as_deref() != Some(url)
+        {
+            self.resume_url = Some(url.to_owned());
+        }
+    }
+
+    /// A mark for the event just received, held by the work it creates.
+    fn mark(&self) -> Option<EventMark> {
+        Some(self.progress.as_ref()?.handling(self.sequence?))
+    }
+
+    /// Whether the current session was never saved.
+    fn session_unsaved(&self) -> bool {
+        self.progress
+            .as_ref()
+            .is_some_and(|p| self.saved_session.as_ref().is_none_or(|s| s.session_id != p.session_id()))
+    }
+
+    /// Saves the session as far as its events were handled, when that moved on since the last save.
+    async fn save_session(&mut self) {
+        let (Some(progress), Some(resume_url)) = (&self.progress, &self.resume_url) else { return };
+        let sequence = progress.handled_through();
+        if sequence == 0 {
+            return;
+        }
+        let stored = StoredSession {
+            gateway: self.gateway.clone(),
+            session_id: progress.session_id().to_owned(),
+            sequence,
+            resume_url: resume_url.clone(),
+        };
+        if !stored.is_storable() {
+            return;
+        }
+        if self.saved_session.as_ref() == Some(&stored) {
+            return;
+        }
+        match self.handler.service().record_status(SESSION_KEY, &stored.encode()).await {
+            Ok(()) => {
+                self.saved_session = Some(stored);
+                self.save_failing = false;
+            }
+            Err(error) if !self.save_failing => {
+                self.save_failing = true;
+                tracing::warn!(error = %error, "cannot save the gateway session; a restart would start a new one");
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Remembers a channel the bot handles messages in (before handling the message), so that a later run catches
+    /// up there too.
+    async fn remember_channel(&mut self, message: &IncomingMessage) {
+        let (channel_id, guild_id) = (message.channel_id, message.guild_id);
+        if !self.known_channels.remember(channel_id, guild_id, message.message_id) {
+            return;
+        }
+        let value = self.known_channels.encode();
+        if let Err(error) = self.handler.service().record_status(KNOWN_CHANNELS_KEY, &value).await {
+            tracing::warn!(error = %error, channel_id, "cannot remember this channel for catching up after a restart");
+        }
+    }
+
     /// Handles one gateway event; `span` is its root span, which the jobs it creates carry to the workers.
     async fn on_event(&mut self, event: Event, span: &Span) -> Result<(), BotError> {
         match event {
@@ -374,18 +540,26 @@ impl Runtime {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 self.connected = true;
                 record(&self.handler, BotState::Connected).await;
-                // A new session: what was posted while there was none is not replayed by the gateway.
+                // A new session: what was posted while there was none is not replayed by the gateway. READY counts
+                // as handled once every channel has caught up, so the session is not saved before that.
                 if self.config.catch_up_limit > 0 {
                     let mut channels: Vec<u64> = self.workers.keys().copied().collect();
                     channels.extend(self.config.watched_channels.iter().copied());
+                    let listening = self.handler.listening();
+                    let known = self.known_channels.0.iter().filter(|(c, k)| listening.includes(k.guild, **c));
+                    channels.extend(known.map(|(channel, _)| *channel));
                     channels.sort_unstable();
                     channels.dedup();
+                    let mark = self.mark();
                     for channel_id in channels {
+                        let known = self.known_channels.0.get(&channel_id);
+                        let guild_id = self.channel_guilds.get(&channel_id).copied();
                         let work = Work::CatchUp {
-                            guild_id: self.channel_guilds.get(&channel_id).copied(),
+                            guild_id: guild_id.or_else(|| known.and_then(|k| k.guild)),
                             channel_name: self.channel_names.get(&channel_id).cloned(),
+                            since: known.map(|k| k.since),
                         };
-                        self.dispatch(channel_id, work, span);
+                        self.dispatch(channel_id, work, span, mark.clone());
                     }
                 }
             }
@@ -433,14 +607,17 @@ impl Runtime {
                 if let Some(guild_id) = incoming.guild_id {
                     self.channel_guilds.insert(incoming.channel_id, guild_id);
                 }
-                self.dispatch(incoming.channel_id, Work::Created(incoming), span);
+                self.remember_channel(&incoming).await;
+                let mark = self.mark();
+                self.dispatch(incoming.channel_id, Work::Created(incoming), span, mark);
             }
             Event::MessageUpdate(message) => {
                 if self.ignores(&message) {
                     return Ok(());
                 }
                 let incoming = incoming(&message, &self.channel_names);
-                self.dispatch(incoming.channel_id, Work::Updated(incoming), span);
+                let mark = self.mark();
+                self.dispatch(incoming.channel_id, Work::Updated(incoming), span, mark);
             }
             Event::MessageDelete(deleted) => {
                 let (guild_id, channel_id) = (deleted.guild_id.map(Id::get), deleted.channel_id.get());
@@ -448,7 +625,8 @@ impl Runtime {
                     return Ok(());
                 }
                 let work = Work::Deleted { guild_id, channel_id, message_id: deleted.id.get() };
-                self.dispatch(channel_id, work, span);
+                let mark = self.mark();
+                self.dispatch(channel_id, work, span, mark);
             }
             _ => {}
         }
@@ -466,8 +644,9 @@ impl Runtime {
         ignored
     }
 
-    /// Hands work to its channel's worker, starting the worker when the channel has none yet.
-    fn dispatch(&mut self, channel_id: u64, work: Work, span: &Span) {
+    /// Hands work to its channel's worker, starting the worker when the channel has none yet. `mark`, the event's,
+    /// is held until the work is done.
+    fn dispatch(&mut self, channel_id: u64, work: Work, span: &Span, mark: Option<EventMark>) {
         let sender = self.workers.entry(channel_id).or_insert_with(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
             let worker = ChannelWorker {
@@ -475,16 +654,27 @@ impl Runtime {
                 handler: self.handler.clone(),
                 retry: self.config.retry,
                 channel_id,
-                cursor: None,
-                catch_up_limit: self.config.catch_up_limit,
+                progress: ChannelProgress::default(),
+                look_back: LookBack { messages: self.config.catch_up_limit, max_age: self.config.catch_up_max_age },
             };
             self.tasks.spawn(worker.run(receiver));
             sender
         });
-        if sender.send(Job { work, span: span.clone() }).is_err() {
+        if sender.send(Job { work, span: span.clone(), mark }).is_err() {
             tracing::error!(channel_id, "a channel worker stopped; the message is dropped");
         }
     }
+}
+
+/// Why a catch-up could not read a channel.
+#[derive(Debug, thiserror::Error)]
+enum CatchUpError {
+    /// The request failed, after its retries.
+    #[error("cannot read the channel's messages")]
+    Request(#[from] twilight_http::Error),
+    /// The answer was not a list of messages.
+    #[error("cannot read the channel's messages")]
+    Body(#[source] twilight_http::response::DeserializeBodyError),
 }
 
 /// Close codes after which reconnecting cannot help (Discord's documented fatal codes).
@@ -503,101 +693,145 @@ struct ChannelWorker {
     handler: CommandHandler,
     retry: RetryPolicy,
     channel_id: u64,
-    /// Id of the last message handled in the channel (message ids grow with time).
-    cursor: Option<u64>,
-    catch_up_limit: usize,
+    /// The last message and the last gateway event handled in the channel.
+    progress: ChannelProgress,
+    look_back: LookBack,
 }
 
 impl ChannelWorker {
     async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
-        self.cursor = match self.handler.service().status(&cursor_key(self.channel_id)).await {
-            Ok(record) => record.and_then(|r| r.value.parse().ok()),
+        self.progress = match self.handler.service().status(&cursor_key(self.channel_id)).await {
+            Ok(record) => record.map(|r| ChannelProgress::decode(&r.value)).unwrap_or_default(),
             Err(error) => {
                 tracing::warn!(error = %error, channel_id = self.channel_id, "cannot read where this channel was left");
-                None
+                ChannelProgress::default()
             }
         };
-        while let Some(Job { work, span }) = jobs.recv().await {
-            self.work(work).instrument(span).await;
+        while let Some(Job { work, span, mark }) = jobs.recv().await {
+            self.work(work, mark.as_ref()).instrument(span).await;
+            // The mark goes only now: the session is never saved past an event whose work is not done.
+            drop(mark);
         }
     }
 
-    async fn work(&mut self, work: Work) {
+    async fn work(&mut self, work: Work, mark: Option<&EventMark>) {
+        if let Some(mark) = mark.filter(|m| self.progress.has_handled(m)) {
+            // A replay, after a restart, of an event the previous run handled after it last saved the session.
+            tracing::debug!(sequence = mark.sequence(), "event handled already");
+            return;
+        }
         match work {
-            Work::Created(message) => self.created(message).await,
+            Work::Created(message) => self.created(message, mark).await,
             Work::Updated(message) => {
                 if let Some(reply) = self.handler.on_message_edit(&message).await {
                     self.reply(&message, &reply).await;
                 }
+                self.record_progress(mark).await;
             }
             Work::Deleted { guild_id, channel_id, message_id } => {
                 self.handler.on_message_delete(guild_id, channel_id, message_id).await;
+                self.record_progress(mark).await;
             }
-            Work::CatchUp { guild_id, channel_name } => self.catch_up(guild_id, channel_name).await,
+            Work::CatchUp { guild_id, channel_name, since } => self.catch_up(guild_id, channel_name, since).await,
         }
     }
 
     /// Handles a new message once: a message at or before the cursor was handled already (it came again through a
-    /// replay or a catch-up).
-    async fn created(&mut self, message: IncomingMessage) {
-        if self.cursor.is_some_and(|cursor| message.message_id <= cursor) {
+    /// replay or a catch-up). The cursor moves on only once the reply is sent: a bot stopped in between handles the
+    /// message again after its restart (a `!plan` is not posted twice; its confirmation is sent again).
+    async fn created(&mut self, message: IncomingMessage, mark: Option<&EventMark>) {
+        if self.progress.cursor.is_some_and(|cursor| message.message_id <= cursor) {
             tracing::debug!(message_id = message.message_id, "already handled");
             return;
         }
-        let reply = self.handler.on_message(&message).await;
-        self.cursor = Some(message.message_id);
-        let key = cursor_key(self.channel_id);
-        if let Err(error) = self.handler.service().record_status(&key, &message.message_id.to_string()).await {
-            tracing::warn!(error = %error, "cannot record the last message handled");
-        }
-        if let Some(reply) = reply {
+        if let Some(reply) = self.handler.on_message(&message).await {
             self.reply(&message, &reply).await;
+        }
+        self.progress.cursor = Some(message.message_id);
+        self.record_progress(mark).await;
+    }
+
+    /// Records the last message handled and, for a gateway event, the event.
+    async fn record_progress(&mut self, mark: Option<&EventMark>) {
+        if let Some(mark) = mark {
+            self.progress.last_event = Some((mark.session_id().to_owned(), mark.sequence()));
+        }
+        let key = cursor_key(self.channel_id);
+        if let Err(error) = self.handler.service().record_status(&key, &self.progress.encode()).await {
+            tracing::warn!(error = %error, "cannot record the last message handled");
         }
     }
 
-    /// Reads the messages posted after the cursor (oldest first, at most the configured number) and handles each
-    /// in its own root span.
-    async fn catch_up(&mut self, guild_id: Option<u64>, channel_name: Option<String>) {
-        let (Some(cursor), Some(channel)) = (self.cursor, Id::<ChannelMarker>::new_checked(self.channel_id)) else {
+    /// Reads the messages posted after the cursor (within the look-back) and handles each, oldest first, in its own
+    /// root span. Where nothing was handled yet, the read goes back to `since` (the first message seen there); a
+    /// channel without either is not read back (the bot would otherwise handle its whole past).
+    async fn catch_up(&mut self, guild_id: Option<u64>, channel_name: Option<String>, since: Option<u64>) {
+        let cursor = self.progress.cursor.or_else(|| since.map(|s| s.saturating_sub(1)));
+        let (Some(cursor), Some(channel)) = (cursor, Id::<ChannelMarker>::new_checked(self.channel_id)) else {
             return;
         };
-        let mut after = cursor;
-        let mut missed: Vec<Message> = Vec::new();
-        while missed.len() < self.catch_up_limit {
-            let Some(after_id) = Id::<MessageMarker>::new_checked(after) else { break };
-            let request = || self.http.channel_messages(channel).after(after_id).limit(100).into_future();
-            let page = match self.with_retry("reading the channel", request).await {
-                Ok(response) => match response.models().await {
-                    Ok(page) => page,
-                    Err(error) => {
-                        tracing::warn!(error = %error, "cannot read the channel's messages");
-                        break;
-                    }
-                },
-                Err(error) => {
-                    tracing::warn!(error = %error, "cannot read the channel's messages");
-                    break;
-                }
-            };
-            let Some(newest) = page.iter().map(|m| m.id.get()).max() else { break };
-            let full = page.len() == 100;
-            missed.extend(page);
-            after = newest;
-            if !full {
-                break;
+        let worker = &*self;
+        let page = |before: Option<u64>| async move {
+            let before = before.and_then(Id::<MessageMarker>::new_checked);
+            let http = &worker.http;
+            let response = worker
+                .with_retry("reading the channel", || match before {
+                    Some(before) => http.channel_messages(channel).before(before).limit(catch_up::PAGE).into_future(),
+                    None => http.channel_messages(channel).limit(catch_up::PAGE).into_future(),
+                })
+                .await?;
+            response.models().await.map_err(CatchUpError::Body)
+        };
+        let now_ms = u64::try_from(self.handler.service().now().as_millisecond()).unwrap_or(0);
+        let backlog = match catch_up::read_back(page, cursor, self.look_back, now_ms).await {
+            Ok(backlog) => backlog,
+            Err(error) => {
+                let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+                tracing::error!(
+                    error = %error,
+                    cause,
+                    "cannot read back the messages posted in this channel while the bot had no session (Discord's \
+                     REST API failed after every retry); commands among them are not handled: they must be posted again"
+                );
+                return;
             }
+        };
+        if backlog.too_old > 0 || backlog.over_count {
+            tracing::warn!(
+                read = backlog.messages.len(),
+                too_old = backlog.too_old,
+                max_messages = self.look_back.messages,
+                max_age_hours = self.look_back.max_age.as_secs() / 3600,
+                "messages posted while the bot had no session lie beyond the catch-up look-back and are not read: \
+                 commands among them must be posted again (discord.catch_up_messages, discord.catch_up_max_age_hours)"
+            );
         }
-        missed.sort_by_key(|m| m.id.get());
-        missed.truncate(self.catch_up_limit);
-        if !missed.is_empty() {
-            tracing::info!(messages = missed.len(), "catching up on messages posted while disconnected");
+        let missed: Vec<Message> = backlog.messages.into_iter().filter(|m| !m.author.bot).collect();
+        if missed.is_empty() {
+            return;
         }
+        tracing::info!(messages = missed.len(), "catching up on messages posted while the bot had no session");
+        let channel_name = match channel_name {
+            Some(name) => Some(name),
+            None => self.channel_name(channel).await,
+        };
         let names: HashMap<u64, String> = channel_name.map(|n| (self.channel_id, n)).into_iter().collect();
         for message in missed {
             let mut incoming = incoming(&message, &names);
             incoming.guild_id = incoming.guild_id.or(guild_id);
             let span = caught_up_span(&incoming);
-            self.created(incoming).instrument(span).await;
+            self.created(incoming, None).instrument(span).await;
+        }
+    }
+
+    /// The channel's name, read through REST (messages read back do not carry it).
+    async fn channel_name(&self, channel: Id<ChannelMarker>) -> Option<String> {
+        match self.with_retry("reading the channel", || self.http.channel(channel).into_future()).await {
+            Ok(response) => response.model().await.ok().and_then(|c| c.name),
+            Err(error) => {
+                tracing::debug!(error = %error, "cannot read the channel's name");
+                None
+            }
         }
     }
 

@@ -57,16 +57,32 @@ pub struct CommandHandler {
     archiver: Option<ChartArchiver>,
 }
 
+/// Logs a failure on the server's side once, at error level, with what the operator can do about it.
 fn log_failure(error: &ServiceError) {
-    if !error.is_user_error() {
-        let mut chain = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        tracing::error!(error = %chain, "command failed on the server's side");
+    if error.is_user_error() {
+        return;
+    }
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    match error {
+        ServiceError::Unwritable(_) => tracing::error!(
+            error = %chain,
+            "command not saved: the database cannot be written (disk full, or the database file, its -wal file or \
+             their directory read-only or immutable); free disk space or make them writable by this process; reads \
+             go on meanwhile, and writes work again as soon as it is fixed, without a restart"
+        ),
+        ServiceError::Busy(_) => tracing::error!(
+            error = %chain,
+            "command not saved: another process held the database's write lock for longer than \
+             database.busy_timeout_ms; find what holds it (a long transaction, a backup that locks the file) or raise \
+             the timeout"
+        ),
+        _ => tracing::error!(error = %chain, "command failed on the server's side"),
     }
 }
 
@@ -169,11 +185,14 @@ impl CommandHandler {
         let roster = &service.policy().roster;
         let reply = match command {
             Command::Plan { coach, date, text } => {
-                // A message delivered again (a replay after a reconnect) already posted its plan, or re-posted it,
-                // even if a later message has re-posted it since.
-                if service.plan_posted_by_message(message.message_id).await?.is_some() {
-                    tracing::info!(message_id = message.message_id, "message already handled; ignored");
-                    return Ok(None);
+                // A message delivered again (after a restart, when the previous run stopped between saving the plan
+                // and noting the message as handled) already posted its plan, or re-posted it, even if a later
+                // message has re-posted it since. Nothing is posted again; while the plan still comes from this
+                // message, its confirmation is sent again, since the first one may never have left.
+                if let Some(plan) = service.plan_posted_by_message(message.message_id).await? {
+                    tracing::info!(message_id = message.message_id, "message already handled; nothing posted again");
+                    let current = plan.source.message_id == Some(message.message_id) && !plan.is_deleted();
+                    return Ok(current.then(|| format::posted(roster, &service::Posted::Created(plan))));
                 }
                 let coach = service.parse_coach(&coach)?;
                 let text = service.parse_text(&text)?;
@@ -330,8 +349,10 @@ mod tests {
         let (first, repost) = (message(100, "!plan d first"), message(101, "!plan d second"));
         assert!(handler.on_message(&first).await.unwrap().contains("saved"));
         assert!(handler.on_message(&repost).await.unwrap().contains("replaced"));
-        // Both delivered again (a replay after a reconnect): neither posts again nor replies.
-        assert_eq!(handler.on_message(&repost).await, None);
+        // Both delivered again (after a restart): neither posts again; the message the plan now comes from gets its
+        // confirmation again (the first may have been lost), the older one gets nothing.
+        let again = handler.on_message(&repost).await.unwrap();
+        assert_eq!(again, "✅ Plan saved for **Day Trading** (`d`) on 2025-11-09.");
         assert_eq!(handler.on_message(&first).await, None, "the first message does not bring its text back");
         let plan = store.find_by_source_message(101).unwrap().unwrap();
         assert_eq!((plan.text.as_str(), plan.version), ("second", 2));

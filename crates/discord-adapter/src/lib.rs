@@ -8,9 +8,11 @@
 
 pub mod archive;
 pub mod bot;
+pub mod catch_up;
 pub mod command;
 pub mod format;
 pub mod handler;
 pub mod probe;
 pub mod retry;
+pub mod session;
 pub mod split;

@@ -34,6 +34,11 @@ pub struct EmulatorConfig {
     pub gateway_port: u16,
     /// Port of the REST listener on 127.0.0.1; 0 (the default) picks a free one.
     pub rest_port: u16,
+    /// Most events a gateway session keeps for RESUME (default 10 000). Heartbeats forget nothing: a client may
+    /// resume from any sequence whose following events are all still kept, also from a new connection after its
+    /// process died; a RESUME from before the oldest kept event is refused with op 9, as Discord refuses a session
+    /// it no longer holds.
+    pub session_log_limit: usize,
 }
 
 impl EmulatorConfig {
@@ -141,6 +146,13 @@ impl EmulatorConfig {
         self
     }
 
+    /// Sets how many events a gateway session keeps for RESUME (see [`Self::session_log_limit`]).
+    #[must_use]
+    pub fn with_session_log_limit(mut self, events: usize) -> Self {
+        self.session_log_limit = events;
+        self
+    }
+
     /// Sets how long attachment URLs stay valid.
     #[must_use]
     pub fn with_attachment_url_ttl(mut self, ttl: Duration) -> Self {
@@ -164,6 +176,7 @@ impl Default for EmulatorConfig {
             attachment_url_ttl: Duration::from_secs(24 * 60 * 60),
             gateway_port: 0,
             rest_port: 0,
+            session_log_limit: 10_000,
         }
     }
 }

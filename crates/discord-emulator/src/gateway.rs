@@ -180,7 +180,7 @@ impl Connection {
         };
         let d = payload.get("d").unwrap_or(&Value::Null);
         match op {
-            1 => self.on_heartbeat(ws, d).await,
+            1 => self.on_heartbeat(ws).await,
             2 => self.on_identify(ws, d).await,
             6 => self.on_resume(ws, d).await,
             3 | 4 | 8 if self.session.is_none() => Flow::Close(4003, "Not authenticated."),
@@ -189,14 +189,12 @@ impl Connection {
         }
     }
 
-    async fn on_heartbeat<S>(&mut self, ws: &mut WebSocketStream<S>, d: &Value) -> Flow
+    async fn on_heartbeat<S>(&mut self, ws: &mut WebSocketStream<S>) -> Flow
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        if let (Some(session), Some(seq)) = (&self.session, d.as_u64()) {
-            // Only what this socket really delivered may be forgotten.
-            self.shared.lock().acknowledge(session, seq.min(self.sent_seq));
-        }
+        // The heartbeat's sequence forgets nothing: a client may resume from an older one (its process died before
+        // it handled what it had received), and the session's log keeps its latest events for that.
         let stalled = self.stalled_until.is_some_and(|until| Instant::now() < until);
         self.shared.stats(|s| {
             s.heartbeats += 1;

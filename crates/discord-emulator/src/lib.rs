@@ -9,8 +9,10 @@
 //! 500s, 429s and slow answers.
 //!
 //! What it emulates faithfully, because bots get it wrong in production:
-//! - sessions keep their events (until a heartbeat acknowledges them), so a RESUME replays everything after the
-//!   client's sequence exactly once; a RESUME the emulator cannot honour gets op 9 `d: false`;
+//! - sessions keep their latest events ([`EmulatorConfig::session_log_limit`]) whatever the heartbeats acknowledged,
+//!   so a RESUME replays everything after the client's sequence exactly once, also from a new connection of a new
+//!   process after the old one died; a RESUME the emulator cannot honour (unknown or invalidated session, sequence
+//!   older than the log) gets op 9 `d: false`;
 //! - with several shards, guild events go to shard `(guild_id >> 22) % shard_count` only;
 //! - intents are enforced: no MESSAGE_* without `GUILD_MESSAGES`, empty `content` without `MESSAGE_CONTENT`
 //!   (unless the bot is mentioned) — turn it off with [`EmulatorConfig::with_enforced_intents`];

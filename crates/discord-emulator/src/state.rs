@@ -201,7 +201,9 @@ pub(crate) struct LoggedEvent {
     pub(crate) frame: Arc<str>,
 }
 
-/// A gateway session: the log of its events, kept until the client acknowledges them by heartbeat.
+/// A gateway session: the log of its latest events (at most [`EmulatorConfig::session_log_limit`]), kept across
+/// connections, so that a client resuming from any sequence still in the log gets everything after it, whatever it
+/// acknowledged by heartbeat (a client that died may resume from a sequence older than its last heartbeat).
 #[derive(Debug)]
 pub(crate) struct Session {
     id: String,
@@ -209,8 +211,10 @@ pub(crate) struct Session {
     intents: u64,
     events: VecDeque<LoggedEvent>,
     last_seq: u64,
-    /// Events up to this sequence were acknowledged and dropped from the log.
-    trimmed_through: u64,
+    /// Events up to this sequence were dropped from the log (it was full): a resume from before it is refused.
+    dropped_through: u64,
+    /// Most events kept.
+    log_limit: usize,
     resumable: bool,
     connection: Option<u64>,
     resumes: u64,
@@ -222,6 +226,11 @@ impl Session {
         let seq = self.last_seq;
         let frame = format!(r#"{{"op":0,"s":{seq},"t":"{name}","d":{d}}}"#);
         self.events.push_back(LoggedEvent { seq, name, frame: frame.into() });
+        while self.events.len() > self.log_limit.max(1) {
+            if let Some(dropped) = self.events.pop_front() {
+                self.dropped_through = dropped.seq;
+            }
+        }
     }
 
     fn events_after(&self, seq: u64) -> Vec<LoggedEvent> {
@@ -517,7 +526,8 @@ impl State {
             intents,
             events: VecDeque::new(),
             last_seq: 0,
-            trimmed_through: 0,
+            dropped_through: 0,
+            log_limit: self.config.session_log_limit,
             resumable: true,
             connection: Some(connection),
             resumes: 0,
@@ -549,7 +559,7 @@ impl State {
             self.stats.resumes_rejected += 1;
             return None;
         };
-        if !session.resumable || seq < session.trimmed_through || seq > session.last_seq {
+        if !session.resumable || seq < session.dropped_through || seq > session.last_seq {
             self.stats.resumes_rejected += 1;
             return None;
         }
@@ -566,17 +576,6 @@ impl State {
     pub(crate) fn pending_events(&self, connection: u64, session_id: &str, seq: u64) -> Option<Vec<LoggedEvent>> {
         let session = self.sessions.iter().find(|s| s.id == session_id)?;
         (session.connection == Some(connection)).then(|| session.events_after(seq))
-    }
-
-    /// Drops events the client acknowledged with a heartbeat carrying `seq`.
-    pub(crate) fn acknowledge(&mut self, session_id: &str, seq: u64) {
-        if let Some(session) = self.sessions.iter_mut().find(|s| s.id == session_id) {
-            let seq = seq.min(session.last_seq);
-            while session.events.front().is_some_and(|e| e.seq <= seq) {
-                session.events.pop_front();
-            }
-            session.trimmed_through = session.trimmed_through.max(seq);
-        }
     }
 
     /// Makes a session unresumable.

@@ -55,7 +55,7 @@ pub struct PoolState {
 /// file; SQLite's locks keep their writes apart.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: Pool<SqliteConnectionManager>,
+    pool: Pool<Manager>,
     path: Option<PathBuf>,
     applied_at_open: Vec<u32>,
 }
@@ -64,7 +64,11 @@ pub struct SqliteStore {
 const PING_SQL: &str =
     "SELECT (SELECT MAX(version) FROM schema_migrations), (SELECT COUNT(*) FROM (SELECT 1 FROM plans LIMIT 1))";
 
-type PooledSqlite = PooledConnection<SqliteConnectionManager>;
+type PooledSqlite = PooledConnection<Manager>;
+
+/// Why a pooled connection is given up although it works: it was opened read-only while the file could not be
+/// written, and the file can be written again.
+const WRITABLE_AGAIN: &str = "the database file can be written again; replacing a connection opened read-only";
 
 /// Reports the pool's failures to open a connection through `tracing` (r2d2 would use the `log` crate).
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +76,57 @@ struct TracingErrorHandler;
 
 impl r2d2::HandleError<rusqlite::Error> for TracingErrorHandler {
     fn handle_error(&self, error: rusqlite::Error) {
-        tracing::warn!(error = %error, "cannot open a database connection");
+        if error.to_string().contains(WRITABLE_AGAIN) {
+            tracing::info!("{WRITABLE_AGAIN}");
+        } else {
+            tracing::warn!(error = %error, "cannot open a database connection");
+        }
+    }
+}
+
+/// The pool's connections: SQLite's, checked before each use. A connection SQLite opened read-only because the file
+/// could not be written then (a read-only or immutable file, a full disk) stays read-only for good; once a new
+/// connection would be writable, the pool replaces it, so writes work again without a restart.
+#[derive(Debug)]
+struct Manager {
+    sqlite: SqliteConnectionManager,
+    /// The database file; `None` in memory.
+    path: Option<PathBuf>,
+    flags: OpenFlags,
+}
+
+impl Manager {
+    /// Whether a connection opened now could write: SQLite opens it (never `open(2)` on the file from outside
+    /// SQLite, whose locks a stray descriptor's close would release).
+    fn writable_now(&self, path: &Path) -> bool {
+        Connection::open_with_flags(path, self.flags).is_ok_and(|c| c.is_readonly(MAIN_DB).is_ok_and(|ro| !ro))
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> Result<Connection, rusqlite::Error> {
+        self.sqlite.connect()
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {
+        self.sqlite.is_valid(conn)?;
+        if let Some(path) = &self.path
+            && conn.is_readonly(MAIN_DB)?
+            && self.writable_now(path)
+        {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                Some(WRITABLE_AGAIN.to_owned()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        self.sqlite.has_broken(conn)
     }
 }
 
@@ -119,7 +173,8 @@ impl SqliteStore {
     /// migrations, and builds the connection pool.
     ///
     /// A file this process may not write (read-only permissions or medium) opens for reading when its schema is up to
-    /// date: reads work and every change fails with [`RepoError::Unwritable`]. The pool never creates the file
+    /// date: reads work and every change fails with [`RepoError::Unwritable`] until the file can be written again,
+    /// when the pool replaces the connections it opened read-only (no restart needed). The pool never creates the file
     /// again: if it is deleted while the store is open, new connections fail instead of starting an empty database.
     ///
     /// # Errors
@@ -147,9 +202,10 @@ impl SqliteStore {
         }
         drop(conn);
         let busy_timeout = options.busy_timeout;
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE))
-            .with_init(move |c| configure(c, busy_timeout));
+        let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
+        let sqlite =
+            SqliteConnectionManager::file(path).with_flags(flags).with_init(move |c| configure(c, busy_timeout));
+        let manager = Manager { sqlite, path: Some(path.to_owned()), flags };
         let pool = Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
@@ -169,7 +225,8 @@ impl SqliteStore {
         let path = Path::new(":memory:");
         let options = StoreOptions::default();
         let busy_timeout = options.busy_timeout;
-        let manager = SqliteConnectionManager::memory().with_init(move |c| configure(c, busy_timeout));
+        let sqlite = SqliteConnectionManager::memory().with_init(move |c| configure(c, busy_timeout));
+        let manager = Manager { sqlite, path: None, flags: OpenFlags::default() };
         let pool = Pool::builder()
             .max_size(1)
             .min_idle(Some(1))

@@ -38,7 +38,7 @@ async fn bot_and_api_share_one_process_and_one_database() {
     assert_eq!(status.code(), Some(0), "{}", stderr.join("\n"));
     let stats =
         emulator.wait_for_gateway(WAIT, "the close frame", |s| s.last_client_close_code.is_some()).await.unwrap();
-    assert_eq!(stats.last_client_close_code, Some(1000), "the gateway was closed cleanly");
+    assert_eq!(stats.last_client_close_code, Some(4000), "the gateway was closed cleanly, keeping the session");
 }
 
 /// Counts the request spans the server opened and closed, from its Bunyan JSON log lines.

@@ -193,6 +193,20 @@ pub(crate) const KEYS: &[Key] = &[
         "a number of seconds",
         "use e.g. 30",
     ),
+    key(
+        "discord.catch_up_messages",
+        Some("CATCH_UP_MESSAGES"),
+        Kind::Uint(USIZE),
+        "a number of messages",
+        "use a number from 0 (no catch-up) to 10000, e.g. 500",
+    ),
+    key(
+        "discord.catch_up_max_age_hours",
+        Some("CATCH_UP_MAX_AGE_HOURS"),
+        Kind::Uint(U64),
+        "a number of hours",
+        "use a number of hours from 1 to 8760, e.g. 72",
+    ),
     key("discord.mock_mode", Some("MOCK_MODE"), Kind::Bool, "true or false", "use true or false"),
     key(
         "plans.market_timezone",

@@ -52,6 +52,8 @@ const FLAT_ENV: &[(&str, &str, Accessor, &str)] = &[
     ("RECONNECT_ATTEMPTS", "9", |s| s.discord.reconnect_attempts.to_string(), "9"),
     ("RECONNECT_DELAY_SECONDS", "4", |s| format!("{:?}", s.discord.reconnect_delay()), "4s"),
     ("CONNECTION_TIMEOUT", "12", |s| format!("{:?}", s.discord.connection_timeout()), "12s"),
+    ("CATCH_UP_MESSAGES", "0", |s| s.discord.catch_up_messages.to_string(), "0"),
+    ("CATCH_UP_MAX_AGE_HOURS", "24", |s| format!("{:?}", s.discord.catch_up_max_age()), "86400s"),
     ("MAX_CHART_ATTACHMENTS", "20", |s| s.plans.max_chart_attachments.to_string(), "20"),
     ("LOG_FORMAT", "json", |s| s.log.format.to_string(), "json"),
     ("MARKET_TIMEZONE", "Europe/London", |s| s.market_time_zone().name().to_owned(), "Europe/London"),
@@ -206,6 +208,7 @@ fn an_empty_configuration_is_valid_and_is_the_defaults() {
     assert!(d.token.is_none() && d.api_base_url.is_none() && d.gateway_url.is_none() && !d.mock_mode);
     assert_eq!(d.command_prefix, "!");
     assert_eq!((d.reconnect_attempts, d.reconnect_delay_seconds, d.connection_timeout_seconds), (5, 2, 30));
+    assert_eq!((d.catch_up_messages, d.catch_up_max_age_hours), (500, 72));
     assert_eq!(settings.market_time_zone().name(), "America/New_York");
     assert_eq!(settings.plans.max_chart_attachments, 10);
     assert_eq!(settings.roster(), core_model::Roster::default());
@@ -510,6 +513,8 @@ fn hand_built_settings_are_validated_too() {
     settings.api.host = "http://0.0.0.0".into();
     settings.discord.command_prefix = "! ".into();
     settings.discord.connection_timeout_seconds = 0;
+    settings.discord.catch_up_messages = 10_001;
+    settings.discord.catch_up_max_age_hours = 0;
     settings.api.max_body_bytes = 0;
     settings.log.file = Some(PathBuf::from("logs/"));
     settings.database.path = PathBuf::new();
@@ -523,7 +528,9 @@ fn hand_built_settings_are_validated_too() {
             "api.max_body_bytes",
             "log.file",
             "discord.command_prefix",
-            "discord.connection_timeout_seconds"
+            "discord.connection_timeout_seconds",
+            "discord.catch_up_messages",
+            "discord.catch_up_max_age_hours"
         ]
     );
 }

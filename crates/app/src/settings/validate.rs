@@ -13,6 +13,10 @@ pub(crate) const MAX_CHART_ATTACHMENTS_LIMIT: usize = 50;
 pub(crate) const MAX_LOG_SIZE_MB: u64 = 1024 * 1024;
 /// Longest command prefix accepted, in characters.
 pub(crate) const MAX_COMMAND_PREFIX_CHARS: usize = 8;
+/// Most messages per channel a catch-up may read back (100 requests of Discord's largest page).
+pub(crate) const MAX_CATCH_UP_MESSAGES: usize = 10_000;
+/// Greatest catch-up age accepted, in hours (a year).
+pub(crate) const MAX_CATCH_UP_AGE_HOURS: u64 = 365 * 24;
 
 /// Every problem of `settings`, in the order of the settings.
 pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
@@ -127,6 +131,20 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
             "discord.connection_timeout_seconds",
             "the connection timeout is 0 seconds".into(),
             "use a number of seconds of at least 1, e.g. 30",
+        );
+    }
+    if discord.catch_up_messages > MAX_CATCH_UP_MESSAGES {
+        report(
+            "discord.catch_up_messages",
+            format!("{} messages per channel is more than a catch-up reads back", discord.catch_up_messages),
+            "use a number from 0 (no catch-up) to 10000, e.g. 500",
+        );
+    }
+    if discord.catch_up_max_age_hours == 0 || discord.catch_up_max_age_hours > MAX_CATCH_UP_AGE_HOURS {
+        report(
+            "discord.catch_up_max_age_hours",
+            format!("{} hours is not a usable catch-up age", discord.catch_up_max_age_hours),
+            "use a number of hours from 1 to 8760, e.g. 72 (set discord.catch_up_messages to 0 to turn catch-up off)",
         );
     }
 

@@ -174,13 +174,18 @@ async fn the_chart_cap_refuses_the_plan_and_stores_nothing() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_the_gateway_cleanly() {
+async fn shutdown_closes_the_gateway_keeping_the_session_resumable() {
     within(WAIT, async {
         let mut bot = spawn_bot().await;
         bot.stop().await.unwrap();
         let stats = bot.emulator.gateway_stats();
         assert_eq!(stats.open_connections, 0);
-        assert_eq!(stats.last_client_close_code, Some(1000), "a normal close, not a dropped connection");
+        assert_eq!(
+            stats.last_client_close_code,
+            Some(4000),
+            "a close that keeps the session, not a dropped connection"
+        );
+        assert!(bot.emulator.sessions()[0].resumable);
         let health = bot.service.bot_health(Duration::from_secs(90)).await.unwrap();
         assert_eq!(health.state, BotState::Disconnected);
     })

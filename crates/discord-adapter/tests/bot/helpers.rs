@@ -28,6 +28,12 @@ pub struct TestBot {
     pub emulator: Arc<Emulator>,
     pub store: Arc<SqliteStore>,
     pub service: PlanService,
+    /// The service's clock: the system's, shifted by what a test sets.
+    pub clock: Arc<ShiftedClock>,
+    /// Catch-up look-back of the next start: most messages per channel, and their greatest age.
+    pub catch_up: (usize, Duration),
+    /// How often the next start saves its gateway session.
+    pub session_save_every: Duration,
     listening: Listening,
     /// Whether the bot keeps copies of attached images.
     archiving: bool,
@@ -83,11 +89,24 @@ async fn spawn(config: EmulatorConfig, policy: Policy, listening: Listening, arc
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
     let policy = Policy { admin_roles: vec![DomainRoleId(ADMIN_ROLE.get())], ..policy };
-    let mut service = PlanService::new(store.clone(), store.clone(), Arc::new(core_model::SystemClock), policy);
+    let clock = Arc::new(ShiftedClock::default());
+    let mut service = PlanService::new(store.clone(), store.clone(), clock.clone(), policy);
     if archiving {
         service = service.with_chart_images(store.clone());
     }
-    let mut bot = TestBot { emulator, store, service, listening, archiving, stop: None, task: None, _dir: dir };
+    let mut bot = TestBot {
+        emulator,
+        store,
+        service,
+        clock,
+        catch_up: (500, Duration::from_secs(72 * 3600)),
+        session_save_every: Duration::from_millis(100),
+        listening,
+        archiving,
+        stop: None,
+        task: None,
+        _dir: dir,
+    };
     bot.start();
     bot.emulator.wait_for_ready(WAIT).await.unwrap();
     bot
@@ -103,6 +122,9 @@ impl TestBot {
             status_every: Duration::from_millis(200),
             shutdown_grace: Duration::from_secs(5),
             identify_queue: false,
+            catch_up_limit: self.catch_up.0,
+            catch_up_max_age: self.catch_up.1,
+            session_save_every: self.session_save_every,
             ..BotConfig::new(BotToken::new(self.emulator.token()))
         }
     }
@@ -130,6 +152,14 @@ impl TestBot {
         tokio::time::timeout(WAIT, task).await.expect("the bot stops in time").expect("the bot task did not panic")
     }
 
+    /// Stops the bot as a killed process stops: no close frame, nothing saved, work in progress abandoned.
+    pub async fn crash(&mut self) {
+        self.stop = None;
+        let task = self.task.take().expect("the bot runs");
+        task.abort();
+        let _ = task.await;
+    }
+
     /// Posts as `user` and waits for the bot's `n`th message in the channel (counting from the start).
     pub async fn say(&self, user: UserId, content: &str, replies_so_far: usize) -> SentMessage {
         self.emulator.post_message(CHANNEL, user, content, vec![]).unwrap();
@@ -154,4 +184,22 @@ impl TestBot {
 
 pub fn domain_user(user: UserId) -> DomainUserId {
     DomainUserId(user.get())
+}
+
+/// The system clock shifted by a number of seconds a test sets (to make messages look older than they are).
+#[derive(Debug, Default)]
+pub struct ShiftedClock(std::sync::atomic::AtomicI64);
+
+impl ShiftedClock {
+    /// Moves "now" `seconds` ahead of the system clock.
+    pub fn shift(&self, seconds: i64) {
+        self.0.store(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl core_model::Clock for ShiftedClock {
+    fn now(&self) -> core_model::jiff::Timestamp {
+        let shift = core_model::jiff::SignedDuration::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst));
+        core_model::jiff::Timestamp::now().checked_add(shift).unwrap()
+    }
 }

@@ -5,3 +5,4 @@ mod commands;
 mod edges;
 mod faults;
 mod helpers;
+mod restarts;

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use discord_emulator::{AttachmentSpec, EmulatorConfig, EmulatorError};
-use twilight_gateway::{CloseFrame, Event, Intents, ShardId};
+use twilight_gateway::queue::InMemoryQueue;
+use twilight_gateway::{CloseFrame, ConfigBuilder, Event, Intents, Shard, ShardId};
 use twilight_model::id::Id;
 
 use crate::support::{
@@ -218,6 +219,76 @@ async fn stalled_heartbeat_acks_make_twilight_resume_without_loss() {
         seen.extend(events.collect_for(Duration::from_millis(300)).await);
         assert_eq!(created_contents(&seen), vec!["held back"]);
         assert_eq!(emulator.sessions()[0].last_sequence, 3, "READY, GUILD_CREATE and the message");
+    })
+    .await;
+}
+
+/// A shard that resumes a stored session, as a restarted process does.
+fn resuming_shard(emulator: &discord_emulator::Emulator, session: twilight_gateway::Session, url: String) -> Shard {
+    let config = ConfigBuilder::new(emulator.token().to_owned(), bot_intents())
+        .proxy_url(emulator.gateway_url())
+        .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
+        .session(session)
+        .resume_url(url)
+        .build();
+    Shard::with_config(ShardId::ONE, config)
+}
+
+#[tokio::test]
+async fn a_new_process_resumes_a_dead_clients_session_from_an_older_sequence_than_it_heartbeated() {
+    within(async {
+        let emulator = emulator().await;
+        let mut first = drive(shard(&emulator, ShardId::ONE, bot_intents()));
+        first.next("READY", |e| matches!(e, Event::Ready(_)).then_some(())).await;
+        for text in ["one", "two", "three"] {
+            emulator.post_message(CHANNEL, ALICE, text, Vec::new()).expect("posted");
+        }
+        let seen =
+            first.until("the third message", |e| matches!(e, Event::MessageCreate(m) if m.content == "three")).await;
+        assert_eq!(created_contents(&seen), vec!["one", "two", "three"]);
+        // Let a heartbeat carry the latest sequence (5: READY, GUILD_CREATE, three messages).
+        let heartbeats = emulator.gateway_stats().heartbeats;
+        emulator.wait_for_gateway(WAIT, "a heartbeat", |s| s.heartbeats > heartbeats).await.expect("heartbeat");
+        let session = emulator.sessions()[0].clone();
+        assert_eq!(session.last_sequence, 5);
+        // The process dies without a close frame; messages keep coming while it is gone.
+        drop(first);
+        emulator.wait_for_gateway(WAIT, "the dropped connection", |s| s.open_connections == 0).await.expect("gone");
+        emulator.post_message(CHANNEL, ALICE, "four", Vec::new()).expect("posted");
+
+        // The new process had handled only up to "one" (sequence 3): everything after it comes again, once.
+        let stored = twilight_gateway::Session::new(3, session.session_id.clone());
+        let mut second = drive(resuming_shard(&emulator, stored, format!("{}/resume", emulator.gateway_url())));
+        let mut seen = second.until("RESUMED", |e| matches!(e, Event::Resumed)).await;
+        seen.extend(second.collect_for(Duration::from_millis(300)).await);
+        assert_eq!(created_contents(&seen), vec!["two", "three", "four"]);
+        let stats = emulator.gateway_stats();
+        assert_eq!((stats.identifies, stats.resumes, stats.resumes_rejected), (1, 1, 0), "{stats:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_resume_from_before_the_sessions_kept_events_is_refused_and_twilight_identifies() {
+    within(async {
+        let emulator =
+            discord_emulator::Emulator::start(crate::support::config().with_session_log_limit(3)).await.unwrap();
+        let mut first = drive(shard(&emulator, ShardId::ONE, bot_intents()));
+        first.next("READY", |e| matches!(e, Event::Ready(_)).then_some(())).await;
+        for text in ["one", "two", "three"] {
+            emulator.post_message(CHANNEL, ALICE, text, Vec::new()).expect("posted");
+        }
+        first.until("the third message", |e| matches!(e, Event::MessageCreate(m) if m.content == "three")).await;
+        let session = emulator.sessions()[0].clone();
+        drop(first);
+        emulator.wait_for_gateway(WAIT, "the dropped connection", |s| s.open_connections == 0).await.expect("gone");
+
+        // Only sequences 3 to 5 are kept: a resume from 1 would miss GUILD_CREATE.
+        let stored = twilight_gateway::Session::new(1, session.session_id.clone());
+        let mut second = drive(resuming_shard(&emulator, stored, format!("{}/resume", emulator.gateway_url())));
+        second.next("a new READY", |e| matches!(e, Event::Ready(_)).then_some(())).await;
+        let stats = emulator.gateway_stats();
+        assert_eq!((stats.resume_attempts, stats.resumes_rejected, stats.identifies), (1, 1, 2), "{stats:?}");
     })
     .await;
 }

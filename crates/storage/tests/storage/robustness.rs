@@ -157,3 +157,23 @@ fn a_read_only_database_file_opens_for_reading_and_every_write_is_unwritable() {
     let store = open(&dir.db());
     store.change(plan.id, edit("v2"), &author(1, "Ann"), at(2), None).unwrap();
 }
+
+#[test]
+fn a_store_opened_on_a_read_only_file_writes_again_once_the_file_is_writable_without_reopening() {
+    let dir = TestDir::new();
+    let plan = open(&dir.db()).insert(new_plan("d", "2025-11-09", "kept", author(1, "Ann")), at(0)).unwrap();
+    let read_only = ReadOnlyFile::new(&dir.db());
+    let store = open(&dir.db());
+    let err = store.change(plan.id, edit("v2"), &author(1, "Ann"), at(1), None).unwrap_err();
+    assert!(matches!(err, RepoError::Unwritable(_)), "{err:?}");
+    assert_eq!(store.get(plan.id).unwrap().unwrap(), plan, "reads go on");
+
+    // The operator fixes the file: the same store, with the read-only connections it pooled, writes again.
+    drop(read_only);
+    let changed = store.change(plan.id, edit("v2"), &author(1, "Ann"), at(2), None).unwrap();
+    assert_eq!((changed.version, changed.text.as_str()), (2, "v2"));
+    store.put_status("bot.state", "connected", at(2)).unwrap();
+    for day in 10..14 {
+        store.insert(new_plan("s", &format!("2025-11-{day}"), "swing", author(1, "Ann")), at(3)).unwrap();
+    }
+}
