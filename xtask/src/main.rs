@@ -1,4 +1,5 @@
-//! Project automation: `cargo xtask ci` runs every check CI runs; `cargo xtask tidy` checks the architecture rules.
+//! Project automation: `cargo xtask ci` runs every check CI runs; `cargo xtask tidy` checks the architecture rules;
+//! `cargo xtask bench <suite>` builds what a benchmark suite needs in release and runs it.
 
 mod tidy;
 
@@ -13,13 +14,19 @@ usage: cargo xtask <command>
 commands:
   ci     format check, clippy (warnings are errors), tidy, then the whole test suite
   tidy   crate-graph directions and module docs
+  bench  <api|ingest|client|footprint|all> [ARGS...]: build in release and run a benchmark suite (loopback only,
+         bounded in time); ARGS go to the suite (`cargo xtask bench api --help` lists them)
 ";
+
+/// The benchmark suites, in the order `all` runs them.
+const SUITES: &[&str] = &["api", "ingest", "client", "footprint"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("tidy") => tidy::check(&workspace_root()).map(|()| println!("tidy: ok")),
+        Some("bench") => bench(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -52,6 +59,56 @@ fn cargo(args: &[&str]) -> Result<()> {
         bail!("`cargo {}` failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// `cargo xtask bench <suite> [ARGS...]`.
+fn bench(args: &[String]) -> Result<()> {
+    let (suite, rest) = match args.split_first() {
+        Some((suite, rest)) => (suite.as_str(), rest),
+        None => bail!("which suite? one of {}, or all\n\n{USAGE}", SUITES.join(", ")),
+    };
+    match suite {
+        "all" => {
+            if !rest.is_empty() {
+                bail!("`bench all` takes no arguments; give them to one suite");
+            }
+            SUITES.iter().try_for_each(|suite| bench_suite(suite, &[]))
+        }
+        suite if SUITES.contains(&suite) => bench_suite(suite, rest),
+        other => bail!("unknown suite `{other}`: one of {}, or all", SUITES.join(", ")),
+    }
+}
+
+fn bench_suite(suite: &str, args: &[String]) -> Result<()> {
+    if suite == "client" {
+        // Criterion's own harness; ARGS are criterion's (e.g. `--measurement-time 10`).
+        let mut cargo_args = vec!["bench", "-p", "plan-client", "--bench", "cache", "--"];
+        if args.is_empty() {
+            cargo_args.extend(["--warm-up-time", "1", "--measurement-time", "5"]);
+        }
+        cargo_args.extend(args.iter().map(String::as_str));
+        return cargo(&cargo_args);
+    }
+    // Always the same set of packages, whatever the suite: cargo unifies features over the packages of one build, so
+    // building only the suite's binary would rebuild the shared crates each time another suite runs.
+    cargo(&["build", "--release", "--locked", "-p", "plan-api", "-p", "plan-bot", "-p", "plan-server", "-p", "bench"])?;
+    let bin_dir = target_dir().join("release");
+    let mut command = Command::new(bin_dir.join("bench"));
+    command.arg(suite).arg("--bin-dir").arg(&bin_dir).args(args).current_dir(workspace_root());
+    println!("$ {command:?}");
+    let status = command.status().with_context(|| format!("running the {suite} suite"))?;
+    if !status.success() {
+        bail!("the {suite} suite failed ({status})");
+    }
+    Ok(())
+}
+
+/// The target directory cargo builds into: `CARGO_TARGET_DIR` when set, else `target/` of the workspace.
+fn target_dir() -> PathBuf {
+    // A relative CARGO_TARGET_DIR is relative to where cargo was run, as cargo reads it.
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| workspace_root().join("target"), |dir| std::path::absolute(&dir).unwrap_or(dir))
 }
 
 fn ci() -> Result<()> {

@@ -70,6 +70,7 @@ const RULES: &[Rule] = &[
     },
     Rule { krate: "example-agent", may_use: &["plan-client"], must_not_use: &[] },
     Rule { krate: "xtask", may_use: &[], must_not_use: &[] },
+    Rule { krate: "bench", may_use: &["core-model", "storage", "discord-emulator"], must_not_use: &[] },
 ];
 
 /// A workspace crate as its manifest declares it.

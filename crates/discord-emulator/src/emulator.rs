@@ -427,6 +427,13 @@ impl Emulator {
         self.shared.lock().sent.clone()
     }
 
+    /// How many messages the bot has created in every channel since the records were last cleared: a cheap poll
+    /// for benchmarks, which must not copy every record while the bot works.
+    #[must_use]
+    pub fn sent_message_count(&self) -> usize {
+        self.shared.lock().sent.len()
+    }
+
     /// Waits until the bot has created at least `count` messages in `channel`; returns all of them.
     ///
     /// # Errors

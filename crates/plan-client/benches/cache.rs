@@ -84,13 +84,17 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let metrics = client.metrics();
-    assert_eq!(metrics.api.errors, 0, "every request was answered");
+    // Every read above returned a plan; a failed attempt (e.g. a kept-alive connection the server closed between
+    // groups) is acceptable only if a retry then succeeded.
+    assert!(metrics.api.errors <= metrics.api.retries, "a failed attempt was not retried: {metrics:?}");
     println!(
-        "client metrics after the run: {} reads, {} hits, {} misses, {} revalidations",
+        "client metrics after the run: {} reads, {} hits, {} misses, {} revalidations, {} failed attempts, {} retries",
         metrics.requests.total,
         metrics.requests.cache_hits,
         metrics.requests.cache_misses,
-        metrics.requests.revalidations
+        metrics.requests.revalidations,
+        metrics.api.errors,
+        metrics.api.retries
     );
 }
 

@@ -251,6 +251,11 @@ impl PlanClient {
     }
 
     fn parse_coach(&self, input: &str) -> Result<CoachId> {
+        // An id spelt as the roster spells it (the usual call) costs one copy; other forms (`D`, `d:`, `coach_d`)
+        // go through the roster's parser, which copies the input to normalise it.
+        if let Some(coach) = self.inner.roster.coaches().iter().find(|c| c.id.as_str() == input) {
+            return Ok(coach.id.clone());
+        }
         self.inner.roster.parse(input).map_err(Error::invalid_from)
     }
 

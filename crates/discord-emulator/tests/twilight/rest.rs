@@ -128,6 +128,10 @@ async fn server_error_fault_then_success() {
         assert!(emulator.rest_calls()[0].faulted);
         let contents: Vec<String> = emulator.sent_messages(CHANNEL).into_iter().map(|m| m.content).collect();
         assert_eq!(contents, vec!["two"]);
+        assert_eq!(emulator.sent_message_count(), 1, "the refused attempt created nothing");
+        emulator.clear_rest_records();
+        assert_eq!(emulator.sent_message_count(), 0);
+        assert!(emulator.rest_calls().is_empty());
     })
     .await;
 }

@@ -1,0 +1,106 @@
+//! The `footprint` suite: plan-server in mock mode (bot and API in one process, an embedded local Discord, no
+//! token): time from start to `/health` answering 200, resident memory idle, under load and after it.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::load;
+use crate::process::{self, Product};
+use crate::seed;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct FootprintOptions {
+    /// Starts timed for each database.
+    pub starts: usize,
+    /// How long the load runs.
+    pub load_for: Duration,
+    /// How long to wait before reading idle memory.
+    pub settle: Duration,
+}
+
+/// Runs the suite and prints its report (Markdown) on standard output.
+///
+/// # Errors
+/// When plan-server cannot be started or does not become healthy.
+pub fn run(bin_dir: &Path, options: &FootprintOptions) -> Result<()> {
+    let plan_server = process::binary(bin_dir, "plan-server")?;
+    println!("## footprint\n\nmachine: {}\nbefore: {}\n", process::machine(), process::load());
+    let dir = tempfile::tempdir()?;
+    let year = dir.path().join("year.db");
+    seed::seed(&year)?;
+
+    println!("| database | start to /health 200, ms (each start) | median ms |");
+    println!("| --- | --- | ---: |");
+    for (label, fresh) in [("new (created and migrated at start)", true), ("a year of plans", false)] {
+        let mut times = Vec::new();
+        for i in 0..options.starts {
+            let database = if fresh { dir.path().join(format!("fresh-{i}.db")) } else { year.clone() };
+            let (mut server, _, healthy) = start(&plan_server, dir.path(), &database)?;
+            times.push(healthy.as_secs_f64() * 1000.0);
+            server.stop();
+        }
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let each: Vec<String> = times.iter().map(|t| format!("{t:.0}")).collect();
+        println!("| {label} | {} | {:.0} |", each.join(", "), sorted[sorted.len() / 2]);
+    }
+
+    let (server, addr, _) = start(&plan_server, dir.path(), &year)?;
+    std::thread::sleep(options.settle);
+    let (idle, _) = server.rss_kib()?;
+    let date = seed::READ_DATE;
+    let mut loaded = Vec::new();
+    for path in [format!("/api/coach-plans/all?date={date}"), format!("/api/v1/plans/d/{date}")] {
+        let report = load::run(addr, load::get_request(addr, &path), 64, Duration::ZERO, options.load_for)?;
+        if report.bad_status > 0 {
+            bail!("{} of {} answers to {path} were not 200", report.bad_status, report.requests);
+        }
+        loaded.push((path, report.rate(), server.rss_kib()?.0));
+    }
+    std::thread::sleep(options.settle);
+    let (after, peak) = server.rss_kib()?;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!("\n| plan-server (mock mode, a year of plans) | RSS MiB |");
+    println!("| --- | ---: |");
+    println!("| idle, {} s after healthy | {:.1} |", options.settle.as_secs(), mib(idle));
+    for (path, rate, rss) in &loaded {
+        println!(
+            "| at the end of {} s of 64 connections on `{path}` ({rate:.0} req/s) | {:.1} |",
+            options.load_for.as_secs(),
+            mib(*rss)
+        );
+    }
+    println!("| idle again, {} s after the load | {:.1} |", options.settle.as_secs(), mib(after));
+    println!("| peak (VmHWM) | {:.1} |", mib(peak));
+    println!("\nafter: {}", process::load());
+    Ok(())
+}
+
+/// Starts plan-server in mock mode on a free port over `database`; returns it, its address and the time from
+/// spawning it to its first `/health` answer 200.
+fn start(plan_server: &Path, dir: &Path, database: &Path) -> Result<(Product, SocketAddr, Duration)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let env = vec![
+        ("MOCK_MODE", "true".to_owned()),
+        ("DATABASE_PATH", database.display().to_string()),
+        ("API_HOST", "127.0.0.1".to_owned()),
+        ("API_PORT", port.to_string()),
+    ];
+    let (server, _) = Product::start(plan_server, &[], &env, dir, "plan-server: HTTP API on", Duration::from_secs(30))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, _)) = load::fetch(addr, "/health") {
+            let healthy = server.spawned_at.elapsed();
+            return Ok((server, addr, healthy));
+        }
+        if Instant::now() > deadline {
+            bail!("plan-server did not answer /health with 200 within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
