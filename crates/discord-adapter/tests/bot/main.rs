@@ -4,3 +4,4 @@ mod commands;
 mod edges;
 mod faults;
 mod helpers;
+mod security;
