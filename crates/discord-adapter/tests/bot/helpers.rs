@@ -35,18 +35,19 @@ pub struct TestBot {
 }
 
 /// Runs a test body with an overall time limit, so a hang fails instead of stalling the suite.
-/// `TEST_LOG=1` shows the bot's logs (`TEST_LOG=debug` for more).
+/// `TEST_LOG=1` shows the bot's logs at `debug` (`RUST_LOG` narrows or widens them); with `TEST_LOG_FILE` set
+/// (`cargo xtask ci`), every line at every level goes to that file.
 pub async fn within<F: Future>(limit: Duration, body: F) -> F::Output {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if let Ok(level) = std::env::var("TEST_LOG") {
-        let filter = if level == "1" { "info".to_owned() } else { level };
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-    }
+    app::init_test_telemetry();
     tokio::time::timeout(limit, body).await.unwrap_or_else(|_| panic!("test exceeded {limit:?}"))
 }
 
+/// The test desk: Ann, Bob and a moderator with the admin role; the bot's token is the suite's test token, which no
+/// log line may contain.
 pub fn emulator_config() -> EmulatorConfig {
     EmulatorConfig::default()
+        .with_token(app::test_secrets::DISCORD_BOT_TOKEN)
         .with_role(ADMIN_ROLE, "Desk admin")
         .with_user(UserSpec::new(ANN, "ann").with_global_name("Ann"))
         .with_user(UserSpec::new(BOB, "bob").with_global_name("Bob"))
