@@ -3,7 +3,9 @@
 //! 1. The crate graph: every workspace crate has a rule saying which workspace crates it may depend on (normal
 //!    dependencies) and which outside crates it must not use. A crate without a rule is an error, so a new crate's
 //!    place in the architecture is decided when it is added.
-//! 2. Every Rust source file starts with a `//!` line that says what it is for.
+//! 2. Every Rust source file starts with a `//!` line that says what it is for (the fuzz targets' too).
+//! 3. SQL only through parameters: no SQL text built at run time (`format!`, concatenation) is passed to rusqlite's
+//!    `execute`, `query*` or `prepare*` in the `src/` of any crate that depends on rusqlite ([`sql`]).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -11,6 +13,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+
+mod sql;
 
 /// Where a crate sits: the workspace crates it may depend on, and outside crates it must not.
 struct Rule {
@@ -90,6 +94,13 @@ pub fn check(root: &Path) -> Result<()> {
     let mut problems = check_crate_graph(&manifests);
     for manifest in &manifests {
         problems.extend(check_module_docs(&manifest.dir)?);
+        if manifest.dependencies.iter().any(|dep| SQL_CRATES.contains(&dep.as_str())) {
+            problems.extend(check_sql(&manifest.dir.join("src"))?);
+        }
+    }
+    let fuzz = root.join("fuzz").join("fuzz_targets");
+    if fuzz.is_dir() {
+        problems.extend(check_module_docs(&fuzz)?);
     }
     if problems.is_empty() {
         return Ok(());
@@ -201,6 +212,45 @@ fn check_module_docs(dir: &Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
+/// Crates whose users run SQL: a crate depending on one of them has its sources checked by rule 3.
+const SQL_CRATES: &[&str] = &["rusqlite", "r2d2_sqlite"];
+
+/// Rule 3 over every Rust file under `dir`.
+fn check_sql(dir: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for path in rust_files(dir)? {
+        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        for (line, message) in sql::check_source(&text) {
+            problems.push(format!("{}:{line}: {message}", path.display()));
+        }
+    }
+    Ok(problems)
+}
+
+/// Every `.rs` file under `dir` (none when it does not exist), skipping `target` and hidden directories.
+fn rust_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        if !current.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&current).with_context(|| format!("listing {}", current.display()))? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if name != "target" && !name.starts_with('.') {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +307,17 @@ mod tests {
         let ws = scratch_workspace(&[("core-model", &[])], "pub fn f() {}\n");
         let err = check(ws.path()).unwrap_err().to_string();
         assert!(err.contains("lib.rs does not start with a `//!` line"), "{err}");
+    }
+
+    #[test]
+    fn sql_built_with_format_fails() {
+        let lib = "//! A store.\npub fn f(c: &rusqlite::Connection, coach: &str) {\n    \
+                   c.execute(&format!(\"DELETE FROM plans WHERE coach = '{coach}'\"), []).unwrap();\n}\n";
+        let ws = scratch_workspace(&[("storage", &["rusqlite"])], lib);
+        let err = check(ws.path()).unwrap_err().to_string();
+        assert!(err.contains("1 problem(s)"), "{err}");
+        assert!(err.contains("storage/src/lib.rs:3: `.execute(&format!("), "{err}");
+        assert!(err.contains("passes SQL built with `format!`"), "{err}");
     }
 
     #[test]

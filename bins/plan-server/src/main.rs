@@ -1,5 +1,6 @@
 //! `plan-server`: the whole product in one process (Discord bot and HTTP API over one database), the sandbox that
-//! runs it against a local Discord, and the operator's commands (`doctor`, `init`, `migrate`, `import-legacy`).
+//! runs it against a local Discord, and the operator's commands (`doctor`, `init`, `migrate`, `backup`,
+//! `import-legacy`).
 
 mod console;
 mod demo;
@@ -62,6 +63,14 @@ enum Command {
     Init(Box<init::InitArgs>),
     /// Create the database if needed and apply pending migrations, then report the schema version.
     Migrate,
+    /// Copy the database to FILE while the bot and the API keep running: a consistent, checked copy.
+    Backup {
+        /// Where the copy goes (missing directories are created).
+        file: PathBuf,
+        /// Replace FILE when it exists (without this an existing file is an error and stays as it was).
+        #[arg(long)]
+        force: bool,
+    },
     /// Import the predecessor's SQLite database (plans, charts, history); importing twice adds nothing.
     ImportLegacy {
         /// The predecessor's database file.
@@ -99,6 +108,9 @@ fn run(cli: Cli) -> Result<ExitCode, StartupError> {
         Some(Command::Doctor) => Ok(doctor::main(&config, &server)),
         Some(Command::Init(args)) => init::main(&args, &server, &config).map(|()| ExitCode::SUCCESS),
         Some(Command::Migrate) => operator::migrate(&config, &server).map(|()| ExitCode::SUCCESS),
+        Some(Command::Backup { file, force }) => {
+            operator::backup(&config, &server, &file, force).map(|()| ExitCode::SUCCESS)
+        }
         Some(Command::ImportLegacy { path, legacy_timezone }) => {
             operator::import_legacy(&config, &server, &path, legacy_timezone).map(|()| ExitCode::SUCCESS)
         }

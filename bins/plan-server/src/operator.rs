@@ -1,10 +1,11 @@
-//! The database commands: `migrate` and `import-legacy`.
+//! The database commands: `migrate`, `backup` and `import-legacy`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use app::startup::{self, ConfigArgs, ServerArgs, StartupError};
 use core_model::MarketTimeZone;
+use storage::backup::Overwrite;
 
 /// `plan-server migrate`: creates the database when missing, applies pending migrations, reports the version.
 pub(crate) fn migrate(config: &ConfigArgs, server: &ServerArgs) -> Result<(), StartupError> {
@@ -24,6 +25,33 @@ pub(crate) fn migrate(config: &ConfigArgs, server: &ServerArgs) -> Result<(), St
             status.current
         );
     }
+    Ok(())
+}
+
+/// `plan-server backup FILE [--force]`: an online, checked copy of the configured database at `file`; the database
+/// is never created or migrated here (a missing one is an error).
+pub(crate) fn backup(config: &ConfigArgs, server: &ServerArgs, file: &Path, force: bool) -> Result<(), StartupError> {
+    let settings = startup::load_settings(config, Some(server))?;
+    let _telemetry = app::init_telemetry(&settings.log, "plan-server")?;
+    let database = &settings.database.path;
+    let overwrite = if force { Overwrite::Replace } else { Overwrite::Refuse };
+    let summary = storage::backup::backup(database, file, overwrite)
+        .map_err(|e| StartupError::failed(format!("cannot back up {} to {}", database.display(), file.display()), e))?;
+    tracing::info!(
+        database = %database.display(),
+        backup = %summary.destination.display(),
+        plans = summary.plans,
+        bytes = summary.bytes,
+        "database backed up"
+    );
+    println!(
+        "backed up {} to {}: {} plans, schema version {}, {} bytes",
+        database.display(),
+        summary.destination.display(),
+        summary.plans,
+        summary.schema_version,
+        summary.bytes
+    );
     Ok(())
 }
 

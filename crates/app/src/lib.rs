@@ -5,7 +5,9 @@
 //!   ([`SettingsError`] lists every bad setting with its fix).
 //! - [`startup`]: the common flags, storage and service wiring, and the exit codes operators rely on.
 //! - [`telemetry`]: one [`get_subscriber`] for binaries and tests (Bunyan JSON or human-readable lines), and
-//!   [`init_telemetry`], which also writes a size-rotated log file when `log.file` is set.
+//!   [`init_telemetry`], which also writes a size-rotated log file when `log.file` is set; for tests,
+//!   [`init_test_telemetry`] and the `TEST_LOG_FILE` capture of every log line of a test run.
+//! - [`test_secrets`]: the tokens and credentials tests use, which no captured log line may contain.
 //!
 //! A binary's `main` starts like this (exit code 2 for bad configuration, 1 for other start-up failures):
 //!
@@ -39,12 +41,13 @@
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod test_secrets;
 
 pub use settings::{
     ApiSettings, ClientSettings, CoachSettings, DatabaseSettings, DiscordSettings, Environment, LogFormat, LogLevel,
     LogSettings, PlanSettings, Problem, Settings, SettingsError, SettingsLoader,
 };
 pub use telemetry::{
-    TelemetryError, TelemetryGuard, get_subscriber, init_console_telemetry, init_subscriber, init_telemetry,
-    init_telemetry_with_filter, init_test_telemetry,
+    TelemetryError, TelemetryGuard, get_subscriber, get_test_subscriber, init_console_telemetry, init_subscriber,
+    init_telemetry, init_telemetry_with_filter, init_test_telemetry, test_log_file,
 };

@@ -1,14 +1,22 @@
 //! Telemetry: one subscriber builder for binaries and tests (Bunyan JSON or human-readable lines, filtered by the
-//! configured level unless `RUST_LOG` says otherwise), a log file rotated by size, and the `TEST_LOG` switch for tests.
+//! configured level unless `RUST_LOG` says otherwise), a log file rotated by size, and for tests the `TEST_LOG` switch
+//! and the `TEST_LOG_FILE` capture.
+//!
+//! `TEST_LOG_FILE=PATH` (set by `cargo xtask ci`) makes every test subscriber ([`get_test_subscriber`], which
+//! [`init_test_telemetry`] installs, and the test binaries with a capture of their own that add [`test_log_file`])
+//! append every event, at every level (`TEST_LOG_FILE_FILTER` narrows it), as a plain line to `PATH`, whatever the
+//! test's own filter. `cargo xtask ci` then looks for the secrets of [`crate::test_secrets`] in that file.
 
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use logroller::{LogRoller, LogRollerBuilder, LogRollerError, Rotation, RotationSize};
 use tracing::Subscriber;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
 use tracing_subscriber::layer::SubscriberExt;
@@ -56,16 +64,85 @@ pub fn get_subscriber<Sink>(
 where
     Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = rust_log
-        .map(str::trim)
-        .filter(|directives| !directives.is_empty())
-        .and_then(|directives| EnvFilter::try_new(directives).ok())
-        .unwrap_or_else(|| EnvFilter::new(default_filter));
+    let filter = operator_filter(default_filter, rust_log);
     let (json, pretty) = match format {
         LogFormat::Json => (Some(BunyanFormattingLayer::new(name.into(), sink)), None),
         LogFormat::Pretty => (None, Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(sink))),
     };
     Registry::default().with(filter).with(json.is_some().then_some(JsonStorageLayer)).with(json).with(pretty)
+}
+
+/// The filter of the operator's lines: `rust_log` when given, non-empty and valid, else `default_filter`.
+fn operator_filter(default_filter: &str, rust_log: Option<&str>) -> EnvFilter {
+    rust_log
+        .map(str::trim)
+        .filter(|directives| !directives.is_empty())
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_filter))
+}
+
+/// The environment variable naming the file that collects every log line of a test run.
+pub const TEST_LOG_FILE: &str = "TEST_LOG_FILE";
+
+/// The environment variable that narrows what goes to [`TEST_LOG_FILE`] (filter directives; default `trace`).
+pub const TEST_LOG_FILE_FILTER: &str = "TEST_LOG_FILE_FILTER";
+
+/// The file [`TEST_LOG_FILE`] names, opened once per process for appending, with a first line saying which test
+/// binary writes from here on (`test log capture started: bot`). `None` when the variable is not set, or when the
+/// file cannot be opened (said on standard error; `cargo xtask ci` then misses the binary's line and fails).
+pub fn test_log_file() -> Option<Arc<File>> {
+    static FILE: OnceLock<Option<Arc<File>>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::var_os(TEST_LOG_FILE)?;
+        let opened = OpenOptions::new().create(true).append(true).open(&path).and_then(|mut file| {
+            writeln!(file, "test log capture started: {}", test_binary_name())?;
+            Ok(file)
+        });
+        match opened {
+            Ok(file) => Some(Arc::new(file)),
+            Err(error) => {
+                eprintln!("cannot append to {TEST_LOG_FILE} {}: {error}", Path::new(&path).display());
+                None
+            }
+        }
+    })
+    .clone()
+}
+
+/// The running test binary's name without cargo's hash suffix (`bot` for `bot-4a93b9fb7f6c60be`).
+fn test_binary_name() -> String {
+    let exe = std::env::current_exe().ok();
+    let stem = exe.as_deref().and_then(Path::file_stem).and_then(|s| s.to_str()).unwrap_or("unknown");
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => name.to_owned(),
+        _ => stem.to_owned(),
+    }
+}
+
+/// [`get_subscriber`] for tests: the same lines to `sink`, filtered the same way, plus every event at every level
+/// to the [`TEST_LOG_FILE`] when that is set (each layer has its own filter, so the file sees what the test's filter
+/// hides).
+pub fn get_test_subscriber<Sink>(
+    name: impl Into<String>,
+    default_filter: &str,
+    rust_log: Option<&str>,
+    format: LogFormat,
+    sink: Sink,
+) -> impl Subscriber + Send + Sync + 'static
+where
+    Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let operator = match format {
+        LogFormat::Json => JsonStorageLayer.and_then(BunyanFormattingLayer::new(name.into(), sink)).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_ansi(false).with_writer(sink).boxed(),
+    };
+    let capture = test_log_file().map(|file| {
+        let filter = std::env::var(TEST_LOG_FILE_FILTER).ok();
+        let filter =
+            filter.as_deref().and_then(|f| EnvFilter::try_new(f).ok()).unwrap_or_else(|| EnvFilter::new("trace"));
+        tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file).with_filter(filter)
+    });
+    Registry::default().with(operator.with_filter(operator_filter(default_filter, rust_log))).with(capture)
 }
 
 /// Installs `subscriber` as the global default (and routes `log` records to it).
@@ -155,17 +232,18 @@ pub(crate) fn open_log_file(path: &Path, max_bytes: u64, backups: u64) -> Result
         .map_err(error)
 }
 
-/// For tests: installs a global subscriber once per test binary. With `TEST_LOG` set, events at `debug` and above
-/// (or as `RUST_LOG` says) are printed to standard output; without it they go nowhere.
+/// For tests: installs a global subscriber once per test binary ([`get_test_subscriber`]). With `TEST_LOG` set,
+/// events at `debug` and above (or as `RUST_LOG` says) are printed to standard output; without it they are not
+/// shown. With `TEST_LOG_FILE` set, every event also goes to that file.
 pub fn init_test_telemetry() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let rust_log = std::env::var("RUST_LOG").ok();
         // Another subscriber may have been installed by the test itself; it is kept then.
         let _ = if std::env::var_os("TEST_LOG").is_some() {
-            init_subscriber(get_subscriber("test", "debug", rust_log.as_deref(), LogFormat::Pretty, io::stdout))
+            init_subscriber(get_test_subscriber("test", "debug", rust_log.as_deref(), LogFormat::Pretty, io::stdout))
         } else {
-            init_subscriber(get_subscriber("test", "info", rust_log.as_deref(), LogFormat::Pretty, io::sink))
+            init_subscriber(get_test_subscriber("test", "info", rust_log.as_deref(), LogFormat::Pretty, io::sink))
         };
     });
 }

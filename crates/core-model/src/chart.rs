@@ -112,19 +112,29 @@ pub fn is_chart_url(url: &Url) -> bool {
     tradingview_snapshot || has_image_extension(last_segment)
 }
 
+/// Invisible characters that end a link as white space does: zero-width space and joiners, direction marks and
+/// embeddings, the word joiner and invisible operators, direction isolates, and the byte order mark. Text copied from
+/// chat clients and right-to-left editors carries them around links.
+fn is_invisible_separator(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 /// The chart links written in a plan's text, in order of appearance, without repeats.
 ///
 /// A link may stand alone, inside `<...>` (Discord's no-preview form), in parentheses or markdown `[..](..)`,
-/// or be followed by punctuation; all of those are stripped.
+/// or be followed by punctuation (also full-width), an emoji or an invisible character (zero-width space,
+/// direction mark); all of those are stripped.
 pub fn chart_links_in_text(text: &str) -> Vec<NewChart> {
     let mut found: Vec<NewChart> = Vec::new();
-    for token in text.split(|c: char| c.is_whitespace() || c == '<' || c == '>') {
+    let separator = |c: char| c.is_whitespace() || c == '<' || c == '>' || is_invisible_separator(c);
+    for token in text.split(separator) {
         let Some(start) = token.find("http://").or_else(|| token.find("https://")) else { continue };
-        let candidate = token[start..]
-            .split(['(', ')', '[', ']', '"', '\'', '`', '|'])
-            .next()
-            .unwrap_or("")
-            .trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '_', '~']);
+        // A link's last character is ASCII (a non-ASCII one is percent-encoded in a URL): what follows the link
+        // without a space, such as `。` or `🚀`, is not part of it.
+        let candidate =
+            token[start..].split(['(', ')', '[', ']', '"', '\'', '`', '|']).next().unwrap_or("").trim_end_matches(
+                |c: char| !c.is_ascii() || matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '*' | '_' | '~'),
+            );
         let Ok(url) = Url::parse(candidate) else { continue };
         if is_chart_url(&url) && !found.iter().any(|c| c.url == url.as_str()) {
             found.push(NewChart { url: url.to_string(), filename: None, content_type: None, kind: ChartKind::Link });
@@ -176,6 +186,32 @@ mod tests {
         );
         check_links("two https://a.test/1.gif https://a.test/1.gif", &["https://a.test/1.gif"]);
         check_links("x:https://a.test/2.bmp!", &["https://a.test/2.bmp"]);
+    }
+
+    /// Links in right-to-left text, next to zero-width characters, direction marks, emoji or full-width
+    /// punctuation are found, without those characters.
+    #[test]
+    fn finds_chart_links_among_unicode_text() {
+        let png = "https://i.imgur.com/abc.png";
+        for text in [
+            format!("ראה {png} עכשיו"),
+            format!("\u{202b}انظر {png}\u{202c}"),
+            format!("chart:\u{200b}{png}\u{200b}"),
+            format!("{png}\u{200f}"),
+            format!("\u{2066}{png}\u{2069}"),
+            format!("\u{feff}{png}"),
+            format!("{png}\u{2060}next"),
+            format!("{png}。"),
+            format!("（{png}）"),
+            format!("{png}🚀🚀"),
+            format!("{png}👨\u{200d}👩\u{200d}👧"),
+            format!("<{png}>\u{200d}"),
+        ] {
+            check_links(&text, &[png]);
+        }
+        check_links("https://x.test/チャート.png", &["https://x.test/%E3%83%81%E3%83%A3%E3%83%BC%E3%83%88.png"]);
+        check_links("https://x.test/a.png\u{301}", &["https://x.test/a.png"]);
+        check_links("https://x.test/a\u{200d}b.png", &[]);
     }
 
     #[test]
@@ -233,13 +269,95 @@ mod tests {
         );
     }
 
+    /// Pieces of plan text around links: words, scripts, invisible characters, emoji, punctuation and markup.
+    const PIECES: &[&str] = &[
+        " ",
+        "\n",
+        "<",
+        ">",
+        "(",
+        ")",
+        "[",
+        "](",
+        "\"",
+        "`",
+        "|",
+        ".",
+        ",",
+        "!",
+        "?",
+        "。",
+        "…",
+        "🚀",
+        "👨\u{200d}👩\u{200d}👧",
+        "\u{200b}",
+        "\u{200f}",
+        "\u{2066}",
+        "\u{feff}",
+        "e\u{301}",
+        "שלום",
+        "انظر",
+        "chart",
+        "https://",
+        "http://",
+        "https://i.imgur.com/",
+        "https://www.tradingview.com/x/",
+        "AbC123/",
+        "a.png",
+        "b.JPG",
+        "c.webp?w=1",
+        "#frag",
+        "%20",
+        "@",
+        ":8080",
+        "/",
+        "..",
+        "xn--",
+        "ftp://",
+        "javascript:",
+    ];
+
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
         #[test]
         fn link_extraction_never_panics_and_yields_chart_urls(text in "\\PC{0,200}") {
             for chart in chart_links_in_text(&text) {
                 let url = Url::parse(&chart.url).unwrap();
                 proptest::prop_assert!(is_chart_url(&url));
             }
+        }
+
+        #[test]
+        fn links_among_any_pieces_are_charts_once_each(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..60),
+        ) {
+            let text = pieces.concat();
+            let charts = chart_links_in_text(&text);
+            for (i, chart) in charts.iter().enumerate() {
+                let url = Url::parse(&chart.url).unwrap();
+                proptest::prop_assert!(is_chart_url(&url), "{}", chart.url);
+                proptest::prop_assert!(matches!(url.scheme(), "http" | "https"));
+                proptest::prop_assert!(!charts[..i].iter().any(|c| c.url == chart.url), "repeated {}", chart.url);
+                proptest::prop_assert!(!chart.url.chars().any(is_invisible_separator));
+            }
+        }
+
+        #[test]
+        fn message_charts_never_panic(
+            text in "\\PC{0,100}",
+            names in proptest::collection::vec(("\\PC{0,20}", proptest::option::of("\\PC{0,20}")), 0..4),
+        ) {
+            let attachments: Vec<Attachment> = names
+                .into_iter()
+                .map(|(filename, content_type)| Attachment { url: format!("https://cdn.test/{filename}"), filename, content_type })
+                .collect();
+            let charts = charts_of_message(&attachments, &text);
+            proptest::prop_assert!(charts.len() <= attachments.len() + text.len());
         }
     }
 }

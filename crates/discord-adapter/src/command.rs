@@ -383,11 +383,85 @@ mod tests {
         assert_eq!(names, listed);
     }
 
+    /// Plan text in any script comes back exactly as written: right-to-left text, zero-width characters, emoji
+    /// (with skin tones, ZWJ sequences, flags) and combining marks.
+    #[test]
+    fn plan_text_in_any_script_is_kept_as_written() {
+        let texts = [
+            "שלום: קנייה מעל 100\nיעד 110",
+            "\u{202b}شراء فوق ١٠٠\u{202c} ثم 105",
+            "\u{200f}RLM first, then text",
+            "zero\u{200b}width\u{200c}non\u{200d}joiner\u{2060}word\u{feff}",
+            "👨\u{200d}👩\u{200d}👧\u{200d}👦 👍🏽 🏳\u{fe0f}\u{200d}🌈 🇺🇸",
+            "cafe\u{301} nai\u{308}ve Z\u{335}\u{30d}a\u{334}l\u{337}g\u{336}o",
+            "\u{301}a mark with nothing before it",
+        ];
+        for text in texts {
+            check(&format!("!plan d {text}"), Ok(Some(plan("d", None, text))));
+            check(&format!("!plan d 2025-11-10\n{text}"), Ok(Some(plan("d", date("2025-11-10"), text))));
+            let edit = Command::Edit { coach: "s".into(), date: None, text: text.into() };
+            check(&format!("!edit s {text}"), Ok(Some(edit)));
+        }
+        // Unicode white space separates words; zero-width characters do not, so `d\u{200b}` is not coach `d`
+        // (the service then answers with the valid coaches).
+        check("!plan\u{3000}d\u{3000}Long", Ok(Some(plan("d", None, "Long"))));
+        check("!plan d\u{200b} Long", Ok(Some(plan("d\u{200b}", None, "Long"))));
+        check("!plans \u{200b}", Err("unexpected `\u{200b}`; usage: `!plans [YYYY-MM-DD]`"));
+        check("!plan d ٢٠٢٥-١١-١٠ Long", Ok(Some(plan("d", None, "٢٠٢٥-١١-١٠ Long"))));
+    }
+
+    #[test]
+    fn error_messages_quote_at_most_a_short_piece_of_the_input() {
+        let long = "x".repeat(5000);
+        for content in [format!("!{long}"), format!("!plans {long}"), format!("!delete d {long}")] {
+            let message = parse(&content, "!").unwrap_err().to_string();
+            assert!(message.chars().count() < 120, "{message}");
+        }
+    }
+
+    /// Text that is neither quoted nor starts with a date-shaped word, with no white space around it.
+    fn plain_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy as _;
+        "\\PC{1,200}".prop_filter("plain text", |t| {
+            let trimmed = t.trim();
+            !trimmed.is_empty() && trimmed == t && !date_shaped(first_word(t).0) && !t.starts_with(['"', '“', '\''])
+        })
+    }
+
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
         #[test]
         fn parsing_never_panics(content in "\\PC{0,300}", prefix in "[!?$.]{1,3}") {
             let _ = parse(&content, &prefix);
             let _ = parse(&format!("{prefix}{content}"), &prefix);
+        }
+
+        #[test]
+        fn parsing_any_text_with_any_prefix_never_panics(content in ".{0,200}", prefix in ".{1,4}") {
+            let _ = parse(&content, &prefix);
+            let _ = parse(&format!("{prefix}{content}"), &prefix);
+            let _ = parse(&format!("{prefix}plan d {content}"), &prefix);
+        }
+
+        #[test]
+        fn plan_text_comes_back_unchanged(text in plain_text()) {
+            let parsed = parse(&format!("!plan d {text}"), "!").unwrap();
+            proptest::prop_assert_eq!(parsed, Some(plan("d", None, &text)));
+        }
+
+        #[test]
+        fn errors_are_short_whatever_the_input(content in "\\PC{0,100}", repeat in 1usize..60) {
+            let content = content.repeat(repeat);
+            for input in [format!("!{content}"), format!("!plans {content}"), format!("!history d {content}")] {
+                if let Err(error) = parse(&input, "!") {
+                    proptest::prop_assert!(error.to_string().chars().count() < 120, "{error}");
+                }
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use core_model::{HistoryAction, HistoryEntry, Plan, Roster, TradingDate};
 use service::{Posted, ServiceError};
+use unicode_segmentation::UnicodeSegmentation as _;
 
 use crate::command::{COMMANDS, ParseError};
 
@@ -21,13 +22,23 @@ fn charts_label(count: usize) -> String {
     }
 }
 
+/// The text on one line, shortened to [`EXCERPT_CHARS`] characters with `…` when longer. It is shortened after a
+/// whole grapheme cluster, so an emoji sequence or a letter with its marks is never torn in two.
 fn excerpt(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= EXCERPT_CHARS {
-        one_line
-    } else {
-        format!("{}…", one_line.chars().take(EXCERPT_CHARS).collect::<String>())
+        return one_line;
     }
+    let mut chars = 0;
+    let mut end = 0;
+    for (at, cluster) in one_line.grapheme_indices(true) {
+        chars += cluster.chars().count();
+        if chars > EXCERPT_CHARS {
+            break;
+        }
+        end = at + cluster.len();
+    }
+    format!("{}…", &one_line[..end])
 }
 
 /// A line added to a reply when some attached images could not be copied: their Discord links will stop working.
@@ -196,4 +207,126 @@ pub fn parse_error(error: &ParseError) -> String {
 /// The reply to a refused or failed request.
 pub fn service_error(error: &ServiceError) -> String {
     format!("⚠️ {error}")
+}
+
+#[cfg(test)]
+mod tests {
+    use core_model::jiff::Timestamp;
+    use core_model::{Author, CoachId, PlanId, PlanSource, UserId};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
+
+    fn plan(coach: &str, text: &str, author: &str, version: u32) -> Plan {
+        Plan {
+            id: PlanId(1),
+            coach: CoachId::new(coach).unwrap(),
+            date: TradingDate::parse("2025-11-10").unwrap(),
+            text: text.to_owned(),
+            author: Author { user_id: Some(UserId(7)), display_name: author.to_owned() },
+            source: PlanSource::default(),
+            charts: Vec::new(),
+            version,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+            deleted_at: None,
+        }
+    }
+
+    fn entry(action: HistoryAction, before: Option<&str>, after: Option<&str>, who: &str) -> HistoryEntry {
+        HistoryEntry {
+            id: 1,
+            plan_id: PlanId(1),
+            coach: CoachId::new("d").unwrap(),
+            date: TradingDate::parse("2025-11-10").unwrap(),
+            version: 2,
+            action,
+            text_before: before.map(str::to_owned),
+            text_after: after.map(str::to_owned),
+            actor: Author { user_id: Some(UserId(7)), display_name: who.to_owned() },
+            at: Timestamp::UNIX_EPOCH,
+            message_id: None,
+        }
+    }
+
+    /// Plan texts as coaches write them, whatever their script: each reply quotes them unchanged.
+    const TEXTS: &[&str] = &[
+        "Long NVDA above 950 🚀",
+        "שלום: קנייה מעל 100\nיעד 110",
+        "\u{202b}شراء فوق ١٠٠\u{202c} then 105",
+        "zero\u{200b}width\u{200c}non\u{200d}joiner\u{2060}word\u{feff}",
+        "team 👨\u{200d}👩\u{200d}👧\u{200d}👦 likes 👍🏽 and 🏳\u{fe0f}\u{200d}🌈 🇺🇸",
+        "cafe\u{301} nai\u{308}ve Z\u{335}\u{30d}\u{31b}a\u{334}l\u{337}g\u{336}o",
+        "@everyone <@1001> <@&300> @here",
+    ];
+
+    #[test]
+    fn replies_quote_plan_texts_in_any_script_unchanged() {
+        let roster = Roster::default();
+        for text in TEXTS {
+            let listing =
+                plans_of_date(&roster, TradingDate::parse("2025-11-10").unwrap(), &[plan("d", text, "Ann", 1)]);
+            assert!(listing.contains(text), "{listing}");
+            let mine = my_plans(&roster, None, &[plan("d", text, "אן 👩\u{200d}💻", 2)]);
+            assert!(mine.contains(text) && mine.contains("by אן 👩\u{200d}💻 · edited"), "{mine}");
+        }
+    }
+
+    #[test]
+    fn history_excerpts_stop_after_a_whole_symbol() {
+        let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦";
+        // 116 letters, then a 7-character family: it does not fit in 120 characters, so the excerpt stops before it.
+        let text = format!("{}{family}{family}", "a".repeat(116));
+        assert_eq!(excerpt(&text), format!("{}…", "a".repeat(116)));
+        let text = format!("{}e\u{301}e\u{301}", "a".repeat(119));
+        assert_eq!(excerpt(&text), format!("{}…", "a".repeat(119)), "the accent stays with its letter");
+        assert_eq!(excerpt("  short\n\ntext "), "short text");
+        let line = history_line(&entry(HistoryAction::Edited, Some("before 🇺🇸"), Some(&text), "Ann"));
+        assert!(line.contains("before: before 🇺🇸\n  after: aaaa"), "{line}");
+    }
+
+    fn unicode_text() -> impl Strategy<Value = String> {
+        let piece =
+            prop_oneof![prop::sample::select(TEXTS).prop_map(str::to_owned), "\\PC{0,40}", Just("\n".to_owned()),];
+        prop::collection::vec(piece, 1..60).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever a coach writes and whatever their name: every reply is written without panicking, quotes the plan
+        /// whole, and splits into Discord messages of at most 2000 characters that lose no symbol.
+        #[test]
+        fn any_plan_text_gives_replies_within_discords_limit(text in unicode_text(), name in "\\PC{0,40}") {
+            let roster = Roster::default();
+            let p = plan("d", &text, &name, 3);
+            let date = p.date;
+            let entries = [
+                entry(HistoryAction::Created, None, Some(&text), &name),
+                entry(HistoryAction::Edited, Some(&text), Some(&text), &name),
+                entry(HistoryAction::Deleted, Some(&text), None, &name),
+            ];
+            let coach = p.coach.clone();
+            let replies = [
+                posted(&roster, &Posted::Created(p.clone())),
+                edited(&roster, &p),
+                deleted(&roster, &p, "!"),
+                restored(&roster, &p),
+                source_edit_cannot_move(&roster, &p, "!"),
+                plans_of_date(&roster, date, std::slice::from_ref(&p)),
+                my_plans(&roster, Some(date), &[p.clone(), p.clone()]),
+                history(&roster, &coach, None, &entries),
+            ];
+            prop_assert!(replies[5].contains(&text) && replies[6].contains(&text));
+            for reply in &replies {
+                let visible = |s: &str| s.graphemes(true).filter(|g| !g.chars().all(char::is_whitespace)).count();
+                let chunks = split_message(reply, DISCORD_MESSAGE_LIMIT);
+                for chunk in &chunks {
+                    prop_assert!(chunk.chars().count() <= DISCORD_MESSAGE_LIMIT);
+                }
+                prop_assert_eq!(chunks.iter().map(|c| visible(c)).sum::<usize>(), visible(reply));
+            }
+        }
+    }
 }

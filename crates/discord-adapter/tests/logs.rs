@@ -17,9 +17,10 @@ mod helpers;
 
 use helpers::{ANN, BOB, CHANNEL, WAIT, emulator_config, spawn_bot_with, within};
 
-const TOKEN: &str = "tok-3f9a0c-never-in-a-log";
+const TOKEN: &str = app::test_secrets::DISCORD_BOT_TOKEN;
 
-/// Log lines written by the subscriber of this test's thread.
+/// Log lines written by the subscriber of this test binary; each is also appended to the suite's capture
+/// (`TEST_LOG_FILE`, when `cargo xtask ci` sets it).
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -33,6 +34,9 @@ impl Captured {
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        if let Some(file) = app::test_log_file() {
+            let _ = (&*file).write_all(buf);
+        }
         Ok(buf.len())
     }
 
@@ -45,6 +49,7 @@ impl Write for Captured {
 async fn each_messages_lines_carry_its_ids_and_no_line_the_token() {
     let captured = Captured::default();
     let writer = captured.clone();
+    // This binary's own capture, and the suite's (`TEST_LOG_FILE`) beside it.
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)

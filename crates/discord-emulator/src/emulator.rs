@@ -212,6 +212,32 @@ impl Emulator {
         Ok(())
     }
 
+    /// Sends MESSAGE_UPDATE for an existing message as if `author` had written it, with new content; nothing stored
+    /// changes. Discord never sends such an event (only a message's author can edit it): it checks that a bot trusts
+    /// an edit of a message only from that message's author as it knows it.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::UnknownChannel`], [`EmulatorError::UnknownMessage`] or [`EmulatorError::UnknownUser`].
+    pub fn forge_message_update(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        author: UserId,
+        content: impl Into<String>,
+    ) -> Result<(), EmulatorError> {
+        let state = self.shared.lock();
+        let mut forged = state.message(channel, message)?.clone();
+        if state.user(author).is_none() {
+            return Err(EmulatorError::UnknownUser(author));
+        }
+        forged.author_id = author;
+        forged.content = content.into();
+        forged.edited_timestamp = Some(clock::format_timestamp(unix_millis_now()));
+        self.shared.publish_updated(&forged, state);
+        Ok(())
+    }
+
     /// A message is deleted: it leaves the history, its attachments stop being served, sessions get MESSAGE_DELETE.
     ///
     /// # Errors

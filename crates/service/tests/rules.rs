@@ -178,13 +178,21 @@ enum Op {
     Edit,
     Delete,
     Restore,
+    /// The Discord message that posted the plan is edited; the event names `actor` as its author.
+    SourceEdit,
+    /// The Discord message that posted the plan is deleted (Discord does not say by whom).
+    SourceDelete,
 }
+
+const OPS: [Op; 6] = [Op::PostOver, Op::Edit, Op::Delete, Op::Restore, Op::SourceEdit, Op::SourceDelete];
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Allowed,
     Forbidden,
     AlreadyPosted,
+    /// Nothing changes and nobody is told (an edit event that does not come from the plan's author).
+    Ignored,
 }
 
 const ANN_PLAN_MESSAGE: u64 = 500;
@@ -203,19 +211,28 @@ async fn attempt(actor: &Actor, op: Op) -> (Outcome, Option<String>, Plan) {
         Op::PostOver => {
             let mut request = post_request("d", "changed");
             request.source.message_id = Some(POST_OVER_MESSAGE);
-            f.service.post(actor, request).await.map(|p| p.plan().clone())
+            f.service.post(actor, request).await.map(|p| Some(p.plan().clone()))
         }
-        Op::Edit => f.service.edit(actor, edit_request("d", "changed")).await,
-        Op::Delete => f.service.delete(actor, &coach("d"), None).await,
-        Op::Restore => f.service.restore(actor, &coach("d"), None).await,
+        Op::Edit => f.service.edit(actor, edit_request("d", "changed")).await.map(Some),
+        Op::Delete => f.service.delete(actor, &coach("d"), None).await.map(Some),
+        Op::Restore => f.service.restore(actor, &coach("d"), None).await.map(Some),
+        Op::SourceEdit => {
+            let text = core_model::PlanText::new("changed").unwrap();
+            f.service.sync_source_edit(actor, ANN_PLAN_MESSAGE, text, charts(1)).await
+        }
+        Op::SourceDelete => f.service.sync_source_delete(ANN_PLAN_MESSAGE).await,
     };
     let after = f.store.get(PlanId(1)).unwrap().unwrap();
     assert_eq!(f.store.stats().unwrap().active_plans + f.store.stats().unwrap().deleted_plans, 1, "never a 2nd plan");
     let (outcome, message) = match result {
-        Ok(plan) => {
+        Ok(Some(plan)) => {
             assert_eq!(plan.id, before.id, "{op:?} changed Ann's plan, not another");
             assert_eq!(after.version, before.version + 1, "{op:?} by {} changed the plan", actor.display_name);
             (Outcome::Allowed, None)
+        }
+        Ok(None) => {
+            assert_eq!(after, before, "an ignored {op:?} changes nothing");
+            (Outcome::Ignored, None)
         }
         Err(err) => {
             assert_eq!(after, before, "a refused {op:?} changes nothing");
@@ -228,7 +245,7 @@ async fn attempt(actor: &Actor, op: Op) -> (Outcome, Option<String>, Plan) {
                         Op::Edit => Operation::Edit,
                         Op::Delete => Operation::Delete,
                         Op::Restore => Operation::Restore,
-                        Op::PostOver => panic!("posting over is refused as AlreadyPosted, not Forbidden"),
+                        other => panic!("{other:?} is never refused as Forbidden"),
                     };
                     assert_eq!(operation, expected);
                     Outcome::Forbidden
@@ -252,34 +269,75 @@ const ADMIN_EDITS_INSTEAD: &str = "coach d already has a plan for 2025-11-09, po
 
 #[tokio::test]
 async fn authorization_matrix() {
-    use Outcome::{Allowed, AlreadyPosted, Forbidden};
-    // Who × [post over Ann's plan, edit, delete, restore]. Posting over someone else's plan is refused for everyone,
-    // admins included (they edit instead); editing, deleting and restoring are for the author and admins.
-    let table: [(&str, Actor, [Outcome; 4], Option<&str>); 5] = [
-        ("author", ann(), [Allowed, Allowed, Allowed, Allowed], None),
-        ("other user", bob(), [AlreadyPosted, Forbidden, Forbidden, Forbidden], Some(ASK_THE_AUTHOR)),
+    use Outcome::{Allowed, AlreadyPosted, Forbidden, Ignored};
+    // Who × [post over Ann's plan, edit, delete, restore, edit of the plan's message, deletion of the plan's
+    // message]. Posting over someone else's plan is refused for everyone, admins included (they edit instead);
+    // editing, deleting and restoring are for the author and admins; only the author's own edit of the message
+    // changes the plan (an edit event naming anyone else is ignored, admins included: Discord lets no one edit
+    // another user's message). A deleted message deletes its plan whoever deleted it: Discord does not say who, and
+    // only the author or a moderator with Manage Messages can delete it; the author can restore the plan.
+    let table: [(&str, Actor, [Outcome; 6], Option<&str>); 5] = [
+        ("author", ann(), [Allowed, Allowed, Allowed, Allowed, Allowed, Allowed], None),
+        ("other user", bob(), [AlreadyPosted, Forbidden, Forbidden, Forbidden, Ignored, Allowed], Some(ASK_THE_AUTHOR)),
         (
             "other user with the author's name",
             ann_impostor(),
-            [AlreadyPosted, Forbidden, Forbidden, Forbidden],
+            [AlreadyPosted, Forbidden, Forbidden, Forbidden, Ignored, Allowed],
             Some(ASK_THE_AUTHOR),
         ),
-        ("admin by user id", admin(), [AlreadyPosted, Allowed, Allowed, Allowed], Some(ADMIN_EDITS_INSTEAD)),
-        ("admin by role", role_admin(), [AlreadyPosted, Allowed, Allowed, Allowed], Some(ADMIN_EDITS_INSTEAD)),
+        (
+            "admin by user id",
+            admin(),
+            [AlreadyPosted, Allowed, Allowed, Allowed, Ignored, Allowed],
+            Some(ADMIN_EDITS_INSTEAD),
+        ),
+        (
+            "admin by role",
+            role_admin(),
+            [AlreadyPosted, Allowed, Allowed, Allowed, Ignored, Allowed],
+            Some(ADMIN_EDITS_INSTEAD),
+        ),
     ];
     for (who, actor, expected, post_over_refusal) in table {
-        for (op, want) in [Op::PostOver, Op::Edit, Op::Delete, Op::Restore].into_iter().zip(expected) {
+        for (op, want) in OPS.into_iter().zip(expected) {
             let (got, message, after) = attempt(&actor, op).await;
             assert_eq!(got, want, "{who} × {op:?}");
             if got == Allowed {
                 assert_eq!(after.author.user_id, Some(UserId(1)), "the author stays Ann whoever changes the plan");
             }
-            if matches!(op, Op::PostOver) {
-                assert_eq!(message.as_deref(), post_over_refusal, "{who} × {op:?}");
-                let source = if got == Allowed { POST_OVER_MESSAGE } else { ANN_PLAN_MESSAGE };
-                assert_eq!(after.source.message_id, Some(source), "{who} × {op:?}");
+            match op {
+                Op::PostOver => {
+                    assert_eq!(message.as_deref(), post_over_refusal, "{who} × {op:?}");
+                    let source = if got == Allowed { POST_OVER_MESSAGE } else { ANN_PLAN_MESSAGE };
+                    assert_eq!(after.source.message_id, Some(source), "{who} × {op:?}");
+                }
+                Op::SourceEdit if got == Allowed => {
+                    assert_eq!((after.text.as_str(), after.charts.len()), ("changed", 1), "{who} × {op:?}");
+                }
+                Op::SourceDelete => assert!(after.is_deleted(), "{who} × {op:?}"),
+                _ => {}
             }
         }
+    }
+}
+
+/// A deleted message's plan is deleted in the name of no one, and only its author or an admin brings it back.
+#[tokio::test]
+async fn a_plan_deleted_with_its_message_is_restored_only_by_its_author_or_an_admin() {
+    for (who, actor, restores) in [
+        ("author", ann(), true),
+        ("other user", bob(), false),
+        ("impostor", ann_impostor(), false),
+        ("admin", admin(), true),
+    ] {
+        let f = fixture();
+        f.service.post(&ann(), post_request("d", "ann's plan")).await.unwrap();
+        f.service.sync_source_delete(ANN_PLAN_MESSAGE).await.unwrap().unwrap();
+        let history = f.history("d").await;
+        assert_eq!(history[0].actor, Author { user_id: None, display_name: service::SOURCE_DELETED_ACTOR.into() });
+        let result = f.service.restore(&actor, &coach("d"), None).await;
+        assert_eq!(result.is_ok(), restores, "{who}: {result:?}");
+        assert_eq!(f.stored("d").await.is_some(), restores, "{who}");
     }
 }
 

@@ -7,8 +7,10 @@
 //!
 //! The schema lives in numbered `.sql` files under `migrations/` at the workspace root, embedded at build time
 //! ([`migrations`]); [`SqliteStore::open`] applies the pending ones and refuses a database newer than the build.
-//! [`legacy::import_legacy`] copies the predecessor's database into this schema.
+//! [`legacy::import_legacy`] copies the predecessor's database into this schema; [`backup::backup`] takes an online,
+//! consistent copy of a database in use.
 
+pub mod backup;
 mod error;
 mod images;
 pub mod legacy;

@@ -438,12 +438,19 @@ mod tests {
         let options = StoreOptions { pool_timeout: Duration::from_millis(300), ..StoreOptions::default() };
         let store = SqliteStore::open(&path, options).unwrap();
         let held = store.pool.get().unwrap();
+        // Taking it made the pool open another idle connection in the background (`min_idle`): let it, so that it
+        // cannot race with the rename, then take that one too once the file is gone.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while store.pool_state().idle_connections == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+        let also_held = store.pool.try_get();
         // Every pooled connection is in use: this read needs a new one, which cannot open the missing file.
         let err = store.stats().unwrap_err();
         assert!(matches!(err, RepoError::Busy(_)), "{err:?}");
         assert!(!path.exists(), "the pool never creates the database file (it would have no tables)");
-        drop(held);
+        drop((held, also_held));
         assert_eq!(store.stats().unwrap().active_plans, 0, "the open connection still reads the moved file");
     }
 

@@ -62,3 +62,103 @@ fn migrate_creates_the_database_once() {
     let (_, stdout, _) = run(plan_server(dir.path()).args(["migrate", "--database", "data/plans.db"]));
     assert!(stdout.contains("is up to date"), "{stdout}");
 }
+
+/// A plan of coach `d` for the `n`th day after 2025-01-01, with a text that names `n`.
+fn numbered_plan(n: u32) -> core_model::NewPlan {
+    use core_model::{Author, CoachId, NewPlan, PlanSource, PlanText, TradingDate, UserId};
+    let start = TradingDate::parse("2025-01-01").unwrap().date();
+    let date = TradingDate::from_date(start.checked_add(core_model::jiff::Span::new().days(n)).unwrap());
+    NewPlan {
+        coach: CoachId::new("d").unwrap(),
+        date,
+        text: PlanText::new(&format!("plan number {n}: long SPY above {n}")).unwrap(),
+        author: Author { user_id: Some(UserId(7)), display_name: "Ann".into() },
+        source: PlanSource::default(),
+        charts: Vec::new(),
+    }
+}
+
+#[test]
+fn backup_copies_a_database_being_written_and_the_copy_is_whole() {
+    use core_model::PlanRepository as _;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("plans.db");
+    let store = storage::SqliteStore::open(&database, storage::StoreOptions::default()).unwrap();
+    for n in 0..20 {
+        store.insert(numbered_plan(n), core_model::jiff::Timestamp::now()).unwrap();
+    }
+    // A writer that keeps adding plans, one transaction each, for as long as the backups run.
+    let written = Arc::new(AtomicU32::new(20));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (store, written, stop) = (store.clone(), Arc::clone(&written), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let n = written.load(Ordering::SeqCst);
+                store.insert(numbered_plan(n), core_model::jiff::Timestamp::now()).unwrap();
+                written.store(n + 1, Ordering::SeqCst);
+            }
+        })
+    };
+    let backup = |file: &str, force: bool| {
+        let mut command = plan_server(dir.path());
+        command.args(["backup", file, "--database", "plans.db"]);
+        if force {
+            command.arg("--force");
+        }
+        run(&mut command)
+    };
+
+    let mut copies = Vec::new();
+    for i in 0..3 {
+        let before = written.load(Ordering::SeqCst);
+        let file = format!("backups/copy-{i}.db");
+        let (status, stdout, stderr) = backup(&file, false);
+        let after = written.load(Ordering::SeqCst);
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        let line = format!("backed up plans.db to {file}: ");
+        assert!(stdout.lines().any(|l| l.starts_with(&line)), "{stdout}");
+        copies.push((dir.path().join(&file), before, after, stdout));
+    }
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    assert!(written.load(Ordering::SeqCst) > 20, "the writer wrote while the backups ran");
+
+    for (path, before, after, stdout) in copies {
+        let copy = storage::SqliteStore::open(&path, storage::StoreOptions::default()).unwrap();
+        let stats = copy.stats().unwrap();
+        let plans = u32::try_from(stats.active_plans).unwrap();
+        // Every plan committed before the backup started, none that was not committed when it ended.
+        assert!(before <= plans && plans <= after + 1, "{before} <= {plans} <= {after} + 1");
+        assert!(stdout.contains(&format!(": {plans} plans, ")), "{stdout}");
+        // One consistent state: plans 0..plans, each whole with its history entry, and no plan after them.
+        assert_eq!(stats.history_entries, stats.active_plans, "{stats:?}");
+        for n in [0, plans / 2, plans - 1] {
+            let expected = numbered_plan(n);
+            let plan = copy.find_active(&expected.coach, expected.date).unwrap().expect("the plan is in the copy");
+            assert_eq!(plan.text, expected.text.as_str());
+        }
+        let next = numbered_plan(plans);
+        assert_eq!(copy.find_active(&next.coach, next.date).unwrap(), None);
+    }
+
+    // An existing file is kept unless --force is given.
+    let (status, _, stderr) = backup("backups/copy-0.db", false);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("already exists; choose another file or pass --force to replace it"), "{stderr}");
+    let (status, _, stderr) = backup("backups/copy-0.db", true);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn backup_of_a_missing_database_fails_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, _, stderr) = run(plan_server(dir.path()).args(["backup", "copy.db", "--database", "none.db"]));
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot back up none.db to copy.db"), "{stderr}");
+    assert!(stderr.contains("the database none.db does not exist"), "{stderr}");
+    assert!(!dir.path().join("none.db").exists() && !dir.path().join("copy.db").exists());
+}

@@ -19,11 +19,19 @@ pub fn plan_server(dir: &Path) -> Command {
 /// Runs a command to its end and returns its exit status, standard output and standard error.
 pub fn run(command: &mut Command) -> (ExitStatus, String, String) {
     let output = command.stdin(Stdio::null()).output().expect("plan-server runs");
-    (
-        output.status,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+    stdout.lines().chain(stderr.lines()).for_each(capture);
+    (output.status, stdout, stderr)
+}
+
+/// Adds a line the child printed to the suite's log capture (`TEST_LOG_FILE`, set by `cargo xtask ci`), which is
+/// then searched for the test secrets: the child's logs go to its standard streams, not to this process's
+/// subscriber.
+fn capture(line: &str) {
+    if let Some(file) = app::test_log_file() {
+        let _ = writeln!(&*file, "plan-server: {line}");
+    }
 }
 
 /// Lines a process printed so far, and a signal when more arrive.
@@ -38,6 +46,7 @@ impl Lines {
         std::thread::spawn(move || {
             for line in BufReader::new(source).lines() {
                 let Ok(line) = line else { break };
+                capture(&line);
                 self.lines.lock().unwrap().0.push(line);
                 self.more.notify_all();
             }

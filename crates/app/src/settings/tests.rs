@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use super::keys::{self, KEYS, Kind};
 use super::*;
 
-const TOKEN: &str = "super-secret-token-value";
+const TOKEN: &str = crate::test_secrets::SETTINGS_TOKEN;
 
 /// A configuration directory that does not exist: only defaults, the environment and overrides apply.
 fn no_config_dir() -> PathBuf {

@@ -1,4 +1,5 @@
-//! `spawn_bot`: an emulator, a temporary database, the service and the bot running against them.
+//! `spawn_bot`: an emulator, a temporary database, the service and the bot running against them. When a test's
+//! `TestBot` goes away, [`assert_no_pings`] checks that nothing the bot sent in that test could ping anyone.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,18 +44,19 @@ pub struct TestBot {
 }
 
 /// Runs a test body with an overall time limit, so a hang fails instead of stalling the suite.
-/// `TEST_LOG=1` shows the bot's logs (`TEST_LOG=debug` for more).
+/// `TEST_LOG=1` shows the bot's logs at `debug` (`RUST_LOG` narrows or widens them); with `TEST_LOG_FILE` set
+/// (`cargo xtask ci`), every line at every level goes to that file.
 pub async fn within<F: Future>(limit: Duration, body: F) -> F::Output {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if let Ok(level) = std::env::var("TEST_LOG") {
-        let filter = if level == "1" { "info".to_owned() } else { level };
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-    }
+    app::init_test_telemetry();
     tokio::time::timeout(limit, body).await.unwrap_or_else(|_| panic!("test exceeded {limit:?}"))
 }
 
+/// The test desk: Ann, Bob and a moderator with the admin role; the bot's token is the suite's test token, which no
+/// log line may contain.
 pub fn emulator_config() -> EmulatorConfig {
     EmulatorConfig::default()
+        .with_token(app::test_secrets::DISCORD_BOT_TOKEN)
         .with_role(ADMIN_ROLE, "Desk admin")
         .with_user(UserSpec::new(ANN, "ann").with_global_name("Ann"))
         .with_user(UserSpec::new(BOB, "bob").with_global_name("Bob"))
@@ -179,6 +181,52 @@ impl TestBot {
 
     pub fn plan_on(&self, coach: &str, date: &str) -> Option<Plan> {
         self.store.find_active(&CoachId::new(coach).unwrap(), TradingDate::parse(date).unwrap()).unwrap()
+    }
+}
+
+/// Whether an `allowed_mentions` object lets no one be pinged: nothing to parse, no user or role listed, and the
+/// replied-to user not pinged.
+pub fn allows_no_mention(allowed: &serde_json::Value) -> bool {
+    let empty = |key: &str| allowed.get(key).is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
+    allowed.is_object()
+        && allowed.get("parse").is_some_and(|p| p.as_array().is_some_and(Vec::is_empty))
+        && empty("users")
+        && empty("roles")
+        && allowed.get("replied_user").is_none_or(|r| r == false)
+}
+
+/// Fails when anything the bot sent could ping anyone: every message it created pinged no one (as Discord applies
+/// `allowed_mentions` to the content and the reply), and every request that creates or edits a message, refused
+/// and retried ones included, carried an `allowed_mentions` that allows nothing.
+#[track_caller]
+pub fn assert_no_pings(emulator: &Emulator) {
+    for sent in emulator.all_sent_messages() {
+        assert!(!sent.pings_anyone(), "the bot's message pinged someone: {:?}", sent.content);
+        let allowed = sent.allowed_mentions.as_ref();
+        assert!(allowed.is_some_and(allows_no_mention), "allowed_mentions {allowed:?} on {:?}", sent.content);
+    }
+    for call in emulator.rest_calls() {
+        let writes_message = matches!(call.method.as_str(), "POST" | "PATCH")
+            && call.route().starts_with("/channels/")
+            && call.route().contains("/messages");
+        if writes_message {
+            let allowed = call.body.as_ref().and_then(|body| body.get("allowed_mentions"));
+            assert!(
+                allowed.is_some_and(allows_no_mention),
+                "{} {} carried allowed_mentions {allowed:?}",
+                call.method,
+                call.path
+            );
+        }
+    }
+}
+
+impl Drop for TestBot {
+    /// After each test (unless it failed already): nothing the bot sent could ping anyone.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_no_pings(&self.emulator);
+        }
     }
 }
 

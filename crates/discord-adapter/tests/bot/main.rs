@@ -6,3 +6,4 @@ mod edges;
 mod faults;
 mod helpers;
 mod restarts;
+mod security;

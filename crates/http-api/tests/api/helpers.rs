@@ -127,7 +127,8 @@ pub static LOGS: LazyLock<Logs> = LazyLock::new(|| {
         BoxMakeWriter::new(capture)
     };
     let rust_log = std::env::var("RUST_LOG").ok();
-    let subscriber = app::telemetry::get_subscriber("test", "info", rust_log.as_deref(), LogFormat::Pretty, sink);
+    // The binaries' subscriber, plus the `TEST_LOG_FILE` capture of `cargo xtask ci`.
+    let subscriber = app::telemetry::get_test_subscriber("test", "info", rust_log.as_deref(), LogFormat::Pretty, sink);
     app::telemetry::init_subscriber(subscriber).expect("the first subscriber of this test binary");
     Logs(buffer)
 });
