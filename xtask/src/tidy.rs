@@ -186,29 +186,13 @@ fn check_crate_graph(manifests: &[Manifest]) -> Vec<String> {
 
 fn check_module_docs(dir: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(current) = stack.pop() {
-        let entries = fs::read_dir(&current).with_context(|| format!("listing {}", current.display()))?;
-        for entry in entries {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if path.is_dir() {
-                if name != "target" && !name.starts_with('.') {
-                    stack.push(path);
-                }
-            } else if name.ends_with(".rs") {
-                let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                if !first.starts_with("//!") {
-                    problems.push(format!(
-                        "{} does not start with a `//!` line saying what the module is for",
-                        path.display()
-                    ));
-                }
-            }
+    for path in rust_files(dir)? {
+        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        if !first.starts_with("//!") {
+            problems.push(format!("{} does not start with a `//!` line saying what the module is for", path.display()));
         }
     }
-    problems.sort();
     Ok(problems)
 }
 

@@ -16,10 +16,11 @@ use logroller::{LogRoller, LogRollerBuilder, LogRollerError, Rotation, RotationS
 use tracing::Subscriber;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
-use tracing_subscriber::Layer as _;
+use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
 use tracing_subscriber::{EnvFilter, Registry};
 
@@ -64,12 +65,20 @@ pub fn get_subscriber<Sink>(
 where
     Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = operator_filter(default_filter, rust_log);
-    let (json, pretty) = match format {
-        LogFormat::Json => (Some(BunyanFormattingLayer::new(name.into(), sink)), None),
-        LogFormat::Pretty => (None, Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(sink))),
-    };
-    Registry::default().with(filter).with(json.is_some().then_some(JsonStorageLayer)).with(json).with(pretty)
+    Registry::default().with(operator_filter(default_filter, rust_log)).with(lines_layer(name.into(), format, sink))
+}
+
+/// The layer writing the operator's lines to `sink`: Bunyan JSON (named `name`) or human-readable lines without
+/// colours.
+fn lines_layer<S, Sink>(name: String, format: LogFormat, sink: Sink) -> Box<dyn Layer<S> + Send + Sync + 'static>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Json => JsonStorageLayer.and_then(BunyanFormattingLayer::new(name, sink)).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_ansi(false).with_writer(sink).boxed(),
+    }
 }
 
 /// The filter of the operator's lines: `rust_log` when given, non-empty and valid, else `default_filter`.
@@ -132,17 +141,14 @@ pub fn get_test_subscriber<Sink>(
 where
     Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let operator = match format {
-        LogFormat::Json => JsonStorageLayer.and_then(BunyanFormattingLayer::new(name.into(), sink)).boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_ansi(false).with_writer(sink).boxed(),
-    };
     let capture = test_log_file().map(|file| {
         let filter = std::env::var(TEST_LOG_FILE_FILTER).ok();
         let filter =
             filter.as_deref().and_then(|f| EnvFilter::try_new(f).ok()).unwrap_or_else(|| EnvFilter::new("trace"));
         tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file).with_filter(filter)
     });
-    Registry::default().with(operator.with_filter(operator_filter(default_filter, rust_log))).with(capture)
+    let operator = lines_layer(name.into(), format, sink).with_filter(operator_filter(default_filter, rust_log));
+    Registry::default().with(operator).with(capture)
 }
 
 /// Installs `subscriber` as the global default (and routes `log` records to it).

@@ -12,6 +12,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::error_chain;
+
 /// The largest file kept (Discord's upload limit without boosts is 10 MiB; boosted servers allow more).
 pub const DEFAULT_MAX_IMAGE_BYTES: usize = 25 * 1024 * 1024;
 
@@ -88,7 +90,7 @@ impl ChartArchiver {
             return Err(ArchiveError::BadUrl(shorten(url)));
         }
         let download = async {
-            let response = self.client.get(uri).await.map_err(|e| ArchiveError::Network(chain(&e)))?;
+            let response = self.client.get(uri).await.map_err(|e| ArchiveError::Network(error_chain(&e)))?;
             let status = response.status();
             if !status.is_success() {
                 return Err(ArchiveError::Status(status.as_u16()));
@@ -117,15 +119,4 @@ impl ChartArchiver {
 /// A URL for a log line or a message: without its query (Discord's signature) and at most 120 characters.
 pub(crate) fn shorten(url: &str) -> String {
     core_model::image::source_key(url).chars().take(120).collect()
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -62,13 +62,7 @@ fn log_failure(error: &ServiceError) {
     if error.is_user_error() {
         return;
     }
-    let mut chain = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let chain = crate::error_chain(error);
     match error {
         ServiceError::Unwritable(_) => tracing::error!(
             error = %chain,

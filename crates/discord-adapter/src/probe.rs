@@ -7,6 +7,7 @@ use twilight_gateway::{CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents
 use twilight_http::error::ErrorType;
 
 use crate::bot::{self, BotConfig, BotError};
+use crate::error_chain;
 
 /// The bot's account, as Discord knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,9 +57,9 @@ pub async fn current_user(config: &BotConfig) -> Result<BotAccount, ProbeError> 
                 ProbeError::TokenRefused { status: status.get() }
             }
             ErrorType::Response { status, .. } => ProbeError::Status { status: status.get() },
-            _ => ProbeError::Unreachable(chain(&error)),
+            _ => ProbeError::Unreachable(error_chain(&error)),
         })?;
-        let user = response.model().await.map_err(|e| ProbeError::Unreachable(chain(&e)))?;
+        let user = response.model().await.map_err(|e| ProbeError::Unreachable(error_chain(&e)))?;
         Ok(BotAccount { id: user.id.get(), name: user.name })
     };
     tokio::time::timeout(config.request_timeout, call).await.unwrap_or(Err(ProbeError::Timeout(config.request_timeout)))
@@ -82,7 +83,7 @@ pub async fn gateway_hello(config: &BotConfig, timeout: Duration) -> Result<(), 
         match tokio::time::timeout_at(deadline, shard.next_event(EventTypeFlags::GATEWAY_HELLO)).await {
             Ok(Some(Ok(Event::GatewayHello(_)))) => break Ok(()),
             Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(error))) => last_error = Some(chain(&error)),
+            Ok(Some(Err(error))) => last_error = Some(error_chain(&error)),
             Ok(None) => {
                 break Err(ProbeError::Unreachable(last_error.unwrap_or_else(|| "the connection ended".to_owned())));
             }
@@ -91,16 +92,4 @@ pub async fn gateway_hello(config: &BotConfig, timeout: Duration) -> Result<(), 
     };
     shard.close(CloseFrame::NORMAL);
     outcome
-}
-
-/// An error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -106,12 +106,7 @@ pub async fn chart_image(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no archived chart image has the digest {digest}")))?;
     let etag = format!("\"{digest}\"");
-    let unchanged = req
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| tag.trim().strip_prefix("W/").unwrap_or(tag.trim()) == etag || tag.trim() == "*");
+    let unchanged = crate::v1::not_modified(&req, &etag);
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))

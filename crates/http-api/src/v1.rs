@@ -61,7 +61,7 @@ fn parse_limit(input: Option<&str>) -> Result<usize, ApiError> {
 }
 
 /// Whether the request's `If-None-Match` matches `etag`.
-fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+pub(crate) fn not_modified(req: &HttpRequest, etag: &str) -> bool {
     req.headers().get_all(header::IF_NONE_MATCH).filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |candidate| {
             let candidate = candidate.trim();
