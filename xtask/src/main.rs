@@ -1,9 +1,11 @@
 //! Project automation: `cargo xtask ci` runs every check CI runs; `cargo xtask tidy` checks the architecture rules;
 //! `cargo xtask bench <suite>` builds what a benchmark suite needs in release and runs it;
-//! `cargo xtask leaks` checks a captured test log for secrets; `cargo xtask fuzz` runs the fuzz targets.
+//! `cargo xtask leaks` checks a captured test log for secrets; `cargo xtask fuzz` runs the fuzz targets;
+//! `cargo xtask python` installs the Python tools the tests run.
 
 mod fuzz;
 mod leaks;
+mod python;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -15,8 +17,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci     format check, clippy (warnings are errors), tidy, then the whole test suite with every log line
-         captured to target/test-logs/suite.log, which must hold none of the test secrets
+  ci     format check, clippy (warnings are errors), tidy, the Python test tools (as `python`), then the whole
+         test suite with every log line captured to target/test-logs/suite.log, which must hold none of the test
+         secrets
+  python create or update target/python-venv with the pinned Python tools the tests run against the product
+         (xtask/python/requirements.txt: schemathesis)
   tidy   crate-graph directions and module docs
   bench  <api|ingest|client|footprint|all> [ARGS...]: build in release and run a benchmark suite (loopback only,
          bounded in time); ARGS go to the suite (`cargo xtask bench api --help` lists them)
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
             let log = args.get(1).map_or_else(suite_log, PathBuf::from);
             leaks::check(&workspace_root(), &log).map(|summary| println!("{summary}"))
         }
+        Some("python") => python::ensure(&workspace_root()).map(|_| ()),
         Some("fuzz") => fuzz::parse_args(&args[1..]).and_then(|fuzz_args| fuzz::run(&workspace_root(), &fuzz_args)),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
@@ -141,6 +147,7 @@ fn ci() -> Result<()> {
     cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--locked", "--", "-D", "warnings"])?;
     tidy::check(&workspace_root())?;
     println!("tidy: ok");
+    python::ensure(&workspace_root())?;
     // Every log line of the test run goes to one file, checked for the test secrets afterwards.
     let log = suite_log();
     if let Some(logs) = log.parent() {

@@ -13,7 +13,8 @@ use crate::state::AppState;
 
 /// Content types an archived image is served as; anything else is served as `application/octet-stream`, so that a
 /// file that claims to be an image can never run as a page of this origin.
-const IMAGE_TYPES: [&str; 6] = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/x-ms-bmp"];
+pub(crate) const IMAGE_TYPES: [&str; 6] =
+    ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/x-ms-bmp"];
 
 /// The archived copies of the charts of some plans, and where the API serves them.
 #[derive(Debug, Default)]
@@ -84,10 +85,13 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
     get,
     path = "/api/v1/charts/{digest}",
     tag = "charts",
-    params(("digest" = String, Path, description = "SHA-256 of the image, 64 lowercase hex digits, as in a chart's `image_url`")),
     responses(
-        (status = 200, description = "The image file, as it was attached in Discord",
-            content_type = "image/png",
+        (status = 200, description = "The image file, as it was attached in Discord (`application/octet-stream` when its \
+            recorded type is not one of the image types)",
+            content(
+                (String = "image/png"), (String = "image/jpeg"), (String = "image/gif"), (String = "image/webp"),
+                (String = "image/bmp"), (String = "image/x-ms-bmp"), (String = "application/octet-stream"),
+            ),
             headers(("ETag" = String, description = "The digest; an image never changes"))),
         (status = 304, description = "The caller has it already (If-None-Match)"),
         (status = 400, description = "Not a digest", body = ErrorBody),

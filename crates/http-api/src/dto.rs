@@ -48,6 +48,7 @@ pub struct ChartDto {
     #[schema(example = "attachment")]
     pub kind: &'static str,
     /// When it was added (UTC, RFC 3339).
+    #[schema(format = DateTime)]
     pub added_at: String,
     /// Where this API serves its copy of an attached image (`/api/v1/charts/{digest}`), which keeps working after
     /// Discord's own link (`url`) expires; null for links and for images not copied.
@@ -66,7 +67,7 @@ pub struct PlanDto {
     #[schema(example = "Day Trading")]
     pub coach_name: String,
     /// Trading date, `YYYY-MM-DD`.
-    #[schema(example = "2025-11-09")]
+    #[schema(example = "2025-11-09", format = Date)]
     pub date: String,
     /// The plan text.
     pub text: String,
@@ -81,8 +82,10 @@ pub struct PlanDto {
     /// Whether it changed since it was posted.
     pub edited: bool,
     /// When it was posted (UTC, RFC 3339).
+    #[schema(format = DateTime, example = "2025-11-09T20:36:52.274074Z")]
     pub created_at: String,
     /// When it last changed (UTC, RFC 3339).
+    #[schema(format = DateTime, example = "2025-11-09T20:41:07.000000Z")]
     pub updated_at: String,
 }
 
@@ -132,6 +135,7 @@ impl ChartDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlansDto {
     /// The trading date, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date: String,
     /// Active plans, in roster order.
     pub plans: Vec<PlanDto>,
@@ -145,6 +149,7 @@ pub struct HistoryEntryDto {
     /// The plan changed.
     pub plan_id: i64,
     /// The plan's trading date.
+    #[schema(format = Date)]
     pub date: String,
     /// The plan's version after the change.
     pub version: u32,
@@ -158,6 +163,7 @@ pub struct HistoryEntryDto {
     /// Who made the change.
     pub actor: PersonDto,
     /// When (UTC, RFC 3339).
+    #[schema(format = DateTime)]
     pub at: String,
     /// Id of the Discord message that posted the plan with this change (a creation, or a re-post over the author's
     /// own plan); null for other changes.
@@ -191,6 +197,7 @@ pub struct HistoryDto {
     /// Coach id.
     pub coach: String,
     /// The trading date, or null for every date.
+    #[schema(format = Date)]
     pub date: Option<String>,
     /// Entries, newest first.
     pub entries: Vec<HistoryEntryDto>,
@@ -216,6 +223,7 @@ pub struct CoachesDto {
     #[schema(example = "America/New_York")]
     pub market_timezone: String,
     /// Today's trading date in that zone.
+    #[schema(format = Date)]
     pub today: String,
 }
 
@@ -233,8 +241,10 @@ pub struct StatsDto {
     /// Active plans per coach id.
     pub active_by_coach: std::collections::BTreeMap<String, u64>,
     /// Earliest trading date with an active plan.
+    #[schema(format = Date)]
     pub first_date: Option<String>,
     /// Latest trading date with an active plan.
+    #[schema(format = Date)]
     pub last_date: Option<String>,
 }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use service::ServiceError;
 use utoipa::ToSchema;
 
+use crate::params::BadParam;
 use crate::request_id;
 
 /// The body of every v1 error.
@@ -21,6 +22,13 @@ pub struct ErrorBody {
     pub message: String,
     /// The request's id (also in the `X-Request-Id` header and the server's logs).
     pub request_id: Option<String>,
+}
+
+/// The body of an error of the legacy routes, as the predecessor wrote it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegacyErrorBody {
+    /// What went wrong and what to do.
+    pub error: String,
 }
 
 /// A v1 error response. Its `error` kind follows from its status ([`code_of`]), so the two never disagree.
@@ -184,6 +192,18 @@ impl fmt::Display for LegacyError {
     }
 }
 
+impl From<BadParam> for LegacyError {
+    fn from(err: BadParam) -> Self {
+        Self::bad_request(err.0)
+    }
+}
+
+impl From<BadParam> for ApiError {
+    fn from(err: BadParam) -> Self {
+        Self::bad_request(err.0)
+    }
+}
+
 impl From<ServiceError> for LegacyError {
     fn from(err: ServiceError) -> Self {
         Self { status: classify(&err), message: err.to_string() }
@@ -198,7 +218,7 @@ impl ResponseError for LegacyError {
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status)
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-            .json(serde_json::json!({ "error": self.message }))
+            .json(LegacyErrorBody { error: self.message.clone() })
     }
 }
 

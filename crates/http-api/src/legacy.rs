@@ -4,22 +4,21 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use core_model::{CoachId, HistoryAction, MarketTimeZone, Plan};
+use core_model::{CoachId, HistoryAction, MarketTimeZone, Plan, TradingDate};
 use serde::{Deserialize, Serialize};
 use service::MAX_HISTORY_LIMIT;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::charts::ChartCopies;
 use crate::error::LegacyError;
+use crate::params;
 use crate::state::AppState;
 use crate::time;
 
-/// Query of the legacy routes.
-#[derive(Debug, Deserialize, IntoParams)]
+/// Query of the legacy routes (the parameters are described in [`params::PARAMETERS`]).
+#[derive(Debug, Deserialize)]
 pub struct LegacyQuery {
-    /// Coach: `d` or `coach_d` (also `D`, `d:`).
     coach: Option<String>,
-    /// Trading date `YYYY-MM-DD`; today in the market time zone when absent.
     date: Option<String>,
 }
 
@@ -43,8 +42,10 @@ pub struct LegacyPlan {
     pub channel: Option<String>,
 }
 
-/// "No plan", in the predecessor's shape: a 200 whose `plan` says so.
+/// "No plan", in the predecessor's shape: a 200 whose `plan` says so. It has exactly these two fields, which tells it
+/// from a plan.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LegacyNoPlan {
     /// `No plan available for coach_d on 2025-11-09`.
     #[schema(example = "No plan available for coach_d on 2025-11-09")]
@@ -102,14 +103,20 @@ fn no_plan(coach: &CoachId, date: impl std::fmt::Display) -> LegacyNoPlan {
 }
 
 fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, LegacyError> {
-    let given = query.coach.as_deref().map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
-        let valid: Vec<_> = state.service.policy().roster.coaches().iter().map(|c| c.id.to_string()).collect();
+    let roster = &state.service.policy().roster;
+    let given = params::given(query.coach.as_deref()).ok_or_else(|| {
+        let valid: Vec<_> = roster.coaches().iter().map(|c| c.id.to_string()).collect();
         LegacyError::bad_request(format!(
             "the coach parameter is missing; add ?coach= with one of: {}",
             valid.join(", ")
         ))
     })?;
-    Ok(state.service.parse_coach(given)?)
+    Ok(params::coach(roster, given)?)
+}
+
+/// The query's date, or `None` when absent or empty.
+fn optional_date(query: &LegacyQuery) -> Result<Option<TradingDate>, LegacyError> {
+    Ok(params::given(query.date.as_deref()).map(params::date).transpose()?)
 }
 
 /// `GET /api/coach-plans/?coach=d&date=YYYY-MM-DD`
@@ -119,7 +126,6 @@ fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, Lega
     get,
     path = "/api/coach-plans/",
     tag = "legacy",
-    params(LegacyQuery),
     responses(
         (status = 200, description = "The plan, or the \"No plan available\" answer", body = LegacyPlanOrNone),
         (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
@@ -131,7 +137,7 @@ pub async fn plan(
     query: web::Query<LegacyQuery>,
 ) -> Result<HttpResponse, LegacyError> {
     let coach = required_coach(&state, &query)?;
-    let date = state.service.parse_date(query.date.as_deref())?;
+    let date = optional_date(&query)?.unwrap_or_else(|| state.service.today());
     let body = match state.service.plan(&coach, Some(date)).await? {
         Some(plan) => {
             let copies = ChartCopies::of(&state, &req, std::slice::from_ref(&plan)).await;
@@ -147,9 +153,8 @@ pub async fn plan(
     get,
     path = "/api/coach-plans/all",
     tag = "legacy",
-    params(("date" = Option<String>, Query, description = "Trading date `YYYY-MM-DD`; today when absent")),
     responses(
-        (status = 200, description = "Every coach of the roster by its legacy name (`coach_d`), with its plan or the \"No plan available\" answer", body = BTreeMap<String, LegacyPlanOrNone>),
+        (status = 200, description = "The coaches with an active plan for the date, by legacy name (`coach_d`), each with its plan; `{}` when no coach has one", body = BTreeMap<String, LegacyPlan>),
         (status = 400, description = "A bad date: `{\"error\": \"...\"}`"),
     )
 )]
@@ -158,17 +163,14 @@ pub async fn all(
     req: HttpRequest,
     query: web::Query<LegacyQuery>,
 ) -> Result<HttpResponse, LegacyError> {
-    let date = state.service.parse_date(query.date.as_deref())?;
+    let date = optional_date(&query)?.unwrap_or_else(|| state.service.today());
     let plans = state.service.plans_for_date(Some(date)).await?;
     let copies = ChartCopies::of(&state, &req, &plans).await;
-    let mut body: BTreeMap<String, LegacyPlanOrNone> = BTreeMap::new();
-    for coach in state.service.policy().roster.coaches() {
-        body.insert(coach.id.legacy_name(), LegacyPlanOrNone::None(no_plan(&coach.id, date)));
-    }
-    for plan in &plans {
-        let legacy = legacy_plan(plan, &state.service.policy().zone, &copies);
-        body.insert(plan.coach.legacy_name(), LegacyPlanOrNone::Plan(legacy));
-    }
+    // As the predecessor answered: the coaches with an active plan for the date, and nothing for the others (`{}`
+    // when nobody posted), so that `len(plans)` counts who posted and every entry has an author.
+    let zone = &state.service.policy().zone;
+    let body: BTreeMap<String, LegacyPlan> =
+        plans.iter().map(|plan| (plan.coach.legacy_name(), legacy_plan(plan, zone, &copies))).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -177,7 +179,6 @@ pub async fn all(
     get,
     path = "/api/coach-plans/history",
     tag = "legacy",
-    params(LegacyQuery),
     responses(
         (status = 200, description = "Edits of the coach's plans (of one date, or of every date when no date is given), newest first; each with the text before the edit", body = LegacyHistory),
         (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
@@ -185,10 +186,7 @@ pub async fn all(
 )]
 pub async fn history(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
     let coach = required_coach(&state, &query)?;
-    let date = match query.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(text) => Some(state.service.parse_date(Some(text))?),
-        None => None,
-    };
+    let date = optional_date(&query)?;
     let entries = state.service.history(&coach, date, MAX_HISTORY_LIMIT).await?;
     let zone = &state.service.policy().zone;
     // The predecessor recorded edits of the text only, each with the text before it; creations, changes of the

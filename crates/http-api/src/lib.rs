@@ -11,6 +11,7 @@ mod legacy;
 mod metrics;
 mod openapi;
 mod ops;
+mod params;
 mod request_id;
 mod routes;
 mod state;
@@ -63,7 +64,9 @@ impl Application {
     /// When the listener cannot be used.
     pub fn from_listener(listener: TcpListener, config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { service, metrics: Arc::new(RequestMetrics::default()), config });
+        let openapi = openapi::document(&service.policy().roster);
+        let metrics = Arc::new(RequestMetrics::default());
+        let state = web::Data::new(AppState { service, metrics, config, openapi });
         let workers =
             state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         let workers = workers.max(1);

@@ -7,10 +7,11 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use service::BotState;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::error::error_chain;
+use crate::error::{ApiError, ErrorBody, error_chain};
 use crate::metrics::render_prometheus;
+use crate::params;
 use crate::state::AppState;
 
 /// `GET /` body.
@@ -33,7 +34,7 @@ pub struct ServiceDescription {
 pub async fn root() -> HttpResponse {
     let endpoints = BTreeMap::from([
         ("/api/coach-plans/?coach=d&date=YYYY-MM-DD", "a coach's plan (legacy shape)"),
-        ("/api/coach-plans/all?date=YYYY-MM-DD", "every coach's plan (legacy shape)"),
+        ("/api/coach-plans/all?date=YYYY-MM-DD", "the plans of the date, by coach (legacy shape)"),
         ("/api/coach-plans/history?coach=d&date=YYYY-MM-DD", "a coach's change history (legacy shape)"),
         ("/api/v1/plans?date=YYYY-MM-DD", "the plans of a date"),
         ("/api/v1/plans/{coach}/{date}", "one plan, with an ETag"),
@@ -68,6 +69,7 @@ pub struct BotHealthDto {
     /// `connected`, `disconnected` or `unknown` (the bot never reported to this database).
     pub status: &'static str,
     /// When the bot last reported (UTC, RFC 3339).
+    #[schema(format = DateTime)]
     pub last_seen: Option<String>,
     /// Seconds since then.
     pub age_seconds: Option<u64>,
@@ -83,6 +85,7 @@ pub struct Health {
     /// Server version.
     pub version: &'static str,
     /// Now (UTC, RFC 3339).
+    #[schema(format = DateTime)]
     pub timestamp: String,
     /// Seconds since the API started.
     pub uptime_seconds: u64,
@@ -138,10 +141,9 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body)
 }
 
-/// Query of `/metrics`.
-#[derive(Debug, Deserialize, IntoParams)]
+/// Query of `/metrics` (the parameter is described in [`params::PARAMETERS`]).
+#[derive(Debug, Deserialize)]
 pub struct MetricsQuery {
-    /// `json` or `prometheus`; by default the `Accept` header decides (JSON unless a Prometheus scraper asks).
     format: Option<String>,
 }
 
@@ -202,9 +204,9 @@ pub struct MetricsBody {
 }
 
 /// Whether the caller wants Prometheus text rather than JSON.
-fn wants_prometheus(req: &HttpRequest, query: &MetricsQuery) -> bool {
-    if let Some(format) = query.format.as_deref() {
-        return format.eq_ignore_ascii_case("prometheus");
+fn wants_prometheus(req: &HttpRequest, format: Option<&str>) -> bool {
+    if let Some(format) = format {
+        return format == "prometheus";
     }
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     accept.contains("application/openmetrics-text")
@@ -216,22 +218,26 @@ fn wants_prometheus(req: &HttpRequest, query: &MetricsQuery) -> bool {
     get,
     path = "/metrics",
     tag = "service",
-    params(MetricsQuery),
     responses(
-        (status = 200, description = "JSON by default; Prometheus text (format 0.0.4) for `Accept: text/plain` or `application/openmetrics-text`, or `?format=prometheus`", body = MetricsBody),
-        (status = 400, description = "An unknown format"),
+        (status = 200, description = "JSON by default; Prometheus text (format 0.0.4) for `Accept: text/plain` or `application/openmetrics-text`, or `?format=prometheus`",
+            content(
+                (MetricsBody = "application/json"),
+                (String = "text/plain; version=0.0.4; charset=utf-8"),
+            )),
+        (status = 400, description = "An unknown format", body = ErrorBody),
     )
 )]
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest, query: web::Query<MetricsQuery>) -> HttpResponse {
-    if let Some(format) =
-        query.format.as_deref().filter(|f| !f.eq_ignore_ascii_case("prometheus") && !f.eq_ignore_ascii_case("json"))
+    let format = match params::given(query.format.as_deref())
+        .map(|f| params::one_of("format", f, params::METRICS_FORMATS))
+        .transpose()
     {
-        let error = crate::error::ApiError::bad_request(format!("unknown format `{format}`; use json or prometheus"));
-        return actix_web::ResponseError::error_response(&error);
-    }
+        Ok(format) => format,
+        Err(bad) => return actix_web::ResponseError::error_response(&ApiError::from(bad)),
+    };
     let database_up = state.service.ping().await.is_ok();
     let stats = state.service.stats().await;
-    if wants_prometheus(&req, &query) {
+    if wants_prometheus(&req, format) {
         let uptime = state.metrics.uptime_seconds();
         let mut gauges = vec![
             ("coach_plans_uptime_seconds", "Seconds since the API started.", uptime),

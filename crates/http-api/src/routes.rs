@@ -113,7 +113,7 @@ mod tests {
     use super::*;
 
     fn document() -> Value {
-        serde_json::from_str(crate::openapi::document()).unwrap()
+        serde_json::from_str(&crate::openapi::document(&core_model::Roster::default())).unwrap()
     }
 
     #[test]

@@ -63,4 +63,6 @@ pub struct AppState {
     pub metrics: Arc<RequestMetrics>,
     /// How the API serves.
     pub config: ApiConfig,
+    /// The OpenAPI document, for this roster, as served.
+    pub openapi: String,
 }

@@ -5,59 +5,47 @@ use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use core_model::{CoachId, TradingDate, UserId};
+use core_model::{CoachId, TradingDate};
 use serde::{Deserialize, Serialize};
 use service::MAX_HISTORY_LIMIT;
-use utoipa::IntoParams;
 
 use crate::charts::ChartCopies;
 use crate::dto::{CoachDto, CoachesDto, HistoryDto, HistoryEntryDto, PlanDto, PlansDto, StatsDto};
 use crate::error::{ApiError, ErrorBody};
+use crate::params;
 use crate::state::AppState;
 
 /// Default number of history entries returned.
 const DEFAULT_HISTORY_LIMIT: usize = 100;
 
-/// Query of `GET /api/v1/plans`.
-#[derive(Debug, Deserialize, IntoParams)]
+/// Query of `GET /api/v1/plans` (the parameters are described in [`params::PARAMETERS`]).
+#[derive(Debug, Deserialize)]
 pub struct PlansQuery {
-    /// Trading date `YYYY-MM-DD` or `today` (the default).
     date: Option<String>,
-    /// Only this coach's plan (`d`, `coach_d`, ...).
     coach: Option<String>,
-    /// Only plans by this Discord user id.
     author: Option<String>,
 }
 
 /// Query of the history routes.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
-    /// Most entries returned, 1 to 1000 (default 100).
     limit: Option<String>,
 }
 
-/// A query value, or `None` when absent or blank (`?coach=` filters nothing).
-fn non_empty(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn parse_coach(state: &AppState, input: &str) -> Result<CoachId, ApiError> {
-    Ok(state.service.parse_coach(input)?)
+    Ok(params::coach(&state.service.policy().roster, input)?)
 }
 
 /// A date in a path or query: `YYYY-MM-DD`, or `today` in the market time zone.
-fn parse_date(state: &AppState, input: Option<&str>) -> Result<TradingDate, ApiError> {
-    match input.map(str::trim) {
-        Some(text) if text.eq_ignore_ascii_case("today") => Ok(state.service.today()),
-        other => Ok(state.service.parse_date(other)?),
-    }
+fn parse_date(state: &AppState, input: &str) -> Result<TradingDate, ApiError> {
+    Ok(params::date_or_today(input, state.service.today())?)
 }
 
 fn parse_limit(input: Option<&str>) -> Result<usize, ApiError> {
-    let Some(text) = input.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(DEFAULT_HISTORY_LIMIT) };
-    text.parse::<usize>().ok().filter(|n| (1..=MAX_HISTORY_LIMIT).contains(n)).ok_or_else(|| {
-        ApiError::bad_request(format!("`limit` must be a whole number from 1 to {MAX_HISTORY_LIMIT}, not `{text}`"))
-    })
+    match params::given(input) {
+        Some(text) => Ok(params::count("limit", text, MAX_HISTORY_LIMIT as u64)? as usize),
+        None => Ok(DEFAULT_HISTORY_LIMIT),
+    }
 }
 
 /// Whether the request's `If-None-Match` matches `etag`.
@@ -87,7 +75,6 @@ fn cacheable<T: Serialize>(state: &AppState, req: &HttpRequest, etag: String, bo
     get,
     path = "/api/v1/plans",
     tag = "plans",
-    params(PlansQuery),
     responses(
         (status = 200, description = "Active plans of the date, in roster order", body = PlansDto,
             headers(("ETag" = String, description = "Changes whenever a plan of the answer changes"))),
@@ -100,14 +87,12 @@ pub async fn list_plans(
     req: HttpRequest,
     query: web::Query<PlansQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let date = parse_date(&state, query.date.as_deref())?;
-    let coach = non_empty(query.coach.as_deref()).map(|c| parse_coach(&state, c)).transpose()?;
-    let author = match non_empty(query.author.as_deref()) {
-        Some(text) => Some(UserId(text.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(format!("`author` must be a Discord user id (a number), not `{text}`"))
-        })?)),
-        None => None,
+    let date = match params::given(query.date.as_deref()) {
+        Some(text) => parse_date(&state, text)?,
+        None => state.service.today(),
     };
+    let coach = params::given(query.coach.as_deref()).map(|c| parse_coach(&state, c)).transpose()?;
+    let author = params::given(query.author.as_deref()).map(|a| params::user_id("author", a)).transpose()?;
     let mut plans = match author {
         Some(user) => state.service.plans_by_author(user, Some(date)).await?,
         None => state.service.plans_for_date(Some(date)).await?,
@@ -132,10 +117,6 @@ pub async fn list_plans(
     get,
     path = "/api/v1/plans/{coach}/{date}",
     tag = "plans",
-    params(
-        ("coach" = String, Path, description = "Coach: `d`, `coach_d`, ..."),
-        ("date" = String, Path, description = "Trading date `YYYY-MM-DD`, or `today`"),
-    ),
     responses(
         (status = 200, description = "The active plan", body = PlanDto,
             headers(("ETag" = String, description = "Changes with every version of the plan"))),
@@ -151,7 +132,7 @@ pub async fn get_plan(
 ) -> Result<HttpResponse, ApiError> {
     let (coach, date) = path.into_inner();
     let coach = parse_coach(&state, &coach)?;
-    let date = parse_date(&state, Some(&date))?;
+    let date = parse_date(&state, &date)?;
     let plan = state
         .service
         .plan(&coach, Some(date))
@@ -170,11 +151,6 @@ pub async fn get_plan(
     get,
     path = "/api/v1/plans/{coach}/{date}/history",
     tag = "plans",
-    params(
-        ("coach" = String, Path, description = "Coach: `d`, `coach_d`, ..."),
-        ("date" = String, Path, description = "Trading date `YYYY-MM-DD`, or `today`"),
-        HistoryQuery,
-    ),
     responses(
         (status = 200, description = "Every change of the coach's plans of that date (deleted ones too), newest first", body = HistoryDto),
         (status = 400, description = "Unknown coach, bad date or limit", body = ErrorBody),
@@ -187,7 +163,7 @@ pub async fn plan_history(
 ) -> Result<HttpResponse, ApiError> {
     let (coach, date) = path.into_inner();
     let coach = parse_coach(&state, &coach)?;
-    let date = parse_date(&state, Some(&date))?;
+    let date = parse_date(&state, &date)?;
     let limit = parse_limit(query.limit.as_deref())?;
     let entries = state.service.history(&coach, Some(date), limit).await?;
     let body = HistoryDto {
@@ -203,7 +179,6 @@ pub async fn plan_history(
     get,
     path = "/api/v1/coaches/{coach}/history",
     tag = "coaches",
-    params(("coach" = String, Path, description = "Coach: `d`, `coach_d`, ..."), HistoryQuery),
     responses(
         (status = 200, description = "Every change of the coach's plans over all dates, newest first", body = HistoryDto),
         (status = 400, description = "Unknown coach or bad limit", body = ErrorBody),
@@ -269,6 +244,6 @@ pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     tag = "service",
     responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json"))
 )]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(crate::openapi::document())
+pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(state.openapi.clone())
 }

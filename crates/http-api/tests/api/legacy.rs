@@ -113,21 +113,43 @@ async fn bad_requests_are_400_with_an_error_field() {
 }
 
 #[tokio::test]
-async fn all_lists_every_coach_with_a_plan_or_the_no_plan_answer() {
+async fn all_lists_exactly_the_coaches_with_a_plan_as_the_predecessor_did() {
     let app = spawn_app().await;
+    let all = |date: &'static str| {
+        let app = &app;
+        async move { app.get_json(&format!("/api/coach-plans/all?date={date}")).await }
+    };
+    // Nobody posted: an empty object, so `len(plans)` is 0 and iterating finds nothing.
+    assert_eq!(all(TODAY).await, (200, json!({})));
+
+    // One coach posted (another posted on another day, a third deleted theirs): that coach alone.
     app.post(&ann(), "d", None, "plan d", vec![chart("https://cdn.test/d.png")]).await;
-    app.post(&bob(), "s", None, "plan s", vec![]).await;
     app.post(&bob(), "i", Some("2025-11-08"), "yesterday's", vec![]).await;
-    let (status, body) = app.get_json(&format!("/api/coach-plans/all?date={TODAY}")).await;
+    app.post(&bob(), "n", None, "deleted later", vec![]).await;
+    app.service.delete(&bob(), &CoachId::new("n").unwrap(), None).await.unwrap();
+    let (status, body) = all(TODAY).await;
     assert_eq!(status, 200);
+    assert_eq!(keys(&body), ["coach_d".to_owned()].into());
+    let (_, single) = app.get_json(&format!("/api/coach-plans/?coach=d&date={TODAY}")).await;
+    assert_eq!(body["coach_d"], single, "each entry is the plan as the single route gives it");
+    assert_eq!(body["coach_d"]["charts"], json!(["https://cdn.test/d.png"]));
+
+    // Every coach posted: every coach, each with an author and a creation time.
+    app.post(&bob(), "i", None, "plan i", vec![]).await;
+    app.post(&bob(), "s", None, "plan s", vec![]).await;
+    app.post(&ann(), "n", None, "plan n again", vec![]).await;
+    let (_, body) = all(TODAY).await;
     let expected: BTreeSet<String> = ["coach_d", "coach_i", "coach_s", "coach_n"].map(String::from).into();
     assert_eq!(keys(&body), expected);
-    assert_eq!(body["coach_d"]["plan"], "plan d");
-    assert_eq!(body["coach_d"]["charts"], json!(["https://cdn.test/d.png"]));
+    for (coach, plan) in body.as_object().unwrap() {
+        assert!(plan["author"].is_string() && plan["created_at"].is_string(), "{coach}: {plan}");
+    }
     assert_eq!(body["coach_s"]["author"], "Bob");
-    assert_eq!(body["coach_i"], json!({"plan": format!("No plan available for coach_i on {TODAY}"), "charts": []}));
+    assert_eq!(body["coach_n"]["plan"], "plan n again");
     let (_, default_date) = app.get_json("/api/coach-plans/all").await;
     assert_eq!(default_date, body, "the date defaults to today");
+    assert_eq!(app.get_json("/api/coach-plans/all?date=").await.1, body, "so does an empty date");
+    assert_eq!(all("2025-11-08").await.1["coach_i"]["plan"], "yesterday's");
 }
 
 #[tokio::test]

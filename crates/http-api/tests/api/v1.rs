@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TODAY, TestApp, ann, bob, chart, spawn_app};
+use http_api::ApiConfig;
+
+use crate::helpers::{TODAY, TestApp, ann, bob, chart, spawn_app, spawn_app_with_policy};
 
 async fn error_of(app: &TestApp, path: &str) -> (u16, Value) {
     let response = app.get(path).await;
@@ -72,13 +74,22 @@ async fn absent_plans_are_404_and_bad_input_is_400() {
     assert_eq!(body["message"], format!("there is no plan for coach d on {TODAY}"));
     let cases = [
         ("/api/v1/plans/x/today", "unknown coach `x`; valid coaches are: d, i, s, n"),
-        ("/api/v1/plans/d/2025-1-1", "`2025-1-1` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
-        ("/api/v1/plans?date=nope", "`nope` is not a date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
-        ("/api/v1/plans?author=ann", "`author` must be a Discord user id (a number), not `ann`"),
+        ("/api/v1/plans/d/2025-1-1", "`2025-1-1` is not a date; write it as YYYY-MM-DD (e.g. 2025-11-09) or `today`"),
+        ("/api/v1/plans/d/Today", "`Today` is not a date; write it as YYYY-MM-DD (e.g. 2025-11-09) or `today`"),
+        ("/api/v1/plans?date=nope", "`nope` is not a date; write it as YYYY-MM-DD (e.g. 2025-11-09) or `today`"),
+        (
+            "/api/v1/plans?date=%202025-11-09",
+            "` 2025-11-09` is not a date; write it as YYYY-MM-DD (e.g. 2025-11-09) or `today`",
+        ),
+        ("/api/v1/plans?author=ann", "`author` must be a Discord user id (up to 19 digits), not `ann`"),
+        ("/api/v1/plans?author=%2B111", "`author` must be a Discord user id (up to 19 digits), not `+111`"),
         ("/api/v1/plans?coach=q", "unknown coach `q`; valid coaches are: d, i, s, n"),
+        ("/api/v1/plans?coach=d%20", "unknown coach `d `; valid coaches are: d, i, s, n"),
         ("/api/v1/plans/d/today/history?limit=0", "`limit` must be a whole number from 1 to 1000, not `0`"),
+        ("/api/v1/plans/d/today/history?limit=%2B5", "`limit` must be a whole number from 1 to 1000, not `+5`"),
         ("/api/v1/coaches/d/history?limit=many", "`limit` must be a whole number from 1 to 1000, not `many`"),
         ("/api/v1/coaches/nobody/history", "unknown coach `nobody`; valid coaches are: d, i, s, n"),
+        ("/metrics?format=JSON", "unknown format `JSON`; use json or prometheus"),
     ];
     for (path, message) in cases {
         let (status, body) = error_of(&app, path).await;
@@ -189,4 +200,19 @@ async fn every_documented_route_is_served() {
     assert!(doc["components"]["schemas"]["PlanDto"].is_object());
     let description = doc["paths"]["/api/coach-plans/"]["get"]["description"].as_str().unwrap();
     assert!(description.contains("`/api/coach-plans`"), "the document names the alias: {description}");
+}
+
+#[tokio::test]
+async fn the_served_document_names_the_configured_coaches() {
+    let coach = |id: &str| core_model::Coach { id: core_model::CoachId::new(id).unwrap(), name: id.to_owned() };
+    let roster = core_model::Roster::new(vec![coach("fx"), coach("gold")]).unwrap();
+    let app =
+        spawn_app_with_policy(ApiConfig::default(), service::Policy { roster, ..service::Policy::default() }).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json").await;
+    let coach = &doc["paths"]["/api/v1/coaches/{coach}/history"]["get"]["parameters"][0];
+    assert_eq!(coach["schema"]["examples"], serde_json::json!(["fx", "gold"]));
+    let pattern = coach["schema"]["pattern"].as_str().unwrap();
+    assert!(pattern.contains("[gG][oO][lL][dD]") && !pattern.contains("[dD]|"), "{pattern}");
+    assert_eq!(app.get_json("/api/v1/coaches/GOLD:/history").await.0, 200, "a form the pattern admits is served");
+    assert_eq!(app.get_json("/api/v1/coaches/d/history").await.0, 400, "a coach of the default roster is not");
 }

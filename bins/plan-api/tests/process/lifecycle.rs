@@ -1,103 +1,15 @@
-//! The built `plan-api` binary: starts on port 0 over a database path (or as `--config FILE` and `--host` say),
-//! answers, logs each request under its id, stops cleanly on SIGTERM or SIGINT with exit code 0 after finishing the
-//! requests in flight, and refuses bad configuration or arguments with exit code 2.
+//! Starts on port 0 over a database path (or as `--config FILE` and `--host` say), answers, logs each request under
+//! its id, stops cleanly on SIGTERM or SIGINT with exit code 0 after finishing the requests in flight, and refuses
+//! bad configuration or arguments with exit code 2.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
 
 use core_model::jiff::Timestamp;
 use core_model::{Author, CoachId, NewPlan, PlanChange, PlanRepository as _, PlanSource, PlanText, TradingDate};
 use storage::{SqliteStore, StoreOptions};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 
-/// Generous bound for anything the binary should do promptly on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A running `plan-api`, its standard output read line by line as it comes.
-struct PlanApi {
-    child: Child,
-    lines: Receiver<String>,
-    url: String,
-}
-
-impl PlanApi {
-    /// Starts the binary in `dir` with only the given environment (plus PATH) and waits for its address.
-    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = start(dir, args, env);
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // Keep draining even when nobody listens any more, so the process never blocks on a full pipe.
-                let _ = sender.send(line);
-            }
-        });
-        let mut api = Self { child, lines, url: String::new() };
-        let line = api.wait_for_line(|l| l.starts_with("plan-api listening on "));
-        api.url = line.trim_start_matches("plan-api listening on ").trim().to_owned();
-        api
-    }
-
-    /// The next line of standard output that satisfies `wanted` (earlier ones are skipped).
-    fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if wanted(&line) => return line,
-                Ok(_) => {}
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("plan-api did not write the expected line within {PATIENCE:?}");
-                }
-            }
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let sent = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(sent.success());
-    }
-
-    fn wait_for_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "plan-api did not exit within {PATIENCE:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for PlanApi {
-    fn drop(&mut self) {
-        // A failed test must not leave the process running.
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Starts the binary in `dir` with only the given environment (plus PATH).
-fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_plan-api"));
-    command.args(args).current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
-async fn get_json(url: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::get(url).await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
+use crate::support::{PlanApi, get_json, start};
 
 #[tokio::test]
 async fn serves_on_port_0_and_exits_0_on_sigterm() {
