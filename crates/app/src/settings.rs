@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use core_model::{Coach, CoachId, MarketTimeZone, RoleId, Roster, UserId};
+use core_model::{Coach, CoachId, MarketTimeZone, RoleId, Roster, TickerRules, UserId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -456,6 +456,11 @@ pub struct PlanSettings {
     /// Keep a copy of each image attached to a plan, served by the API, because Discord's links to attachments
     /// expire after about a day (default true).
     pub archive_chart_images: bool,
+    /// Upper-case words that are not tickers when written bare, added to the built-in stoplist (default none).
+    pub ticker_stoplist: Vec<String>,
+    /// When not empty: the only symbols that count when written bare (cashtags and crypto pairs always count).
+    /// Either the symbols, or one entry naming a file of them (whitespace- or comma-separated, `#` starts a comment).
+    pub ticker_universe: Vec<String>,
     /// The coach roster (default `d` Day Trading, `i` Intraday, `s` Swing, `n` News/Events).
     pub coaches: Vec<CoachSettings>,
 }
@@ -471,6 +476,8 @@ impl Default for PlanSettings {
             market_timezone: "America/New_York".to_owned(),
             max_chart_attachments: 10,
             archive_chart_images: true,
+            ticker_stoplist: Vec::new(),
+            ticker_universe: Vec::new(),
             coaches,
         }
     }
@@ -559,6 +566,14 @@ impl Settings {
             .filter(|c| !c.posters.is_empty())
             .filter_map(|c| CoachId::new(&c.id).ok().map(|id| (id, c.posters.iter().copied().map(UserId).collect())))
             .collect()
+    }
+
+    /// Which words of a plan are tickers: the built-in stoplist plus `plans.ticker_stoplist`, and the universe of
+    /// `plans.ticker_universe` (read from its file when it names one). On settings that did not pass
+    /// [`Self::validate`], a universe that cannot be read is left out.
+    pub fn ticker_rules(&self) -> TickerRules {
+        let universe = validate::ticker_universe(&self.plans.ticker_universe).ok().flatten();
+        TickerRules::new(&self.plans.ticker_stoplist, universe)
     }
 
     /// The market time zone; on settings that did not pass [`Self::validate`], an unknown zone falls back to

@@ -127,6 +127,7 @@ pub fn open_store(settings: &Settings) -> Result<SqliteStore, OpenError> {
     let options = StoreOptions {
         busy_timeout: settings.database.busy_timeout(),
         max_connections: settings.database.pool_size,
+        ticker_rules: settings.ticker_rules(),
         ..StoreOptions::default()
     };
     SqliteStore::open(&settings.database.path, options)

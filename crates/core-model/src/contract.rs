@@ -10,9 +10,9 @@ use std::thread;
 use jiff::Timestamp;
 
 use crate::{
-    Author, ChartImage, ChartImageStore, ChartKind, CoachId, HistoryAction, HistoryQuery, ImageDigest, NewChart,
-    NewPlan, Plan, PlanChange, PlanId, PlanRepository, PlanSource, PlanText, RepoError, StatusStore, TradingDate,
-    UserId,
+    Author, ChartImage, ChartImageStore, ChartKind, CoachId, HistoryAction, HistoryQuery, ImageDigest, MentionQuery,
+    NewChart, NewPlan, Plan, PlanChange, PlanId, PlanRepository, PlanSearch, PlanSource, PlanText, RepoError,
+    SearchCursor, SearchQuery, StatusStore, TextQuery, Ticker, TradingDate, UserId,
 };
 
 /// A named contract case.
@@ -40,6 +40,27 @@ where
         ("status_values_are_overwritten", status_values_are_overwritten),
         ("concurrent_edits_lose_nothing", concurrent_edits_lose_nothing),
         ("concurrent_posts_store_exactly_one", concurrent_posts_store_exactly_one),
+    ];
+    for (name, case) in cases {
+        eprintln!("contract case: {name}");
+        case(Arc::new(make()));
+    }
+}
+
+/// Runs the contract cases of [`PlanSearch`], each on a fresh store from `make` (which extracts tickers with the
+/// default rules).
+pub fn run_search_cases<S, F>(make: F)
+where
+    S: PlanRepository + PlanSearch,
+    F: Fn() -> S,
+{
+    let cases: [Case<S>; 6] = [
+        ("tickers_are_written_with_the_text", tickers_are_written_with_the_text),
+        ("search_filters_and_orders_newest_date_then_roster", search_filters_and_orders_newest_date_then_roster),
+        ("words_match_terms_phrases_and_prefixes", words_match_terms_phrases_and_prefixes),
+        ("pages_follow_one_another_without_gaps_or_repeats", pages_follow_one_another_without_gaps_or_repeats),
+        ("search_finds_exactly_what_the_query_admits", search_finds_exactly_what_the_query_admits),
+        ("ticker_mentions_count_active_plans_of_the_range", ticker_mentions_count_active_plans_of_the_range),
     ];
     for (name, case) in cases {
         eprintln!("contract case: {name}");
@@ -154,6 +175,7 @@ fn insert_round_trips_every_field<S: PlanRepository + StatusStore>(store: Arc<S>
         [(0, "https://cdn.test/b.png", ChartKind::Attachment), (1, "https://i.test/a.jpg", ChartKind::Link)]
     );
     assert_eq!(read.charts[0].filename.as_deref(), Some("b.png"));
+    assert_eq!(read.tickers, [ticker("NVDA")], "the tickers of the text are stored with it");
     assert_eq!(store.find_active(&coach("d"), date("2025-11-09")).unwrap(), Some(stored.clone()));
     let history = store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 10 }).unwrap();
     assert_eq!(history.len(), 1);
@@ -502,4 +524,275 @@ fn concurrent_posts_store_exactly_one<S: PlanRepository + StatusStore>(store: Ar
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
     assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, RepoError::Duplicate { .. })));
     assert_eq!(store.stats().unwrap().history_entries, 1);
+}
+
+fn ticker(t: &str) -> Ticker {
+    Ticker::parse(t).unwrap()
+}
+
+/// A query over every date of the cases, in the default roster's order, without filters.
+fn query() -> SearchQuery {
+    SearchQuery {
+        tickers: Vec::new(),
+        coaches: Vec::new(),
+        author: None,
+        from: date("2025-01-01"),
+        to: date("2025-12-31"),
+        words: None,
+        limit: 200,
+        after: None,
+        coach_order: ["d", "i", "s", "n"].map(coach).to_vec(),
+    }
+}
+
+fn found<S: PlanSearch>(store: &S, query: &SearchQuery) -> Vec<String> {
+    store.search(query).unwrap().plans.iter().map(|p| format!("{} {}", p.date, p.coach)).collect()
+}
+
+fn tickers_are_written_with_the_text<S: PlanRepository + PlanSearch>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let text = "Long $amd over 152; TSLA weak. PPI 8:30 ET, no FOMC today. I trim at EOD";
+    let plan = store.insert(new_plan("d", "2025-11-10", text, ann.clone()), at(0)).unwrap();
+    assert_eq!(plan.tickers, [ticker("AMD"), ticker("TSLA")], "in the order of their first mention");
+    assert_eq!(store.get(plan.id).unwrap().unwrap().tickers, plan.tickers, "stored, not recomputed");
+    let tsla = SearchQuery { tickers: vec![ticker("TSLA")], ..query() };
+    assert_eq!(found(&*store, &tsla), ["2025-11-10 d"]);
+
+    let edited = store.change(plan.id, edit("Long $amd over 152, nothing else"), &ann, at(1), None).unwrap();
+    assert_eq!(edited.tickers, [ticker("AMD")]);
+    assert!(found(&*store, &tsla).is_empty(), "an edit that removes a ticker removes the match");
+    let amd = SearchQuery { tickers: vec![ticker("AMD")], ..query() };
+    assert_eq!(found(&*store, &amd), ["2025-11-10 d"]);
+
+    let charts = PlanChange::ReplaceCharts(vec![chart("https://cdn.test/NVDA.png", ChartKind::Attachment)]);
+    let charted = store.change(plan.id, charts, &ann, at(2), None).unwrap();
+    assert_eq!(charted.tickers, [ticker("AMD")], "chart links are not mentions; charts alone keep the tickers");
+
+    store.change(plan.id, PlanChange::Delete, &ann, at(3), None).unwrap();
+    assert!(found(&*store, &amd).is_empty(), "a deleted plan is never found");
+    let restored = store.change(plan.id, PlanChange::Restore, &ann, at(4), None).unwrap();
+    assert_eq!(restored.tickers, [ticker("AMD")]);
+    assert_eq!(found(&*store, &amd), ["2025-11-10 d"], "restored, it is found again");
+
+    let repost = PlanChange::Repost {
+        text: PlanText::new("NVDA only now").unwrap(),
+        charts: Vec::new(),
+        source: PlanSource { message_id: Some(2000), ..PlanSource::default() },
+    };
+    assert_eq!(store.change(plan.id, repost, &ann, at(5), None).unwrap().tickers, [ticker("NVDA")]);
+    assert!(found(&*store, &amd).is_empty());
+}
+
+fn search_filters_and_orders_newest_date_then_roster<S: PlanRepository + PlanSearch>(store: Arc<S>) {
+    let (ann, bob) = (author(1, "Ann"), author(2, "Bob"));
+    for (c, d, text, who) in [
+        ("n", "2025-11-10", "CPI day: $SPY flat", &bob),
+        ("s", "2025-11-10", "NVDA swing, QQQ hedge", &ann),
+        ("d", "2025-11-10", "SPY long above 600", &ann),
+        ("i", "2025-11-09", "QQQ fade", &bob),
+        ("d", "2025-10-01", "SPY old plan", &ann),
+        ("s", "2025-11-11", "deleted NVDA plan", &ann),
+    ] {
+        store.insert(new_plan(c, d, text, who.clone()), at(0)).unwrap();
+    }
+    let deleted = store.find_active(&coach("s"), date("2025-11-11")).unwrap().unwrap();
+    store.change(deleted.id, PlanChange::Delete, &ann, at(1), None).unwrap();
+
+    assert_eq!(
+        found(&*store, &query()),
+        ["2025-11-10 d", "2025-11-10 s", "2025-11-10 n", "2025-11-09 i", "2025-10-01 d"],
+        "newest date first, then roster order (d, i, s, n), deleted plans never"
+    );
+    let spy = SearchQuery { tickers: vec![ticker("SPY")], ..query() };
+    assert_eq!(found(&*store, &spy), ["2025-11-10 d", "2025-11-10 n", "2025-10-01 d"]);
+    let any = SearchQuery { tickers: vec![ticker("NVDA"), ticker("QQQ")], ..query() };
+    assert_eq!(found(&*store, &any), ["2025-11-10 s", "2025-11-09 i"], "any of the tickers");
+    let coaches = SearchQuery { coaches: vec![coach("n"), coach("i")], ..query() };
+    assert_eq!(found(&*store, &coaches), ["2025-11-10 n", "2025-11-09 i"]);
+    let by_bob = SearchQuery { author: Some(UserId(2)), ..query() };
+    assert_eq!(found(&*store, &by_bob), ["2025-11-10 n", "2025-11-09 i"]);
+    let nobody = SearchQuery { author: Some(UserId(u64::MAX)), ..query() };
+    assert!(found(&*store, &nobody).is_empty(), "an id no one has finds nothing, whatever its size");
+    let range = SearchQuery { from: date("2025-11-09"), to: date("2025-11-09"), ..query() };
+    assert_eq!(found(&*store, &range), ["2025-11-09 i"], "both ends included");
+    let all_filters = SearchQuery {
+        tickers: vec![ticker("SPY")],
+        coaches: vec![coach("d")],
+        author: Some(UserId(1)),
+        from: date("2025-11-01"),
+        words: Some(TextQuery::parse("long")),
+        ..query()
+    };
+    assert_eq!(found(&*store, &all_filters), ["2025-11-10 d"], "every filter holds");
+    let unlisted = SearchQuery { coach_order: ["s", "d"].map(coach).to_vec(), ..query() };
+    assert_eq!(
+        found(&*store, &unlisted)[..3],
+        ["2025-11-10 s", "2025-11-10 d", "2025-11-10 n"],
+        "coaches missing from the order come after the listed ones"
+    );
+}
+
+fn words_match_terms_phrases_and_prefixes<S: PlanRepository + PlanSearch>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    store.insert(new_plan("d", "2025-11-10", "Watch the GAP FILL on semiconductors", ann.clone()), at(0)).unwrap();
+    store.insert(new_plan("i", "2025-11-10", "gap, then fill the semis", ann.clone()), at(0)).unwrap();
+    let plan = store.insert(new_plan("s", "2025-11-10", "L'ÉTÉ arrive: fade the open", ann.clone()), at(0)).unwrap();
+    let words = |q: &str| found(&*store, &SearchQuery { words: Some(TextQuery::parse(q)), ..query() });
+    assert_eq!(words("gap"), ["2025-11-10 d", "2025-11-10 i"], "case is ignored");
+    assert_eq!(words("\"gap fill\""), ["2025-11-10 d"], "a phrase is words in a row");
+    assert_eq!(words("semi*"), ["2025-11-10 d", "2025-11-10 i"], "a prefix");
+    assert_eq!(words("gap semis"), ["2025-11-10 i"], "every term");
+    assert_eq!(words("été"), ["2025-11-10 s"], "case is ignored in any script");
+    assert!(words("!!!").is_empty(), "no word, no match");
+    assert!(words("nothing").is_empty());
+    store.change(plan.id, edit("fade the close"), &ann, at(1), None).unwrap();
+    assert!(words("open").is_empty(), "the words follow the edit");
+    assert_eq!(words("close"), ["2025-11-10 s"]);
+    store.change(plan.id, PlanChange::Delete, &ann, at(2), None).unwrap();
+    assert!(words("close").is_empty(), "a deleted plan is never found");
+}
+
+fn pages_follow_one_another_without_gaps_or_repeats<S: PlanRepository + PlanSearch>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    for day in 1..=9 {
+        for c in ["n", "d", "s"] {
+            store.insert(new_plan(c, &format!("2025-11-{day:02}"), "SPY", ann.clone()), at(day)).unwrap();
+        }
+    }
+    let all = found(&*store, &query());
+    assert_eq!(all.len(), 27);
+    let mut paged = Vec::new();
+    let mut after: Option<SearchCursor> = None;
+    for _ in 0..10 {
+        let page = store.search(&SearchQuery { limit: 4, after, ..query() }).unwrap();
+        assert!(page.plans.len() <= 4);
+        paged.extend(page.plans.iter().map(|p| format!("{} {}", p.date, p.coach)));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+        assert_eq!(page.plans.len(), 4, "only the last page is short");
+    }
+    assert_eq!(paged, all, "the pages, one after another, are the whole result");
+    let exact = store.search(&SearchQuery { limit: 27, ..query() }).unwrap();
+    assert_eq!((exact.plans.len(), exact.next), (27, None), "no next page when nothing is left");
+    let through_a_cursor =
+        SearchCursor::decode(&exact.plans[5..6].iter().map(|p| query().cursor_after(p).encode()).collect::<String>());
+    let rest = store.search(&SearchQuery { after: Some(through_a_cursor.unwrap()), ..query() }).unwrap();
+    assert_eq!(rest.plans.len(), 21, "a cursor read back from its text continues after its plan");
+}
+
+fn search_finds_exactly_what_the_query_admits<S: PlanRepository + PlanSearch>(store: Arc<S>) {
+    // A year of plans from a fixed pseudo-random sequence, some edited or deleted; then many queries, each compared
+    // with the query's own definition applied to every stored plan.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let words = ["gap", "fill", "fade", "open", "close", "semis", "breakout", "été", "vwap", "trim"];
+    let symbols = ["SPY", "QQQ", "NVDA", "$amd", "TSLA", "BRK.B", "BTC-USD", "IWM"];
+    let coaches = ["d", "i", "s", "n"];
+    let mut ids = Vec::new();
+    for day in 0..120 {
+        let d = date("2025-01-01").date().checked_add(jiff::Span::new().days(day * 3)).unwrap();
+        for c in coaches {
+            if next(3) == 0 {
+                continue;
+            }
+            let text: Vec<&str> = (0..6)
+                .map(|_| if next(3) == 0 { symbols[next(8) as usize] } else { words[next(10) as usize] })
+                .collect();
+            let who = author(1 + next(3), "someone");
+            let plan = store.insert(new_plan(c, &d.to_string(), &text.join(" "), who.clone()), at(day)).unwrap();
+            match next(6) {
+                0 => drop(store.change(plan.id, PlanChange::Delete, &who, at(day + 1), None).unwrap()),
+                1 => drop(store.change(plan.id, edit("QQQ gap fill"), &who, at(day + 1), None).unwrap()),
+                _ => {}
+            }
+            ids.push(plan.id);
+        }
+    }
+    let plans: Vec<Plan> = ids.iter().map(|id| store.get(*id).unwrap().unwrap()).collect();
+    for round in 0..60 {
+        let mut q = query();
+        if next(2) == 0 {
+            q.tickers = (0..=next(2)).map(|_| ticker(symbols[next(8) as usize].trim_start_matches('$'))).collect();
+        }
+        if next(3) == 0 {
+            q.coaches = (0..=next(2)).map(|_| coach(coaches[next(4) as usize])).collect();
+        }
+        if next(4) == 0 {
+            q.author = Some(UserId(1 + next(3)));
+        }
+        if next(2) == 0 {
+            let from = next(300) as i64;
+            q.from =
+                TradingDate::from_date(date("2025-01-01").date().checked_add(jiff::Span::new().days(from)).unwrap());
+            q.to = TradingDate::from_date(q.from.date().checked_add(jiff::Span::new().days(next(120) as i64)).unwrap());
+        }
+        if next(2) == 0 {
+            let term = words[next(10) as usize];
+            q.words = Some(TextQuery::parse(&match next(3) {
+                0 => format!("{}*", &term[..2]),
+                1 => format!("\"{term} {}\"", words[next(10) as usize]),
+                _ => term.to_owned(),
+            }));
+        }
+        q.limit = 1 + next(40) as usize;
+        let mut expected: Vec<&Plan> = plans.iter().filter(|p| q.admits(p)).collect();
+        expected.sort_by_key(|p| q.sort_key(p));
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.search(&SearchQuery { after, ..q.clone() }).unwrap();
+            got.extend(page.plans.iter().map(|p| p.id));
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        let expected: Vec<PlanId> = expected.iter().map(|p| p.id).collect();
+        assert_eq!(got, expected, "round {round}: {q:?}");
+    }
+}
+
+fn ticker_mentions_count_active_plans_of_the_range<S: PlanRepository + PlanSearch>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    for (c, d, text) in [
+        ("d", "2025-11-10", "NVDA long, $amd weak"),
+        ("s", "2025-11-08", "NVDA swing"),
+        ("i", "2025-11-09", "AMD and NVDA"),
+        ("n", "2025-11-10", "TSLA news"),
+        ("d", "2025-10-01", "NVDA old"),
+        ("i", "2025-11-10", "IWM deleted"),
+    ] {
+        store.insert(new_plan(c, d, text, ann.clone()), at(0)).unwrap();
+    }
+    let deleted = store.find_active(&coach("i"), date("2025-11-10")).unwrap().unwrap();
+    store.change(deleted.id, PlanChange::Delete, &ann, at(1), None).unwrap();
+    let mentions = |from: &str, to: &str, coaches: &[&str]| -> Vec<String> {
+        let query =
+            MentionQuery { from: date(from), to: date(to), coaches: coaches.iter().map(|c| coach(c)).collect() };
+        store
+            .ticker_mentions(&query)
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let coaches: Vec<&str> = m.coaches.iter().map(CoachId::as_str).collect();
+                format!("{} {} {} {}", m.ticker, m.plans, coaches.join(","), m.last_date)
+            })
+            .collect()
+    };
+    assert_eq!(
+        mentions("2025-11-01", "2025-11-30", &[]),
+        ["NVDA 3 d,i,s 2025-11-10", "AMD 2 d,i 2025-11-10", "TSLA 1 n 2025-11-10"],
+        "most plans first, then by ticker; deleted plans and other months not counted"
+    );
+    assert_eq!(
+        mentions("2025-11-01", "2025-11-30", &["i", "n"]),
+        ["AMD 1 i 2025-11-09", "NVDA 1 i 2025-11-09", "TSLA 1 n 2025-11-10"]
+    );
+    assert_eq!(mentions("2025-10-01", "2025-10-01", &[]), ["NVDA 1 d 2025-10-01"]);
+    assert!(mentions("2025-12-01", "2025-12-31", &[]).is_empty());
 }

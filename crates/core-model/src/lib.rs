@@ -2,9 +2,8 @@
 //!
 //! Everything here is plain data and pure functions: no I/O, no async runtime, no SQL, no HTTP, no Discord.
 //! Values are parsed at the edge into these types ([`CoachId`] through a [`Roster`], [`TradingDate`], [`PlanText`]),
-//! so the layers above never re-check strings. The ports ([`PlanRepository`], [`StatusStore`], [`ChartImageStore`],
-//! [`Clock`]) are
-//! implemented by adapters; [`memory::MemoryStore`] is the in-memory one.
+//! so the layers above never re-check strings. The ports ([`PlanRepository`], [`PlanSearch`], [`StatusStore`],
+//! [`ChartImageStore`], [`Clock`]) are implemented by adapters; [`memory::MemoryStore`] is the in-memory one.
 
 mod chart;
 mod coach;
@@ -13,7 +12,9 @@ mod identity;
 pub mod image;
 mod plan;
 mod ports;
+mod search;
 mod text;
+mod ticker;
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
@@ -29,9 +30,15 @@ pub use identity::{Actor, Author, RoleId, UserId};
 pub use image::{ArchivedImage, BadImageDigest, ChartImage, ImageDigest};
 pub use plan::{HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanSource};
 pub use ports::{
-    BoxError, ChartImageStore, Clock, PlanRepository, RepoError, StatusRecord, StatusStore, StoreStats, SystemClock,
+    BoxError, ChartImageStore, Clock, PlanRepository, PlanSearch, RepoError, StatusRecord, StatusStore, StoreStats,
+    SystemClock,
+};
+pub use search::{
+    BadCursor, MentionQuery, SearchCursor, SearchPage, SearchQuery, TextQuery, TextTerm, TickerMention, UNLISTED_RANK,
+    days_in_range, sort_mentions, words_of,
 };
 pub use text::{MAX_PLAN_TEXT_CHARS, PlanText, TextError};
+pub use ticker::{BadTicker, CRYPTO_QUOTES, DEFAULT_STOPLIST, Ticker, TickerRules};
 
 /// Re-exported so that users of the domain types name the same timestamp and date types.
 pub use jiff;

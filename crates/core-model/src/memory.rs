@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use crate::transition::{NewHistoryEntry, apply_change, create_plan};
 use crate::{
     ArchivedImage, Author, ChartImage, ChartImageStore, CoachId, HistoryAction, HistoryEntry, HistoryQuery,
-    ImageDigest, NewPlan, Plan, PlanChange, PlanId, PlanRepository, RepoError, StatusRecord, StatusStore, StoreStats,
-    TradingDate, UserId,
+    ImageDigest, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository, PlanSearch, RepoError, SearchPage,
+    SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention, TickerRules, TradingDate, UserId, sort_mentions,
 };
 
 #[derive(Debug, Default)]
@@ -48,12 +48,18 @@ impl State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    rules: TickerRules,
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store that extracts tickers with the default rules.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that extracts tickers with `rules`.
+    pub fn with_ticker_rules(rules: TickerRules) -> Self {
+        Self { state: Mutex::default(), rules }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -74,7 +80,7 @@ impl PlanRepository for MemoryStore {
             return Err(RepoError::Duplicate { coach: plan.coach, date: plan.date });
         }
         let id = PlanId(i64::try_from(state.plans.len()).unwrap_or(i64::MAX) + 1);
-        let (plan, entry) = create_plan(id, plan, at);
+        let (plan, entry) = create_plan(id, plan, at, &self.rules);
         state.plans.push(plan.clone());
         state.record(&plan, entry);
         Ok(plan)
@@ -91,7 +97,7 @@ impl PlanRepository for MemoryStore {
         let mut state = self.lock();
         let index = plan_index(id).filter(|i| *i < state.plans.len()).ok_or(RepoError::NotFound(id))?;
         let current = &state.plans[index];
-        let applied = apply_change(current, change, actor, at, expected_version)?;
+        let applied = apply_change(current, change, actor, at, expected_version, &self.rules)?;
         if applied.entry.action == HistoryAction::Restored && state.active(&current.coach, current.date).is_some() {
             return Err(RepoError::Duplicate { coach: current.coach.clone(), date: current.date });
         }
@@ -185,6 +191,52 @@ impl PlanRepository for MemoryStore {
     }
 }
 
+impl PlanSearch for MemoryStore {
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, RepoError> {
+        let state = self.lock();
+        let mut found: Vec<&Plan> = state.plans.iter().filter(|p| query.admits(p)).collect();
+        found.sort_by_key(|p| query.sort_key(p));
+        let more = found.len() > query.limit;
+        found.truncate(query.limit);
+        let next = if more { found.last().map(|p| query.cursor_after(p)) } else { None };
+        Ok(SearchPage { plans: found.into_iter().cloned().collect(), next })
+    }
+
+    fn ticker_mentions(&self, query: &MentionQuery) -> Result<Vec<TickerMention>, RepoError> {
+        let state = self.lock();
+        let mut mentions: Vec<TickerMention> = Vec::new();
+        let counted = state.plans.iter().filter(|p| {
+            !p.is_deleted()
+                && (query.from..=query.to).contains(&p.date)
+                && (query.coaches.is_empty() || query.coaches.contains(&p.coach))
+        });
+        for plan in counted {
+            for ticker in &plan.tickers {
+                match mentions.iter_mut().find(|m| &m.ticker == ticker) {
+                    Some(m) => {
+                        m.plans += 1;
+                        m.last_date = m.last_date.max(plan.date);
+                        if !m.coaches.contains(&plan.coach) {
+                            m.coaches.push(plan.coach.clone());
+                        }
+                    }
+                    None => mentions.push(TickerMention {
+                        ticker: ticker.clone(),
+                        plans: 1,
+                        coaches: vec![plan.coach.clone()],
+                        last_date: plan.date,
+                    }),
+                }
+            }
+        }
+        for mention in &mut mentions {
+            mention.coaches.sort();
+        }
+        sort_mentions(&mut mentions);
+        Ok(mentions)
+    }
+}
+
 impl StatusStore for MemoryStore {
     fn put_status(&self, key: &str, value: &str, at: Timestamp) -> Result<(), RepoError> {
         self.lock().status.insert(key.to_owned(), StatusRecord { value: value.to_owned(), updated_at: at });
@@ -225,6 +277,7 @@ mod tests {
     #[test]
     fn memory_store_passes_the_contract_suite() {
         crate::contract::run_all(super::MemoryStore::new);
+        crate::contract::run_search_cases(super::MemoryStore::new);
         crate::contract::run_chart_image_cases(super::MemoryStore::new);
     }
 }

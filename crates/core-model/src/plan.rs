@@ -47,6 +47,9 @@ pub struct Plan {
     pub source: PlanSource,
     /// Its charts, in order.
     pub charts: Vec<Chart>,
+    /// The tickers its text mentions, in the order of their first mention, as extracted when the text was last
+    /// written (see [`TickerRules`](crate::TickerRules)).
+    pub tickers: Vec<crate::Ticker>,
     /// 1 when created, plus one for every change.
     pub version: u32,
     /// When it was posted (UTC).

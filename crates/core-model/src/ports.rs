@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ArchivedImage, Author, ChartImage, CoachId, HistoryEntry, HistoryQuery, ImageDigest, NewPlan, Plan, PlanChange,
-    PlanId, TradingDate, UserId,
+    ArchivedImage, Author, ChartImage, CoachId, HistoryEntry, HistoryQuery, ImageDigest, MentionQuery, NewPlan, Plan,
+    PlanChange, PlanId, SearchPage, SearchQuery, TickerMention, TradingDate, UserId,
 };
 
 /// A boxed error from an adapter.
@@ -90,7 +90,8 @@ pub struct StoreStats {
 ///   that [`find_by_source_message`](Self::find_by_source_message) finds the plan by the new message only.
 ///   Concurrent changes never lose one another.
 /// - Readers never see a half-applied change.
-pub trait PlanRepository: Send + Sync + 'static {
+/// - Finding plans ([`PlanSearch`], a part of every plan store) sees every change at once.
+pub trait PlanRepository: PlanSearch + Send + Sync + 'static {
     /// Stores a new plan.
     ///
     /// # Errors
@@ -172,6 +173,32 @@ pub trait PlanRepository: Send + Sync + 'static {
     /// # Errors
     /// When it does not.
     fn ping(&self) -> Result<(), RepoError>;
+}
+
+/// Finding plans (by ticker, coach, author, date range and words) and counting the tickers they mention.
+///
+/// Contract (checked for every implementation by [`crate::contract::run_search_cases`]):
+/// - [`search`](Self::search) MUST return the plans [`SearchQuery::admits`] admits (active plans only), ordered by
+///   [`SearchQuery::sort_key`] (newest date, then roster order, then id), at most `limit` of them, with `next` set to
+///   the cursor after the last plan returned exactly when more plans are admitted. Words match as
+///   [`TextQuery::matches`](crate::TextQuery::matches) says (an index may also ignore diacritics); a query without
+///   terms matches nothing. Tickers are the ones stored with each plan (extracted when its text was last written):
+///   an edit that removes a ticker removes the match, in the same unit as the edit.
+/// - [`ticker_mentions`](Self::ticker_mentions) MUST count, per ticker, the active plans of the range (and of the
+///   coaches, when given) that mention it, with their coaches (by id, each once) and their latest date, sorted by
+///   [`sort_mentions`](crate::sort_mentions).
+pub trait PlanSearch: Send + Sync + 'static {
+    /// A page of the plans `query` finds.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, RepoError>;
+
+    /// How often each ticker was mentioned.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn ticker_mentions(&self, query: &MentionQuery) -> Result<Vec<TickerMention>, RepoError>;
 }
 
 /// A value recorded by one process for others to read, e.g. the bot's connection state and heartbeat.

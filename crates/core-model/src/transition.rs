@@ -1,9 +1,9 @@
 //! The rules every storage adapter applies when a plan is created or changed, written once so that all adapters
-//! agree: versions, timestamps, chart positions and the history entry each change records.
+//! agree: versions, timestamps, chart positions, the tickers of the text and the history entry each change records.
 
 use jiff::Timestamp;
 
-use crate::{Author, Chart, HistoryAction, NewChart, NewPlan, Plan, PlanChange, PlanId, RepoError};
+use crate::{Author, Chart, HistoryAction, NewChart, NewPlan, Plan, PlanChange, PlanId, RepoError, TickerRules};
 
 /// A history entry before storage gives it an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct AppliedChange {
     pub plan: Plan,
     /// Whether the charts were replaced (so storage rewrites them).
     pub charts_replaced: bool,
+    /// Whether the text was written (so storage rewrites the plan's tickers and its word index).
+    pub text_written: bool,
     /// The history entry to record.
     pub entry: NewHistoryEntry,
 }
@@ -51,8 +53,9 @@ pub fn number_charts(charts: Vec<NewChart>, at: Timestamp) -> Vec<Chart> {
         .collect()
 }
 
-/// The plan a [`NewPlan`] becomes once storage has given it `id`, and its `Created` entry (version 1).
-pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp) -> (Plan, NewHistoryEntry) {
+/// The plan a [`NewPlan`] becomes once storage has given it `id` (with the tickers `rules` find in its text), and its
+/// `Created` entry (version 1).
+pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp, rules: &TickerRules) -> (Plan, NewHistoryEntry) {
     let entry = NewHistoryEntry {
         action: HistoryAction::Created,
         version: 1,
@@ -62,6 +65,7 @@ pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp) -> (Plan, NewHistory
         at,
         message_id: new.source.message_id,
     };
+    let tickers = rules.extract(new.text.as_str());
     let plan = Plan {
         id,
         coach: new.coach,
@@ -70,6 +74,7 @@ pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp) -> (Plan, NewHistory
         author: new.author,
         source: new.source,
         charts: number_charts(new.charts, at),
+        tickers,
         version: 1,
         created_at: at,
         updated_at: at,
@@ -78,7 +83,7 @@ pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp) -> (Plan, NewHistory
     (plan, entry)
 }
 
-/// Applies `change` to `current`.
+/// Applies `change` to `current`; a new text gets the tickers `rules` find in it.
 ///
 /// # Errors
 /// [`RepoError::VersionConflict`] when `expected_version` differs from the stored one, [`RepoError::Deleted`] for an
@@ -89,6 +94,7 @@ pub fn apply_change(
     actor: &Author,
     at: Timestamp,
     expected_version: Option<u32>,
+    rules: &TickerRules,
 ) -> Result<AppliedChange, RepoError> {
     if let Some(expected) = expected_version.filter(|v| *v != current.version) {
         return Err(RepoError::VersionConflict { id: current.id, expected, current: current.version });
@@ -98,6 +104,7 @@ pub fn apply_change(
     plan.updated_at = at;
     let before = Some(current.text.clone());
     let mut charts_replaced = false;
+    let mut text_written = false;
     let mut message_id = None;
     let (action, text_after) = match change {
         PlanChange::Edit { .. } | PlanChange::ReplaceCharts(_) | PlanChange::Repost { .. } | PlanChange::Delete
@@ -112,6 +119,7 @@ pub fn apply_change(
                 charts_replaced = true;
             }
             plan.text = text.into();
+            text_written = true;
             (HistoryAction::Edited, Some(plan.text.clone()))
         }
         PlanChange::ReplaceCharts(charts) => {
@@ -125,6 +133,7 @@ pub fn apply_change(
             message_id = source.message_id;
             plan.source = source;
             plan.text = text.into();
+            text_written = true;
             (HistoryAction::Edited, Some(plan.text.clone()))
         }
         PlanChange::Delete => {
@@ -136,6 +145,9 @@ pub fn apply_change(
             (HistoryAction::Restored, Some(plan.text.clone()))
         }
     };
+    if text_written {
+        plan.tickers = rules.extract(&plan.text);
+    }
     let entry = NewHistoryEntry {
         action,
         version: plan.version,
@@ -145,5 +157,5 @@ pub fn apply_change(
         at,
         message_id,
     };
-    Ok(AppliedChange { plan, charts_replaced, entry })
+    Ok(AppliedChange { plan, charts_replaced, text_written, entry })
 }

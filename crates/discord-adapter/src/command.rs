@@ -1,5 +1,6 @@
 //! The command grammar: `!plan <coach> [YYYY-MM-DD] <text>`, `!edit ...`, `!delete ...`, `!restore ...`,
-//! `!plans [date]`, `!myplans [date]`, `!history <coach> [date]`, `!help [command]`.
+//! `!plans [date]`, `!myplans [date]`, `!history <coach> [date]`, `!search <ticker or words> [days]`,
+//! `!help [command]`.
 //!
 //! A date is recognised only when the whole word parses as a `YYYY-MM-DD` date; a word shaped like a date that is
 //! not a real one (`2025-02-30`) is an error rather than plan text, so a typo never posts a plan for the wrong day.
@@ -59,6 +60,13 @@ pub enum Command {
         /// Date, when given.
         date: Option<TradingDate>,
     },
+    /// Plans mentioning a ticker or containing words, over the last days.
+    Search {
+        /// A ticker or words, as typed.
+        terms: String,
+        /// How many days back, today included, when given (1 to [`MAX_SEARCH_DAYS`]).
+        days: Option<u32>,
+    },
     /// Usage, of every command or of one.
     Help {
         /// The command asked about.
@@ -77,13 +85,17 @@ impl Command {
             Self::Plans { .. } => "plans",
             Self::MyPlans { .. } => "myplans",
             Self::History { .. } => "history",
+            Self::Search { .. } => "search",
             Self::Help { .. } => "help",
         }
     }
 }
 
+/// The most days `!search` looks back.
+pub const MAX_SEARCH_DAYS: u32 = 90;
+
 /// The commands, by name, with their usage line and what they do (for `!help`).
-pub const COMMANDS: [(&str, &str, &str); 8] = [
+pub const COMMANDS: [(&str, &str, &str); 9] = [
     (
         "plan",
         "plan <coach> [YYYY-MM-DD] <text>",
@@ -95,6 +107,11 @@ pub const COMMANDS: [(&str, &str, &str); 8] = [
     ("plans", "plans [YYYY-MM-DD]", "every coach's plan for the date"),
     ("myplans", "myplans [YYYY-MM-DD]", "your plans"),
     ("history", "history <coach> [YYYY-MM-DD]", "the changes of a coach's plans, newest first"),
+    (
+        "search",
+        "search <ticker or words> [days]",
+        "plans of the last 30 days (or 1 to 90) mentioning a ticker ($NVDA) or containing the words, newest first",
+    ),
     ("help", "help [command]", "this help, or one command's"),
 ];
 
@@ -129,6 +146,20 @@ pub enum ParseError {
     #[error("`{given}` is not a real date; write it as YYYY-MM-DD, e.g. 2025-11-09")]
     BadDate {
         /// The word.
+        given: String,
+    },
+    /// `!search` without anything to look for.
+    #[error("what should I look for? usage: `{prefix}{usage}`, e.g. `{prefix}search NVDA 7`")]
+    MissingTerms {
+        /// The prefix.
+        prefix: String,
+        /// The command's usage line.
+        usage: &'static str,
+    },
+    /// A number of days out of range.
+    #[error("search 1 to {MAX_SEARCH_DAYS} days back, not {given}")]
+    BadDays {
+        /// The number typed (at most 30 characters of it).
         given: String,
     },
     /// Something other than a date where only a date may stand.
@@ -216,6 +247,21 @@ fn date_only(rest: &str, prefix: &str, name: &str) -> Result<Option<TradingDate>
     })
 }
 
+/// `!search <ticker or words> [days]`: a last word of digits after other words is the number of days.
+fn search(rest: &str, prefix: &str) -> Result<Command, ParseError> {
+    let terms = rest.trim();
+    if terms.is_empty() {
+        return Err(ParseError::MissingTerms { prefix: prefix.to_owned(), usage: usage_of("search") });
+    }
+    let (before, last) = terms.rsplit_once(char::is_whitespace).unwrap_or(("", terms));
+    if before.trim().is_empty() || last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Command::Search { terms: terms.to_owned(), days: None });
+    }
+    let days = last.parse::<u32>().ok().filter(|d| (1..=MAX_SEARCH_DAYS).contains(d));
+    let days = days.ok_or_else(|| ParseError::BadDays { given: last.chars().take(30).collect() })?;
+    Ok(Command::Search { terms: before.trim().to_owned(), days: Some(days) })
+}
+
 /// Parses a message. `Ok(None)` when it does not start with `prefix` (an ordinary message, ignored).
 ///
 /// # Errors
@@ -256,6 +302,7 @@ pub fn parse(content: &str, prefix: &str) -> Result<Option<Command>, ParseError>
         }
         "plans" => Command::Plans { date: only_date(rest)? },
         "myplans" => Command::MyPlans { date: only_date(rest)? },
+        "search" => search(rest, prefix)?,
         "help" => {
             let (topic, _) = first_word(rest);
             let topic = topic.strip_prefix(prefix).unwrap_or(topic).to_lowercase();
@@ -313,6 +360,22 @@ mod tests {
         check("!plan d 2025-11-10\nline 1\n\n- line 3", Ok(Some(plan("d", date("2025-11-10"), "line 1\n\n- line 3"))));
         check("!plan d", Ok(Some(plan("d", None, ""))));
         check("!plan", Err("which coach? usage: `!plan <coach> [YYYY-MM-DD] <text>`"));
+    }
+
+    #[test]
+    fn search_commands() {
+        let search = |terms: &str, days: Option<u32>| Ok(Some(Command::Search { terms: terms.into(), days }));
+        check("!search NVDA", search("NVDA", None));
+        check("!search $nvda 7", search("$nvda", Some(7)));
+        check("!search gap fill 90", search("gap fill", Some(90)));
+        check("!search \"gap fill\" semi*", search("\"gap fill\" semi*", None));
+        check("!search 2025", search("2025", None));
+        check("!search fed minutes 2025", Err("search 1 to 90 days back, not 2025"));
+        check("!search NVDA 0", Err("search 1 to 90 days back, not 0"));
+        check(
+            "!search",
+            Err("what should I look for? usage: `!search <ticker or words> [days]`, e.g. `!search NVDA 7`"),
+        );
     }
 
     #[test]
@@ -377,7 +440,17 @@ mod tests {
 
     #[test]
     fn commands_name_themselves_as_typed() {
-        let typed = ["!plan d x", "!edit d x", "!delete d", "!restore d", "!plans", "!MYPLANS", "!history d", "!help"];
+        let typed = [
+            "!plan d x",
+            "!edit d x",
+            "!delete d",
+            "!restore d",
+            "!plans",
+            "!MYPLANS",
+            "!history d",
+            "!search x",
+            "!help",
+        ];
         let names: Vec<&str> = typed.iter().map(|t| parse(t, "!").unwrap().unwrap().name()).collect();
         let listed: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
         assert_eq!(names, listed);

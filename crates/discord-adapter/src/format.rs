@@ -182,6 +182,54 @@ pub fn history(
     out
 }
 
+/// Where a plan's Discord message is, when the plan knows its message (plans imported from the predecessor do not).
+fn message_link(plan: &Plan) -> Option<String> {
+    let (channel, message) = (plan.source.channel_id?, plan.source.message_id?);
+    let guild = plan.source.guild_id.map_or_else(|| "@me".to_owned(), |g| g.to_string());
+    Some(format!("https://discord.com/channels/{guild}/{channel}/{message}"))
+}
+
+/// The reply to `!search`: one line per plan found, newest first, with a link to its message; `more` says that
+/// more plans matched than are listed.
+pub fn search_results(
+    roster: &Roster,
+    terms: &str,
+    range: (TradingDate, TradingDate),
+    plans: &[Plan],
+    more: bool,
+    prefix: &str,
+) -> String {
+    let (from, to) = range;
+    let terms = excerpt(terms);
+    if plans.is_empty() {
+        return format!("🔎 Nothing mentions `{terms}` from {from} to {to}.");
+    }
+    let mut out = format!(
+        "🔎 **{terms}** — {} plan{} from {from} to {to}, newest first",
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" }
+    );
+    for plan in plans {
+        let link = message_link(plan).map_or_else(String::new, |l| format!(" · <{l}>"));
+        out.push_str(&format!(
+            "
+• {} · {} · {}: {}{link}",
+            plan.date,
+            coach_label(roster, plan),
+            plan.author.display_name,
+            excerpt(&plan.text)
+        ));
+    }
+    if more {
+        out.push_str(&format!(
+            "
+…and more: narrow it with fewer days (`{prefix}search {terms} 7`), or read them all from the API \
+             (`/api/v1/plans`)."
+        ));
+    }
+    out
+}
+
 /// The reply to `!help` or `!help <command>`.
 pub fn help(prefix: &str, topic: Option<&str>, roster: &Roster) -> String {
     let coaches = roster.describe();
@@ -227,6 +275,7 @@ mod tests {
             author: Author { user_id: Some(UserId(7)), display_name: author.to_owned() },
             source: PlanSource::default(),
             charts: Vec::new(),
+            tickers: Vec::new(),
             version,
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,

@@ -77,6 +77,10 @@ pub struct PlanDto {
     pub source: SourceDto,
     /// Charts, in order.
     pub charts: Vec<ChartDto>,
+    /// The tickers its text mentions, in the order of their first mention: cashtags (`$nvda`) and upper-case symbols
+    /// that are not common words (see the configuration's stoplist), as extracted when the text was last written.
+    #[schema(example = json!(["AMD", "TSLA"]))]
+    pub tickers: Vec<String>,
     /// 1 when posted, plus one per change.
     pub version: u32,
     /// Whether it changed since it was posted.
@@ -109,6 +113,7 @@ impl PlanDto {
                 message_id: plan.source.message_id.map(|v| v.to_string()),
             },
             charts: plan.charts.iter().map(|c| ChartDto::new(c, copies)).collect(),
+            tickers: plan.tickers.iter().map(ToString::to_string).collect(),
             version: plan.version,
             edited: plan.is_edited(),
             created_at: rfc3339(plan.created_at),
@@ -131,14 +136,51 @@ impl ChartDto {
     }
 }
 
-/// The plans of a date.
+/// A page of the plans a search found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlansDto {
-    /// The trading date, `YYYY-MM-DD`.
+    /// The trading date asked for with `date`; null when the search covers a range.
     #[schema(format = Date)]
-    pub date: String,
-    /// Active plans, in roster order.
+    pub date: Option<String>,
+    /// The first trading date searched.
+    #[schema(format = Date)]
+    pub from: String,
+    /// The last trading date searched.
+    #[schema(format = Date)]
+    pub to: String,
+    /// Active plans, newest date first, then in roster order.
     pub plans: Vec<PlanDto>,
+    /// Pass it as `cursor` (with the same other parameters) for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// How often one ticker was mentioned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TickerMentionDto {
+    /// The ticker.
+    #[schema(example = "NVDA")]
+    pub ticker: String,
+    /// Active plans of the range that mention it.
+    pub plans: u64,
+    /// The coaches of those plans, in roster order.
+    #[schema(example = json!(["d", "s"]))]
+    pub coaches: Vec<String>,
+    /// The latest trading date of those plans.
+    #[schema(format = Date)]
+    pub last_date: String,
+}
+
+/// The tickers mentioned over a range: the consensus view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TickersDto {
+    /// The first trading date counted.
+    #[schema(format = Date)]
+    pub from: String,
+    /// The last trading date counted.
+    #[schema(format = Date)]
+    pub to: String,
+    /// Most plans first, then by ticker.
+    pub tickers: Vec<TickerMentionDto>,
 }
 
 /// One recorded change of a plan.

@@ -125,6 +125,7 @@ pub(crate) fn classify(err: &ServiceError) -> StatusCode {
         ServiceError::UnknownCoach(_)
         | ServiceError::InvalidDate(_)
         | ServiceError::InvalidText(_)
+        | ServiceError::InvalidSearch(_)
         | ServiceError::TooManyCharts { .. } => StatusCode::BAD_REQUEST,
         ServiceError::NotFound { .. } | ServiceError::NothingToRestore { .. } => StatusCode::NOT_FOUND,
         ServiceError::Forbidden { .. } | ServiceError::NotAPoster { .. } => StatusCode::FORBIDDEN,

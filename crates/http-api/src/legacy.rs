@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use core_model::{CoachId, HistoryAction, MarketTimeZone, Plan, TradingDate};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use service::MAX_HISTORY_LIMIT;
 use utoipa::ToSchema;
 
@@ -14,13 +14,6 @@ use crate::error::LegacyError;
 use crate::params;
 use crate::state::AppState;
 use crate::time;
-
-/// Query of the legacy routes (the parameters are described in [`params::PARAMETERS`]).
-#[derive(Debug, Deserialize)]
-pub struct LegacyQuery {
-    coach: Option<String>,
-    date: Option<String>,
-}
 
 /// A plan, in the predecessor's shape.
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,9 +95,9 @@ fn no_plan(coach: &CoachId, date: impl std::fmt::Display) -> LegacyNoPlan {
     LegacyNoPlan { plan: format!("No plan available for {} on {date}", coach.legacy_name()), charts: Vec::new() }
 }
 
-fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, LegacyError> {
+fn required_coach(state: &AppState, query: &params::QueryValues) -> Result<CoachId, LegacyError> {
     let roster = &state.service.policy().roster;
-    let given = params::given(query.coach.as_deref()).ok_or_else(|| {
+    let given = query.one("coach").ok_or_else(|| {
         let valid: Vec<_> = roster.coaches().iter().map(|c| c.id.to_string()).collect();
         LegacyError::bad_request(format!(
             "the coach parameter is missing; add ?coach= with one of: {}",
@@ -114,9 +107,9 @@ fn required_coach(state: &AppState, query: &LegacyQuery) -> Result<CoachId, Lega
     Ok(params::coach(roster, given)?)
 }
 
-/// The query's date, or `None` when absent or empty.
-fn optional_date(query: &LegacyQuery) -> Result<Option<TradingDate>, LegacyError> {
-    Ok(params::given(query.date.as_deref()).map(params::date).transpose()?)
+/// The query's date, or `None` when absent.
+fn optional_date(query: &params::QueryValues) -> Result<Option<TradingDate>, LegacyError> {
+    Ok(query.one("date").map(params::date).transpose()?)
 }
 
 /// `GET /api/coach-plans/?coach=d&date=YYYY-MM-DD`
@@ -131,11 +124,8 @@ fn optional_date(query: &LegacyQuery) -> Result<Option<TradingDate>, LegacyError
         (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
     )
 )]
-pub async fn plan(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<LegacyQuery>,
-) -> Result<HttpResponse, LegacyError> {
+pub async fn plan(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, LegacyError> {
+    let query = params::QueryValues::parse("/api/coach-plans/", req.query_string())?;
     let coach = required_coach(&state, &query)?;
     let date = optional_date(&query)?.unwrap_or_else(|| state.service.today());
     let body = match state.service.plan(&coach, Some(date)).await? {
@@ -158,11 +148,8 @@ pub async fn plan(
         (status = 400, description = "A bad date: `{\"error\": \"...\"}`"),
     )
 )]
-pub async fn all(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<LegacyQuery>,
-) -> Result<HttpResponse, LegacyError> {
+pub async fn all(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, LegacyError> {
+    let query = params::QueryValues::parse("/api/coach-plans/all", req.query_string())?;
     let date = optional_date(&query)?.unwrap_or_else(|| state.service.today());
     let plans = state.service.plans_for_date(Some(date)).await?;
     let copies = ChartCopies::of(&state, &req, &plans).await;
@@ -184,7 +171,8 @@ pub async fn all(
         (status = 400, description = "Missing or unknown coach, or a bad date: `{\"error\": \"...\"}`"),
     )
 )]
-pub async fn history(state: web::Data<AppState>, query: web::Query<LegacyQuery>) -> Result<HttpResponse, LegacyError> {
+pub async fn history(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, LegacyError> {
+    let query = params::QueryValues::parse("/api/coach-plans/history", req.query_string())?;
     let coach = required_coach(&state, &query)?;
     let date = optional_date(&query)?;
     let entries = state.service.history(&coach, date, MAX_HISTORY_LIMIT).await?;

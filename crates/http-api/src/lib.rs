@@ -131,10 +131,6 @@ fn app(
     let routes: Vec<actix_web::Resource> = routes::ROUTES.iter().map(routes::Route::resource).collect();
     App::new()
         .app_data(state)
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|err, _| ApiError::bad_request(format!("the query string is malformed: {err}")).into()),
-        )
         .service(routes)
         .default_service(web::to(routes::not_found))
         .wrap(cors)

@@ -19,12 +19,12 @@ use crate::{charts, dto, error, legacy, ops, v1};
     paths(
         ops::root, ops::health, ops::metrics,
         legacy::plan, legacy::all, legacy::history,
-        v1::list_plans, v1::get_plan, v1::plan_history, v1::coach_history, v1::coaches, v1::stats, v1::openapi,
+        v1::list_plans, v1::tickers, v1::get_plan, v1::plan_history, v1::coach_history, v1::coaches, v1::stats, v1::openapi,
         charts::chart_image,
     ),
     components(schemas(
         error::ErrorBody, error::LegacyErrorBody,
-        dto::PlanDto, dto::PlansDto, dto::ChartDto, dto::PersonDto, dto::SourceDto,
+        dto::PlanDto, dto::PlansDto, dto::TickersDto, dto::TickerMentionDto, dto::ChartDto, dto::PersonDto, dto::SourceDto,
         dto::HistoryDto, dto::HistoryEntryDto, dto::CoachesDto, dto::CoachDto, dto::StatsDto,
         legacy::LegacyPlan, legacy::LegacyNoPlan, legacy::LegacyPlanOrNone, legacy::LegacyHistory,
         legacy::LegacyHistoryEntry,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use service::BotState;
 use utoipa::ToSchema;
 
@@ -37,6 +37,8 @@ pub async fn root() -> HttpResponse {
         ("/api/coach-plans/all?date=YYYY-MM-DD", "the plans of the date, by coach (legacy shape)"),
         ("/api/coach-plans/history?coach=d&date=YYYY-MM-DD", "a coach's change history (legacy shape)"),
         ("/api/v1/plans?date=YYYY-MM-DD", "the plans of a date"),
+        ("/api/v1/plans?ticker=NVDA&q=words&from=&to=", "plans found by ticker, coach, author, dates and words"),
+        ("/api/v1/tickers?from=&to=", "the tickers the plans mention, with counts and coaches"),
         ("/api/v1/plans/{coach}/{date}", "one plan, with an ETag"),
         ("/api/v1/plans/{coach}/{date}/history", "the changes of a coach's plans of a date"),
         ("/api/v1/coaches/{coach}/history", "the changes of a coach's plans, every date"),
@@ -141,12 +143,6 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body)
 }
 
-/// Query of `/metrics` (the parameter is described in [`params::PARAMETERS`]).
-#[derive(Debug, Deserialize)]
-pub struct MetricsQuery {
-    format: Option<String>,
-}
-
 /// Requests of one route, method and status, in the JSON metrics.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RouteMetrics {
@@ -227,11 +223,11 @@ fn wants_prometheus(req: &HttpRequest, format: Option<&str>) -> bool {
         (status = 400, description = "An unknown format", body = ErrorBody),
     )
 )]
-pub async fn metrics(state: web::Data<AppState>, req: HttpRequest, query: web::Query<MetricsQuery>) -> HttpResponse {
-    let format = match params::given(query.format.as_deref())
-        .map(|f| params::one_of("format", f, params::METRICS_FORMATS))
-        .transpose()
-    {
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let format = params::QueryValues::parse("/metrics", req.query_string()).and_then(|query| {
+        query.one("format").map(|f| params::one_of("format", f, params::METRICS_FORMATS)).transpose()
+    });
+    let format = match format {
         Ok(format) => format,
         Err(bad) => return actix_web::ResponseError::error_response(&ApiError::from(bad)),
     };

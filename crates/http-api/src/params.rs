@@ -5,16 +5,19 @@
 //! [`PARAMETERS`] is the one list of which route takes which parameter; the OpenAPI document's parameters are
 //! generated from it ([`document_parameters`]), and a test holds it against the route table.
 
-use core_model::{CoachId, Roster, TradingDate, UserId};
+use std::collections::BTreeMap;
+
+use core_model::{CRYPTO_QUOTES, CoachId, Roster, SearchCursor, Ticker, TradingDate, UserId};
 use serde_json::{Value, json};
-use service::MAX_HISTORY_LIMIT;
+use service::{MAX_HISTORY_LIMIT, MAX_SEARCH_LIMIT};
 
 /// Where a parameter is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum In {
     /// A segment of the path.
     Path,
-    /// The query string. An empty value (`?coach=`) counts as absent, unless the parameter is required.
+    /// The query string. A parameter given must have a value: `?date=` is refused (leave the parameter out
+    /// instead), except that a required one given empty counts as missing.
     Query,
 }
 
@@ -38,6 +41,13 @@ pub(crate) enum Kind {
     Digest,
     /// One of a few words, exactly as written.
     OneOf(&'static [&'static str]),
+    /// A ticker: an optional `$`, 1 to 5 letters with an optional class (`BRK.B`), or a crypto pair (`BTC-USD`), in
+    /// any case.
+    Ticker,
+    /// Words to search for: any text.
+    Text,
+    /// A search cursor, as a page's `next_cursor` gives it.
+    Cursor,
 }
 
 /// One parameter of one route.
@@ -51,6 +61,8 @@ pub(crate) struct Param {
     pub location: In,
     /// Whether a request without it is refused.
     pub required: bool,
+    /// Whether it may be given more than once (`?ticker=NVDA&ticker=AMD`: any of them).
+    pub repeatable: bool,
     /// What it may be.
     pub kind: Kind,
     /// What it means, for the document.
@@ -58,23 +70,31 @@ pub(crate) struct Param {
 }
 
 const fn query(path: &'static str, name: &'static str, kind: Kind, description: &'static str) -> Param {
-    Param { path, name, location: In::Query, required: false, kind, description }
+    Param { path, name, location: In::Query, required: false, repeatable: false, kind, description }
+}
+
+const fn repeated_query(path: &'static str, name: &'static str, kind: Kind, description: &'static str) -> Param {
+    Param { path, name, location: In::Query, required: false, repeatable: true, kind, description }
 }
 
 const fn required_query(path: &'static str, name: &'static str, kind: Kind, description: &'static str) -> Param {
-    Param { path, name, location: In::Query, required: true, kind, description }
+    Param { path, name, location: In::Query, required: true, repeatable: false, kind, description }
 }
 
 const fn path_segment(path: &'static str, name: &'static str, kind: Kind, description: &'static str) -> Param {
-    Param { path, name, location: In::Path, required: true, kind, description }
+    Param { path, name, location: In::Path, required: true, repeatable: false, kind, description }
 }
 
 const COACH: &str = "Coach: its id (`d`), its legacy name (`coach_d`), either with a trailing colon (`d:`), in any \
                      case; the roster's ids are listed by `/api/v1/coaches`";
-const LEGACY_DATE: &str = "Trading date `YYYY-MM-DD`; today in the market time zone when absent or empty";
+const LEGACY_DATE: &str = "Trading date `YYYY-MM-DD`; today in the market time zone when absent";
 const V1_DATE: &str = "Trading date `YYYY-MM-DD`, or `today` in the market time zone";
-const V1_OPTIONAL_DATE: &str = "Trading date `YYYY-MM-DD`, or `today` (the default, also when empty)";
-const HISTORY_LIMIT: &str = "Most entries returned, 1 to 1000 (default 100; also when empty)";
+const HISTORY_LIMIT: &str = "Most entries returned, 1 to 1000 (default 100)";
+const FROM: &str = "First trading date searched, `YYYY-MM-DD` or `today`, included (default: 29 days before `to`). \
+                    The range from `from` to `to` covers at most 366 days, and `from` is not after `to`";
+const TO: &str = "Last trading date searched, `YYYY-MM-DD` or `today`, included (default: today)";
+const SEARCH_COACH: &str = "Only plans of this coach (any form `coach` takes elsewhere); repeat it for several \
+                            (`coach=d&coach=s`: either); every coach when absent";
 
 /// The formats `/metrics` answers in.
 pub(crate) const METRICS_FORMATS: &[&str] = &["json", "prometheus"];
@@ -85,20 +105,47 @@ pub(crate) const PARAMETERS: &[Param] = &[
     query("/api/coach-plans/", "date", Kind::Date, LEGACY_DATE),
     query("/api/coach-plans/all", "date", Kind::Date, LEGACY_DATE),
     required_query("/api/coach-plans/history", "coach", Kind::Coach, COACH),
-    query("/api/coach-plans/history", "date", Kind::Date, "Trading date `YYYY-MM-DD`; every date when absent or empty"),
-    query("/api/v1/plans", "date", Kind::DateOrToday, V1_OPTIONAL_DATE),
+    query("/api/coach-plans/history", "date", Kind::Date, "Trading date `YYYY-MM-DD`; every date when absent"),
     query(
         "/api/v1/plans",
-        "coach",
-        Kind::Coach,
-        "Only this coach's plan (any form `coach` takes elsewhere); every coach when absent or empty",
+        "date",
+        Kind::DateOrToday,
+        "One trading date, `YYYY-MM-DD` or `today`, instead of `from` and `to` (not with them). Without `date`, \
+         `from` and `to`, the 30 days ending today",
+    ),
+    query("/api/v1/plans", "from", Kind::DateOrToday, FROM),
+    query("/api/v1/plans", "to", Kind::DateOrToday, TO),
+    repeated_query("/api/v1/plans", "coach", Kind::Coach, SEARCH_COACH),
+    repeated_query(
+        "/api/v1/plans",
+        "ticker",
+        Kind::Ticker,
+        "Only plans mentioning this ticker (`NVDA`, `$nvda`, `BRK.B`, `BTC-USD`; any case); repeat it for several \
+         (either)",
+    ),
+    query("/api/v1/plans", "author", Kind::UserId, "Only plans by this Discord user id"),
+    query(
+        "/api/v1/plans",
+        "q",
+        Kind::Text,
+        "Words the plan's text contains, all of them: words, phrases in double quotes (`\"gap fill\"`), prefixes \
+         (`semi*`); case and accents are ignored. Text without any letter or digit finds nothing",
     ),
     query(
         "/api/v1/plans",
-        "author",
-        Kind::UserId,
-        "Only plans by this Discord user id; everyone's when absent or empty",
+        "limit",
+        Kind::Count { max: MAX_SEARCH_LIMIT as u64 },
+        "Most plans per page, 1 to 200 (default 50)",
     ),
+    query(
+        "/api/v1/plans",
+        "cursor",
+        Kind::Cursor,
+        "The `next_cursor` of the previous page, to get the next one (with the same other parameters)",
+    ),
+    query("/api/v1/tickers", "from", Kind::DateOrToday, FROM),
+    query("/api/v1/tickers", "to", Kind::DateOrToday, TO),
+    repeated_query("/api/v1/tickers", "coach", Kind::Coach, SEARCH_COACH),
     path_segment("/api/v1/plans/{coach}/{date}", "coach", Kind::Coach, COACH),
     path_segment("/api/v1/plans/{coach}/{date}", "date", Kind::DateOrToday, V1_DATE),
     path_segment("/api/v1/plans/{coach}/{date}/history", "coach", Kind::Coach, COACH),
@@ -121,19 +168,14 @@ pub(crate) const PARAMETERS: &[Param] = &[
         "/metrics",
         "format",
         Kind::OneOf(METRICS_FORMATS),
-        "`json` or `prometheus`; when absent or empty, the `Accept` header decides (JSON unless a Prometheus \
-         scraper asks for text)",
+        "`json` or `prometheus`; when absent, the `Accept` header decides (JSON unless a Prometheus scraper asks \
+         for text)",
     ),
 ];
 
 /// Why a parameter's value was refused: the message says what to send instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BadParam(pub String);
-
-/// A query value as the routes read it: `None` when absent or empty.
-pub(crate) fn given(value: Option<&str>) -> Option<&str> {
-    value.filter(|v| !v.is_empty())
-}
 
 /// A coach in one of the forms [`Kind::Coach`] names, exactly (no spaces around it).
 ///
@@ -218,6 +260,66 @@ pub(crate) fn one_of<'w>(name: &str, input: &str, words: &'w [&'w str]) -> Resul
     })
 }
 
+/// A ticker as [`Kind::Ticker`] says.
+///
+/// # Errors
+/// For anything else; the message shows the forms.
+pub(crate) fn ticker(input: &str) -> Result<Ticker, BadParam> {
+    Ticker::parse(input).map_err(|e| BadParam(e.to_string()))
+}
+
+/// A cursor as [`Kind::Cursor`] says.
+///
+/// # Errors
+/// For anything else; the message says to start again.
+pub(crate) fn cursor(input: &str) -> Result<SearchCursor, BadParam> {
+    SearchCursor::decode(input).map_err(|e| BadParam(e.to_string()))
+}
+
+/// The values of a route's query parameters, read from the query string as [`PARAMETERS`] declares them: an
+/// optional parameter given empty is refused, a required one given empty is missing; one that is not repeatable may
+/// be given once; parameters the route does not take are ignored.
+#[derive(Debug, Default)]
+pub(crate) struct QueryValues(BTreeMap<&'static str, Vec<String>>);
+
+impl QueryValues {
+    /// Reads `query` (the raw query string) for the route at `path`.
+    ///
+    /// # Errors
+    /// When an optional parameter is given empty, or one that is not repeatable is given twice.
+    pub(crate) fn parse(path: &str, query: &str) -> Result<Self, BadParam> {
+        let mut values: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let Some(param) = PARAMETERS.iter().find(|p| p.path == path && p.location == In::Query && p.name == name)
+            else {
+                continue;
+            };
+            if value.is_empty() {
+                if param.required {
+                    continue;
+                }
+                return Err(BadParam(format!("`{}` is empty; give it a value or leave it out", param.name)));
+            }
+            let given = values.entry(param.name).or_default();
+            if !param.repeatable && !given.is_empty() {
+                return Err(BadParam(format!("`{}` is given twice; give it once", param.name)));
+            }
+            given.push(value.into_owned());
+        }
+        Ok(Self(values))
+    }
+
+    /// The value of a parameter given once, if given.
+    pub(crate) fn one(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+
+    /// Every value of a repeatable parameter, in the order given.
+    pub(crate) fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0.get(name).into_iter().flatten().map(String::as_str)
+    }
+}
+
 /// The regular expression (ECMA-262, as JSON Schema reads it) of the forms [`coach`] accepts for `roster`.
 pub(crate) fn coach_pattern(roster: &Roster) -> String {
     let any_case = |word: &str| -> String {
@@ -238,6 +340,18 @@ pub(crate) fn coach_pattern(roster: &Roster) -> String {
 }
 
 const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// The forms [`ticker`] accepts, as a regular expression.
+fn ticker_pattern() -> String {
+    let any_case = |word: &str| -> String {
+        word.chars().map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())).collect()
+    };
+    let quotes: Vec<String> = CRYPTO_QUOTES.iter().map(|q| any_case(q)).collect();
+    format!("^\\$?(?:[A-Za-z]{{1,5}}(?:\\.[A-Za-z]{{1,2}})?|[A-Za-z]{{2,6}}-(?:{}))$", quotes.join("|"))
+}
+
+/// The form of a cursor: three numbers, as [`SearchCursor::decode`] reads them.
+const CURSOR_PATTERN: &str = "^[0-9]{1,7}\\.[0-9]{1,7}\\.[0-9]{1,19}$";
 
 /// The JSON Schema of a value of `kind`.
 fn schema_of(kind: Kind, roster: &Roster) -> Value {
@@ -260,6 +374,9 @@ fn schema_of(kind: Kind, roster: &Roster) -> Value {
         Kind::UserId => json!({ "type": "string", "pattern": "^[0-9]{1,19}$", "examples": ["412345678901234567"] }),
         Kind::Digest => json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }),
         Kind::OneOf(words) => json!({ "type": "string", "enum": words }),
+        Kind::Ticker => json!({ "type": "string", "pattern": ticker_pattern(), "examples": ["NVDA", "$amd", "BRK.B"] }),
+        Kind::Text => json!({ "type": "string", "minLength": 1, "examples": ["\"gap fill\" semi*"] }),
+        Kind::Cursor => json!({ "type": "string", "pattern": CURSOR_PATTERN }),
     }
 }
 
@@ -270,17 +387,21 @@ pub(crate) fn document_parameters(path: &str, roster: &Roster) -> Vec<Value> {
         .filter(|p| p.path == path)
         .map(|p| {
             let mut schema = schema_of(p.kind, roster);
-            if p.location == In::Query && !p.required {
-                // `?name=` is the same as leaving the parameter out.
-                schema = json!({ "anyOf": [schema, { "type": "string", "maxLength": 0 }] });
+            if p.repeatable {
+                schema = json!({ "type": "array", "items": schema });
             }
-            json!({
+            let mut parameter = json!({
                 "name": p.name,
                 "in": match p.location { In::Path => "path", In::Query => "query" },
                 "required": p.required,
                 "description": p.description,
                 "schema": schema,
-            })
+            });
+            if p.repeatable {
+                parameter["style"] = json!("form");
+                parameter["explode"] = json!(true);
+            }
+            parameter
         })
         .collect()
 }

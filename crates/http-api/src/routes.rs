@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
 
-use crate::error::{ApiError, LegacyError};
+use crate::error::ApiError;
 use crate::{charts, legacy, ops, v1};
 
 /// One path the API serves (GET and HEAD; other methods get a 405).
@@ -46,6 +46,7 @@ pub(crate) const ROUTES: &[Route] = &[
     Route::new("/api/coach-plans/all", |p| legacy_get(p, legacy::all)),
     Route::new("/api/coach-plans/history", |p| legacy_get(p, legacy::history)),
     Route::new("/api/v1/plans", |p| get(p, v1::list_plans)),
+    Route::new("/api/v1/tickers", |p| get(p, v1::tickers)),
     Route::new("/api/v1/plans/{coach}/{date}", |p| get(p, v1::get_plan)),
     Route::new("/api/v1/plans/{coach}/{date}/history", |p| get(p, v1::plan_history)),
     Route::new("/api/v1/coaches", |p| get(p, v1::coaches)),
@@ -69,7 +70,7 @@ where
     web::resource(path).route(web::route().guard(read_guard()).to(handler)).default_service(web::to(method_not_allowed))
 }
 
-/// A legacy GET route: its 405 and its malformed-query 400 have the predecessor's `{"error": ...}` body.
+/// A legacy GET route: its 405 has the predecessor's `{"error": ...}` body (its handlers answer their own errors so).
 fn legacy_get<F, Args>(path: &'static str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,
@@ -77,11 +78,6 @@ where
     F::Output: actix_web::Responder + 'static,
 {
     web::resource(path)
-        .app_data(
-            web::QueryConfig::default().error_handler(|err, _| {
-                LegacyError::bad_request(format!("the query string is malformed: {err}")).into()
-            }),
-        )
         .route(web::route().guard(read_guard()).to(handler))
         .default_service(web::to(legacy_method_not_allowed))
 }

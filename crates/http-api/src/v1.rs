@@ -6,31 +6,19 @@ use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use core_model::{CoachId, TradingDate};
-use serde::{Deserialize, Serialize};
-use service::MAX_HISTORY_LIMIT;
+use serde::Serialize;
+use service::{MAX_HISTORY_LIMIT, MAX_SEARCH_LIMIT, SearchRequest};
 
 use crate::charts::ChartCopies;
-use crate::dto::{CoachDto, CoachesDto, HistoryDto, HistoryEntryDto, PlanDto, PlansDto, StatsDto};
+use crate::dto::{
+    CoachDto, CoachesDto, HistoryDto, HistoryEntryDto, PlanDto, PlansDto, StatsDto, TickerMentionDto, TickersDto,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::params;
 use crate::state::AppState;
 
 /// Default number of history entries returned.
 const DEFAULT_HISTORY_LIMIT: usize = 100;
-
-/// Query of `GET /api/v1/plans` (the parameters are described in [`params::PARAMETERS`]).
-#[derive(Debug, Deserialize)]
-pub struct PlansQuery {
-    date: Option<String>,
-    coach: Option<String>,
-    author: Option<String>,
-}
-
-/// Query of the history routes.
-#[derive(Debug, Deserialize)]
-pub struct HistoryQuery {
-    limit: Option<String>,
-}
 
 fn parse_coach(state: &AppState, input: &str) -> Result<CoachId, ApiError> {
     Ok(params::coach(&state.service.policy().roster, input)?)
@@ -41,8 +29,10 @@ fn parse_date(state: &AppState, input: &str) -> Result<TradingDate, ApiError> {
     Ok(params::date_or_today(input, state.service.today())?)
 }
 
-fn parse_limit(input: Option<&str>) -> Result<usize, ApiError> {
-    match params::given(input) {
+/// The history routes' `limit`, read from the query of the route at `path`.
+fn history_limit(path: &str, req: &HttpRequest) -> Result<usize, ApiError> {
+    let query = params::QueryValues::parse(path, req.query_string())?;
+    match query.one("limit") {
         Some(text) => Ok(params::count("limit", text, MAX_HISTORY_LIMIT as u64)? as usize),
         None => Ok(DEFAULT_HISTORY_LIMIT),
     }
@@ -75,40 +65,97 @@ fn cacheable<T: Serialize>(state: &AppState, req: &HttpRequest, etag: String, bo
     get,
     path = "/api/v1/plans",
     tag = "plans",
+    description = "Finds active plans: by ticker, coach, author, date range and words, a page at a time, newest \
+        date first, then in roster order. Every parameter given must hold; a repeated one holds when any of its \
+        values does. Without `date`, `from` and `to`, the 30 days ending today (in the market time zone). \
+        `/api/v1/plans?date=D` is one date's plans, in roster order.",
     responses(
-        (status = 200, description = "Active plans of the date, in roster order", body = PlansDto,
-            headers(("ETag" = String, description = "Changes whenever a plan of the answer changes"))),
+        (status = 200, description = "A page of plans", body = PlansDto,
+            headers(("ETag" = String, description = "Changes whenever the answer changes"))),
         (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
-        (status = 400, description = "Bad date, coach or author", body = ErrorBody),
+        (status = 400, description = "A bad parameter, a range of more than 366 days or backwards, `date` with `from` or `to`, or a cursor this server did not give", body = ErrorBody),
     )
 )]
-pub async fn list_plans(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<PlansQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let date = match params::given(query.date.as_deref()) {
-        Some(text) => parse_date(&state, text)?,
-        None => state.service.today(),
+pub async fn list_plans(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let query = params::QueryValues::parse("/api/v1/plans", req.query_string())?;
+    let today = state.service.today();
+    let date = |name: &str| query.one(name).map(|d| params::date_or_today(d, today)).transpose();
+    let (date, from, to) = (date("date")?, date("from")?, date("to")?);
+    let roster = &state.service.policy().roster;
+    let request = SearchRequest {
+        tickers: query.all("ticker").map(params::ticker).collect::<Result<_, _>>()?,
+        coaches: query.all("coach").map(|c| params::coach(roster, c)).collect::<Result<_, _>>()?,
+        author: query.one("author").map(|a| params::user_id("author", a)).transpose()?,
+        date,
+        from,
+        to,
+        words: query.one("q").map(str::to_owned),
+        limit: query
+            .one("limit")
+            .map(|l| params::count("limit", l, MAX_SEARCH_LIMIT as u64))
+            .transpose()?
+            .map(|n| n as usize),
+        cursor: query.one("cursor").map(|c| params::cursor(c).map(|c| c.encode())).transpose()?,
     };
-    let coach = params::given(query.coach.as_deref()).map(|c| parse_coach(&state, c)).transpose()?;
-    let author = params::given(query.author.as_deref()).map(|a| params::user_id("author", a)).transpose()?;
-    let mut plans = match author {
-        Some(user) => state.service.plans_by_author(user, Some(date)).await?,
-        None => state.service.plans_for_date(Some(date)).await?,
-    };
-    if let Some(coach) = &coach {
-        plans.retain(|p| &p.coach == coach);
-    }
-    let copies = ChartCopies::of(&state, &req, &plans).await;
+    let results = state.service.search(request).await?;
+    let copies = ChartCopies::of(&state, &req, &results.plans).await;
     let mut hasher = DefaultHasher::new();
-    for plan in &plans {
+    (req.query_string(), results.from, results.to, &results.next_cursor).hash(&mut hasher);
+    for plan in &results.plans {
         (plan.id, plan.version, copies.count_for(plan)).hash(&mut hasher);
     }
-    let etag = format!("\"plans-{date}-{:016x}\"", hasher.finish());
+    let etag = format!("\"plans-{:016x}\"", hasher.finish());
+    let body = PlansDto {
+        date: date.map(|d| d.to_string()),
+        from: results.from.to_string(),
+        to: results.to.to_string(),
+        plans: results.plans.iter().map(|p| PlanDto::new(p, roster, &copies)).collect(),
+        next_cursor: results.next_cursor,
+    };
+    Ok(cacheable(&state, &req, etag, &body))
+}
+
+/// `GET /api/v1/tickers`
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickers",
+    tag = "plans",
+    description = "How often each ticker was mentioned in the active plans of a range (the 30 days ending today by \
+        default), with the coaches who mentioned it and the last date: what the coaches agree on.",
+    responses(
+        (status = 200, description = "Tickers, most plans first, then by ticker", body = TickersDto,
+            headers(("ETag" = String, description = "Changes whenever the answer changes"))),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+        (status = 400, description = "A bad parameter, or a range of more than 366 days or backwards", body = ErrorBody),
+    )
+)]
+pub async fn tickers(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let query = params::QueryValues::parse("/api/v1/tickers", req.query_string())?;
+    let today = state.service.today();
+    let date = |name: &str| query.one(name).map(|d| params::date_or_today(d, today)).transpose();
+    let (from, to) = (date("from")?, date("to")?);
     let roster = &state.service.policy().roster;
-    let plans = plans.iter().map(|p| PlanDto::new(p, roster, &copies)).collect();
-    let body = PlansDto { date: date.to_string(), plans };
+    let coaches = query.all("coach").map(|c| params::coach(roster, c)).collect::<Result<_, _>>()?;
+    let mentions = state.service.ticker_mentions(from, to, coaches).await?;
+    let body = TickersDto {
+        from: mentions.from.to_string(),
+        to: mentions.to.to_string(),
+        tickers: mentions
+            .tickers
+            .into_iter()
+            .map(|m| TickerMentionDto {
+                ticker: m.ticker.to_string(),
+                plans: m.plans,
+                coaches: m.coaches.iter().map(ToString::to_string).collect(),
+                last_date: m.last_date.to_string(),
+            })
+            .collect(),
+    };
+    let mut hasher = DefaultHasher::new();
+    for mention in &body.tickers {
+        (&mention.ticker, mention.plans, &mention.coaches, &mention.last_date).hash(&mut hasher);
+    }
+    let etag = format!("\"tickers-{}-{}-{:016x}\"", body.from, body.to, hasher.finish());
     Ok(cacheable(&state, &req, etag, &body))
 }
 
@@ -158,13 +205,13 @@ pub async fn get_plan(
 )]
 pub async fn plan_history(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
-    query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (coach, date) = path.into_inner();
     let coach = parse_coach(&state, &coach)?;
     let date = parse_date(&state, &date)?;
-    let limit = parse_limit(query.limit.as_deref())?;
+    let limit = history_limit("/api/v1/plans/{coach}/{date}/history", &req)?;
     let entries = state.service.history(&coach, Some(date), limit).await?;
     let body = HistoryDto {
         coach: coach.to_string(),
@@ -186,11 +233,11 @@ pub async fn plan_history(
 )]
 pub async fn coach_history(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let coach = parse_coach(&state, &path.into_inner())?;
-    let limit = parse_limit(query.limit.as_deref())?;
+    let limit = history_limit("/api/v1/coaches/{coach}/history", &req)?;
     let entries = state.service.history(&coach, None, limit).await?;
     let body = HistoryDto {
         coach: coach.to_string(),

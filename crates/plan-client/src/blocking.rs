@@ -80,6 +80,30 @@ impl PlanClient {
         self.block_on(self.client.fetch_all_coach_plans(date))
     }
 
+    /// See [`crate::PlanClient::search`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn search(&self, query: &crate::SearchQuery) -> Result<crate::SearchPage> {
+        self.block_on(self.client.search(query))
+    }
+
+    /// See [`crate::PlanClient::search_all`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn search_all(&self, query: &crate::SearchQuery, max_plans: usize) -> Result<Vec<Plan>> {
+        self.block_on(self.client.search_all(query, max_plans))
+    }
+
+    /// See [`crate::PlanClient::ticker_mentions`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn ticker_mentions(&self, query: &crate::MentionsQuery) -> Result<crate::TickerMentions> {
+        self.block_on(self.client.ticker_mentions(query))
+    }
+
     /// See [`crate::PlanClient::history`].
     ///
     /// # Errors

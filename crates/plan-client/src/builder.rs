@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use core_model::{MarketTimeZone, Roster};
 
-use crate::cache::{PlanCache, Ttl};
+use crate::cache::{AnswerCache, PlanCache, Ttl};
 use crate::client::{Inner, PlanClient};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -214,6 +214,7 @@ impl ClientBuilder {
             zone: self.zone,
             clock: self.clock,
             cache: Mutex::new(PlanCache::new(capacity, ttl)),
+            answers: Mutex::new(AnswerCache::new(capacity, ttl.plan)),
             counters: Counters::default(),
         }))
     }

@@ -1,7 +1,10 @@
 //! The plan cache: LRU with a TTL per entry, one key scheme (coach and trading date) for every way a plan is
-//! learnt, "no plan" kept for a shorter time, and expired entries kept for revalidation and stale-if-error.
+//! learnt, "no plan" kept for a shorter time, and expired entries kept for revalidation and stale-if-error. Beside it,
+//! the answers of the listing routes (search pages, ticker mentions), kept whole by their request, with the same TTL
+//! and the same revalidation; the plans they hold also fill the plan cache.
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use core_model::{CoachId, TradingDate};
@@ -118,6 +121,69 @@ impl PlanCache {
     }
 }
 
+/// A whole answer of a listing route, as the server sent it.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    /// The JSON body.
+    pub(crate) body: Arc<[u8]>,
+    /// Its ETag, to revalidate with `If-None-Match`.
+    pub(crate) etag: Option<String>,
+    /// When the server last confirmed it.
+    pub(crate) validated_at: Instant,
+}
+
+/// The outcome of an answer lookup.
+#[derive(Debug)]
+pub(crate) enum AnswerLookup {
+    /// Within the TTL: serve it.
+    Fresh(Answer),
+    /// Past the TTL: revalidate; serve it stale if the server cannot answer.
+    Expired(Answer),
+    /// Nothing cached.
+    Missing,
+}
+
+/// LRU map from a request (path and query) to its [`Answer`].
+#[derive(Debug)]
+pub(crate) struct AnswerCache {
+    entries: LruCache<String, Answer>,
+    ttl: Duration,
+}
+
+impl AnswerCache {
+    pub(crate) fn new(capacity: NonZeroUsize, ttl: Duration) -> Self {
+        Self { entries: LruCache::new(capacity), ttl }
+    }
+
+    /// Looks `request` up and marks it recently used.
+    pub(crate) fn lookup(&mut self, request: &str, now: Instant) -> AnswerLookup {
+        match self.entries.get(request) {
+            None => AnswerLookup::Missing,
+            Some(answer) if now.saturating_duration_since(answer.validated_at) < self.ttl => {
+                AnswerLookup::Fresh(answer.clone())
+            }
+            Some(answer) => AnswerLookup::Expired(answer.clone()),
+        }
+    }
+
+    /// Stores an answer, evicting the least recently used one when full.
+    pub(crate) fn insert(&mut self, request: String, answer: Answer) {
+        self.entries.put(request, answer);
+    }
+
+    /// Number of answers held.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Empties it; returns how many answers it held.
+    pub(crate) fn clear(&mut self) -> usize {
+        let count = self.entries.len();
+        self.entries.clear();
+        count
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use core_model::jiff::Timestamp;
@@ -142,6 +208,7 @@ mod tests {
             source: PlanSource::default(),
             charts: Vec::new(),
             chart_images: Vec::new(),
+            tickers: Vec::new(),
             version: 1,
             created_at: ts,
             updated_at: ts,

@@ -9,7 +9,7 @@ use reqwest::header::{ACCEPT, ETAG, IF_NONE_MATCH};
 use serde::de::DeserializeOwned;
 
 use crate::ClientBuilder;
-use crate::cache::{Entry, Key, Lookup, PlanCache};
+use crate::cache::{AnswerCache, Entry, Key, Lookup, PlanCache};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::metrics::{CacheMetrics, ClientMetrics, Counters};
@@ -29,7 +29,7 @@ const HISTORY_LIMIT: usize = 1000;
 /// `blocking`).
 #[derive(Clone)]
 pub struct PlanClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
@@ -43,6 +43,7 @@ pub(crate) struct Inner {
     pub(crate) zone: MarketTimeZone,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: Mutex<PlanCache>,
+    pub(crate) answers: Mutex<AnswerCache>,
     pub(crate) counters: Counters,
 }
 
@@ -58,10 +59,10 @@ impl std::fmt::Debug for PlanClient {
 }
 
 /// A server answer, read whole.
-struct Reply {
-    status: u16,
-    etag: Option<String>,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) etag: Option<String>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl PlanClient {
@@ -227,9 +228,11 @@ impl PlanClient {
     pub fn metrics(&self) -> ClientMetrics {
         let cache = self.lock_cache();
         let ttl = cache.ttl();
+        let answers = self.lock_answers().len();
         let snapshot = CacheMetrics {
             size: cache.len(),
             max_size: cache.capacity(),
+            answers,
             ttl_seconds: ttl.plan.as_secs(),
             negative_ttl_seconds: ttl.absent.as_secs(),
         };
@@ -237,20 +240,24 @@ impl PlanClient {
         self.inner.counters.snapshot(snapshot)
     }
 
-    /// Empties the cache (plans and "no plan" entries); returns how many entries it held. Stale copies go too, so
-    /// nothing can be served stale until the server has been read again.
+    /// Empties the cache (plans, "no plan" entries, search pages and ticker mentions); returns how many entries it
+    /// held. Stale copies go too, so nothing can be served stale until the server has been read again.
     pub fn clear_cache(&self) -> usize {
-        let count = self.lock_cache().clear();
+        let count = self.lock_cache().clear() + self.lock_answers().clear();
         tracing::debug!(count, "plan cache cleared");
         count
     }
 
-    fn lock_cache(&self) -> MutexGuard<'_, PlanCache> {
+    pub(crate) fn lock_cache(&self) -> MutexGuard<'_, PlanCache> {
         // The cache is consistent after any panic (every change is a single call on the LRU map).
         self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn parse_coach(&self, input: &str) -> Result<CoachId> {
+    pub(crate) fn lock_answers(&self) -> MutexGuard<'_, AnswerCache> {
+        self.inner.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn parse_coach(&self, input: &str) -> Result<CoachId> {
         // An id spelt as the roster spells it (the usual call) costs one copy; other forms (`D`, `d:`, `coach_d`)
         // go through the roster's parser, which copies the input to normalise it.
         if let Some(coach) = self.inner.roster.coaches().iter().find(|c| c.id.as_str() == input) {
@@ -259,7 +266,7 @@ impl PlanClient {
         self.inner.roster.parse(input).map_err(Error::invalid_from)
     }
 
-    fn parse_date(&self, input: &str) -> Result<TradingDate> {
+    pub(crate) fn parse_date(&self, input: &str) -> Result<TradingDate> {
         let input = input.trim();
         if input.eq_ignore_ascii_case("today") {
             return Ok(self.today());
@@ -267,12 +274,12 @@ impl PlanClient {
         TradingDate::parse(input).map_err(Error::invalid_from)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.inner.base)
     }
 
     /// Counts the outcome of an answer the server gave (a transient failure was counted when it happened).
-    fn count_outcome<T>(&self, result: Result<T>) -> Result<T> {
+    pub(crate) fn count_outcome<T>(&self, result: Result<T>) -> Result<T> {
         match &result {
             Ok(_) => Counters::bump(&self.inner.counters.api_success),
             Err(e) if !e.is_transient() => Counters::bump(&self.inner.counters.api_errors),
@@ -284,7 +291,7 @@ impl PlanClient {
     /// Sends `GET path` and reads the answer, retrying connect errors, timeouts and 5xx (except the statuses in
     /// `final_statuses`) with exponential backoff and jitter, within the attempt and time bounds. A 4xx is
     /// returned at once.
-    async fn exchange(&self, path: &str, etag: Option<&str>, final_statuses: &[u16]) -> Result<Reply> {
+    pub(crate) async fn exchange(&self, path: &str, etag: Option<&str>, final_statuses: &[u16]) -> Result<Reply> {
         let url = self.url(path);
         let started = std::time::Instant::now();
         let mut attempts = 0;
@@ -384,10 +391,10 @@ impl PlanClient {
     fn plans_reply(&self, path: &str, date: TradingDate, keys: &[Key], reply: Reply) -> Result<Vec<Plan>> {
         let url = self.url(path);
         let wire: WirePlans = self.json(path, reply)?;
-        if wire.date != date.to_string() {
+        if wire.date.as_deref() != Some(date.to_string().as_str()) {
             return Err(Error::bad_response(
                 &url,
-                format!("asked for the plans of {date}, got those of {}", wire.date),
+                format!("asked for the plans of {date}, got those of {}", wire.date.as_deref().unwrap_or("a range")),
             ));
         }
         let plans = wire
@@ -495,7 +502,7 @@ fn server_error(url: &str, reply: &Reply, attempts: u32) -> Error {
 }
 
 /// An answer the route should not give: an error status as [`Error::Server`], anything else as a bad response.
-fn unexpected(url: &str, reply: &Reply) -> Error {
+pub(crate) fn unexpected(url: &str, reply: &Reply) -> Error {
     if reply.status >= 400 {
         server_error(url, reply, 1)
     } else {

@@ -11,6 +11,7 @@ mod error;
 mod metrics;
 mod plan;
 mod retry;
+mod search;
 mod server;
 mod wire;
 
@@ -20,6 +21,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use metrics::{ApiMetrics, CacheMetrics, ClientMetrics, RequestMetrics};
 pub use plan::{Freshness, Plan};
+pub use search::{MentionsQuery, SearchPage, SearchQuery, TickerMention, TickerMentions};
 pub use server::{
     BotHealth, DatabaseHealth, ServerHealth, ServerMetrics, ServerPlanCounts, ServerRequestCounts, ServerRoster,
     ServerRouteCount,

@@ -105,6 +105,8 @@ pub struct CacheMetrics {
     pub size: usize,
     /// Most entries kept.
     pub max_size: usize,
+    /// Search pages and ticker mentions held (at most `max_size` more).
+    pub answers: usize,
     /// How long a plan is served without asking the server, in seconds.
     pub ttl_seconds: u64,
     /// How long "no plan" is served without asking the server, in seconds.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use core_model::jiff::Timestamp;
-use core_model::{Author, Chart, CoachId, PlanId, PlanSource, TradingDate};
+use core_model::{Author, Chart, CoachId, PlanId, PlanSource, Ticker, TradingDate};
 use serde::Serialize;
 
 /// A coach's plan for a trading date, as read from plan-api (or from the client's cache).
@@ -36,6 +36,9 @@ pub struct Plan {
     /// which keeps working after Discord's own link (the chart's `url`) expires; `None` for links written in the
     /// text and for images the server has no copy of.
     pub chart_images: Vec<Option<String>>,
+    /// The tickers its text mentions, in the order of their first mention (empty from servers that do not extract
+    /// them).
+    pub tickers: Vec<Ticker>,
     /// 1 when posted, plus one per change (edit, charts, delete, restore).
     pub version: u32,
     /// When it was posted (UTC).
@@ -76,6 +79,7 @@ impl Plan {
             author: self.author,
             source: self.source,
             charts: self.charts,
+            tickers: self.tickers,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,

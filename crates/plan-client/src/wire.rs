@@ -3,8 +3,8 @@
 
 use core_model::jiff::Timestamp;
 use core_model::{
-    Author, Chart, ChartKind, Coach, CoachId, HistoryAction, HistoryEntry, PlanId, PlanSource, Roster, TradingDate,
-    UserId,
+    Author, Chart, ChartKind, Coach, CoachId, HistoryAction, HistoryEntry, PlanId, PlanSource, Roster, Ticker,
+    TradingDate, UserId,
 };
 use serde::Deserialize;
 
@@ -52,16 +52,45 @@ pub(crate) struct WirePlan {
     author: WirePerson,
     source: WireSource,
     charts: Vec<WireChart>,
+    /// Absent from servers older than this client.
+    #[serde(default)]
+    tickers: Vec<String>,
     version: u32,
     created_at: String,
     updated_at: String,
 }
 
-/// `PlansDto` of the server.
+/// `PlansDto` of the server: the plans of a date, or a page of a search.
 #[derive(Debug, Deserialize)]
 pub(crate) struct WirePlans {
-    pub(crate) date: String,
+    /// The date asked for; null for a range.
+    pub(crate) date: Option<String>,
+    /// Absent from servers older than this client.
+    #[serde(default)]
+    pub(crate) from: Option<String>,
+    /// Absent from servers older than this client.
+    #[serde(default)]
+    pub(crate) to: Option<String>,
     pub(crate) plans: Vec<WirePlan>,
+    #[serde(default)]
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// `TickerMentionDto` of the server.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireMention {
+    pub(crate) ticker: String,
+    pub(crate) plans: u64,
+    pub(crate) coaches: Vec<String>,
+    pub(crate) last_date: String,
+}
+
+/// `TickersDto` of the server.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireMentions {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) tickers: Vec<WireMention>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +154,21 @@ fn date(text: &str) -> Result<TradingDate, Invalid> {
     TradingDate::parse(text).map_err(|e| format!("`date`: {e}"))
 }
 
+/// A date field other than a plan's `date`.
+pub(crate) fn date_field(field: &str, text: &str) -> Result<TradingDate, Invalid> {
+    TradingDate::parse(text).map_err(|e| format!("`{field}`: {e}"))
+}
+
+/// A coach id field of a list.
+pub(crate) fn coach_field(text: &str) -> Result<CoachId, Invalid> {
+    coach(text)
+}
+
+/// A ticker field.
+pub(crate) fn ticker_field(field: &str, text: &str) -> Result<Ticker, Invalid> {
+    Ticker::parse(text).map_err(|e| format!("`{field}`: {e}"))
+}
+
 impl WirePerson {
     fn into_author(self, field: &str) -> Result<Author, Invalid> {
         Ok(Author {
@@ -166,6 +210,7 @@ impl WirePlan {
             },
             chart_images: self.charts.iter().map(|c| c.image_url.clone()).collect(),
             charts: self.charts.into_iter().map(WireChart::into_chart).collect::<Result<_, _>>()?,
+            tickers: self.tickers.iter().map(|t| ticker_field("tickers", t)).collect::<Result<_, _>>()?,
             version: self.version,
             created_at: timestamp("created_at", &self.created_at)?,
             updated_at: timestamp("updated_at", &self.updated_at)?,

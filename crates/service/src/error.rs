@@ -114,6 +114,10 @@ pub enum ServiceError {
         /// The version stored now.
         current: u32,
     },
+    /// A search that cannot be run as asked (a range too long or backwards, a bad cursor or limit); the message
+    /// says what to change.
+    #[error("{0}")]
+    InvalidSearch(String),
     /// Storage stayed locked by other writers for longer than the configured wait.
     #[error("storage is busy with other requests; try again in a few seconds")]
     Busy(#[source] RepoError),

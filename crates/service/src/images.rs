@@ -99,6 +99,7 @@ mod tests {
                     added_at: Timestamp::UNIX_EPOCH,
                 })
                 .collect(),
+            tickers: Vec::new(),
             version: 1,
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,

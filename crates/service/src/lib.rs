@@ -7,6 +7,7 @@ mod bot_status;
 mod error;
 mod images;
 mod policy;
+mod search;
 
 use std::sync::Arc;
 
@@ -20,6 +21,10 @@ use tracing::Instrument as _;
 pub use bot_status::{BOT_CONNECTION_KEY, BotHealth, BotState};
 pub use error::{Operation, ServiceError};
 pub use policy::Policy;
+pub use search::{
+    DEFAULT_SEARCH_DAYS, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_DAYS, MAX_SEARCH_LIMIT, Mentions, SearchRequest,
+    SearchResults,
+};
 
 /// Most history entries one request returns.
 pub const MAX_HISTORY_LIMIT: usize = 1000;
@@ -147,7 +152,7 @@ impl PlanService {
         Ok(PlanText::new(input)?)
     }
 
-    fn check_coach(&self, coach: &CoachId) -> Result<(), ServiceError> {
+    pub(crate) fn check_coach(&self, coach: &CoachId) -> Result<(), ServiceError> {
         // A `CoachId` is well formed but may name no coach of the roster.
         if self.policy.roster.get(coach).is_some() {
             return Ok(());
@@ -193,7 +198,7 @@ impl PlanService {
     }
 
     /// Runs a blocking storage call off the async runtime, in the current span.
-    async fn storage<T, F>(&self, call: F) -> Result<T, RepoError>
+    pub(crate) async fn storage<T, F>(&self, call: F) -> Result<T, RepoError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn PlanRepository) -> Result<T, RepoError> + Send + 'static,

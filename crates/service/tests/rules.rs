@@ -528,6 +528,15 @@ impl PlanRepository for FailingStore {
     }
 }
 
+impl core_model::PlanSearch for FailingStore {
+    fn search(&self, _: &core_model::SearchQuery) -> Result<core_model::SearchPage, RepoError> {
+        Err((self.0)())
+    }
+    fn ticker_mentions(&self, _: &core_model::MentionQuery) -> Result<Vec<core_model::TickerMention>, RepoError> {
+        Err((self.0)())
+    }
+}
+
 impl StatusStore for FailingStore {
     fn put_status(&self, _: &str, _: &str, _: Timestamp) -> Result<(), RepoError> {
         Err((self.0)())
@@ -686,4 +695,113 @@ async fn bot_health_follows_the_heartbeat() {
     f.service.record_bot_state(BotState::Disconnected).await.unwrap();
     let health = f.service.bot_health(stale_after).await.unwrap();
     assert_eq!((health.state, health.stale), (BotState::Disconnected, false));
+}
+
+// Searching.
+
+/// Posts `text` for coach `c` on `d` (a date string) as `who`.
+async fn post_on(f: &Fixture, who: &Actor, c: &str, d: &str, text: &str) {
+    let request = PostPlan { date: Some(date(d)), ..post_request(c, text) };
+    f.service.post(who, request).await.unwrap();
+}
+
+fn search_texts(results: &service::SearchResults) -> Vec<String> {
+    results.plans.iter().map(|p| format!("{} {} {}", p.date, p.coach, p.text)).collect()
+}
+
+#[tokio::test]
+async fn a_search_without_dates_covers_the_30_days_ending_today_in_roster_order() {
+    let f = fixture();
+    post_on(&f, &ann(), "n", TODAY, "NVDA news").await;
+    post_on(&f, &ann(), "s", TODAY, "NVDA swing").await;
+    post_on(&f, &bob(), "d", "2025-10-11", "NVDA day 30").await;
+    post_on(&f, &bob(), "d", "2025-10-10", "NVDA day 31").await;
+    let nvda =
+        || service::SearchRequest { tickers: vec![core_model::Ticker::parse("nvda").unwrap()], ..Default::default() };
+    let results = f.service.search(nvda()).await.unwrap();
+    assert_eq!((results.from, results.to), (date("2025-10-11"), date(TODAY)), "30 days, today included");
+    assert_eq!(
+        search_texts(&results),
+        ["2025-11-09 s NVDA swing", "2025-11-09 n NVDA news", "2025-10-11 d NVDA day 30"],
+        "newest date first, then roster order (s before n), nothing from 31 days ago"
+    );
+    assert_eq!(results.next_cursor, None);
+
+    let first = f.service.search(service::SearchRequest { limit: Some(2), ..nvda() }).await.unwrap();
+    assert_eq!(first.plans.len(), 2);
+    let cursor = first.next_cursor.clone().expect("a next page");
+    let second = f.service.search(service::SearchRequest { limit: Some(2), cursor: Some(cursor), ..nvda() }).await;
+    assert_eq!(search_texts(&second.unwrap()), ["2025-10-11 d NVDA day 30"]);
+
+    let by_bob = service::SearchRequest { author: Some(UserId(2)), from: Some(date("2025-01-01")), ..nvda() };
+    assert_eq!(f.service.search(by_bob).await.unwrap().plans.len(), 2);
+    let one_day = service::SearchRequest { date: Some(date("2025-10-10")), ..Default::default() };
+    assert_eq!(search_texts(&f.service.search(one_day).await.unwrap()), ["2025-10-10 d NVDA day 31"]);
+}
+
+#[tokio::test]
+async fn bad_searches_say_what_to_change() {
+    let f = fixture();
+    let search = |request: service::SearchRequest| {
+        let service = f.service.clone();
+        async move { service.search(request).await.unwrap_err().to_string() }
+    };
+    let d = |s: &str| Some(date(s));
+    let cases = [
+        (
+            service::SearchRequest { date: d("2025-11-01"), from: d("2025-10-01"), ..Default::default() },
+            "give either `date` (one day) or `from` and `to` (a range), not both",
+        ),
+        (
+            service::SearchRequest { from: d("2025-11-02"), to: d("2025-11-01"), ..Default::default() },
+            "`from` (2025-11-02) is after `to` (2025-11-01); give the earlier date as `from`",
+        ),
+        (
+            service::SearchRequest { from: d("2024-01-01"), to: d("2025-01-01"), ..Default::default() },
+            "the range from 2024-01-01 to 2025-01-01 covers 367 days; search at most 366 days at a time",
+        ),
+        (
+            service::SearchRequest { from: d("2020-01-01"), ..Default::default() },
+            "the range from 2020-01-01 to 2025-11-09 covers 2140 days; search at most 366 days at a time",
+        ),
+        (service::SearchRequest { limit: Some(0), ..Default::default() }, "`limit` must be from 1 to 200, not 0"),
+        (service::SearchRequest { limit: Some(201), ..Default::default() }, "`limit` must be from 1 to 200, not 201"),
+        (
+            service::SearchRequest { cursor: Some("page-2".into()), ..Default::default() },
+            "`page-2` is not a cursor this server gave; repeat the search without `cursor` to start again",
+        ),
+        (
+            service::SearchRequest { coaches: vec![coach("x")], ..Default::default() },
+            "unknown coach `x`; valid coaches are: d, i, s, n",
+        ),
+    ];
+    for (request, message) in cases {
+        assert_eq!(search(request.clone()).await, message, "{request:?}");
+    }
+    let leap = service::SearchRequest { from: d("2024-01-01"), to: d("2024-12-31"), ..Default::default() };
+    assert!(f.service.search(leap).await.is_ok(), "366 days is allowed");
+    assert!(f.service.last_days(0).is_err() && f.service.last_days(367).is_err());
+    assert_eq!(f.service.last_days(7).unwrap(), (date("2025-11-03"), date(TODAY)));
+}
+
+#[tokio::test]
+async fn ticker_mentions_list_coaches_in_roster_order() {
+    let f = fixture();
+    post_on(&f, &ann(), "n", TODAY, "NVDA news, TSLA").await;
+    post_on(&f, &ann(), "s", TODAY, "NVDA swing").await;
+    post_on(&f, &ann(), "d", "2025-11-01", "NVDA day").await;
+    let mentions = f.service.ticker_mentions(None, None, Vec::new()).await.unwrap();
+    assert_eq!((mentions.from, mentions.to), (date("2025-10-11"), date(TODAY)));
+    let shown: Vec<String> = mentions
+        .tickers
+        .iter()
+        .map(|m| {
+            let coaches: Vec<&str> = m.coaches.iter().map(CoachId::as_str).collect();
+            format!("{} {} {} {}", m.ticker, m.plans, coaches.join(","), m.last_date)
+        })
+        .collect();
+    assert_eq!(shown, ["NVDA 3 d,s,n 2025-11-09", "TSLA 1 n 2025-11-09"]);
+    let only_news = f.service.ticker_mentions(None, None, vec![coach("n")]).await.unwrap();
+    assert_eq!(only_news.tickers.len(), 2);
+    assert!(f.service.ticker_mentions(None, None, vec![coach("zz")]).await.is_err());
 }

@@ -36,7 +36,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use core_model::transition::NewHistoryEntry;
-use core_model::{Author, Chart, ChartKind, CoachId, HistoryAction, Plan, PlanId, PlanSource, RepoError, TradingDate};
+use core_model::{
+    Author, Chart, ChartKind, CoachId, HistoryAction, Plan, PlanId, PlanSource, RepoError, TickerRules, TradingDate,
+};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -343,7 +345,7 @@ pub fn import_legacy(store: &SqliteStore, legacy_path: &Path, zone: &TimeZone) -
     for legacy in &plans {
         let plan_charts = charts.remove(&legacy.id).unwrap_or_default();
         let plan_edits = edits.remove(&legacy.id).unwrap_or_default();
-        match translate(legacy, &plan_charts, plan_edits, zone, &mut summary.warnings) {
+        match translate(legacy, &plan_charts, plan_edits, zone, store.ticker_rules(), &mut summary.warnings) {
             Ok(plan) => imported.push((plan, legacy)),
             Err(reason) => summary.skipped.push(SkippedRow { table: "coach_plans", legacy_id: legacy.id, reason }),
         }
@@ -637,6 +639,7 @@ fn translate(
     charts: &[LegacyChart],
     edits: Vec<LegacyEdit>,
     zone: &TimeZone,
+    rules: &TickerRules,
     warnings: &mut Vec<ImportWarning>,
 ) -> Result<ImportedPlan, String> {
     let coach = legacy_coach(&legacy.coach_name)?;
@@ -735,6 +738,7 @@ fn translate(
         author,
         source: PlanSource { channel_name: legacy.channel.clone(), ..PlanSource::default() },
         charts: stored_charts,
+        tickers: rules.extract(&legacy.text),
         version: u32::try_from(entries.len()).map_err(|_| "too many history rows".to_owned())?,
         created_at,
         updated_at: last_change,

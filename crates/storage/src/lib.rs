@@ -1,6 +1,7 @@
 //! The SQLite adapter of the coach-plans storage ports, its migrations, and the importer of the predecessor's database.
 //!
-//! [`SqliteStore`] implements [`core_model::PlanRepository`] and [`core_model::StatusStore`] over a pool of
+//! [`SqliteStore`] implements [`core_model::PlanRepository`], [`core_model::PlanSearch`] and
+//! [`core_model::StatusStore`] over a pool of
 //! SQLite connections (WAL mode, so one writer and many readers, also across processes: the bot and the API may
 //! open the same file). Every write is one `BEGIN IMMEDIATE` transaction, so a change reads and writes the plan
 //! without another writer in between, and a failed write leaves nothing behind.
@@ -17,6 +18,7 @@ pub mod legacy;
 pub mod migrations;
 pub mod probe;
 mod rows;
+mod search;
 mod store;
 mod timestamp;
 

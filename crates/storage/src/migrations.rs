@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 3, name: "import_digest", sql: include_str!("../../../migrations/0003_import_digest.sql") },
     Migration { version: 4, name: "chart_images", sql: include_str!("../../../migrations/0004_chart_images.sql") },
+    Migration { version: 5, name: "search", sql: include_str!("../../../migrations/0005_search.sql") },
 ];
 
 /// The latest schema version this build knows.

@@ -5,7 +5,7 @@
 use core_model::transition::NewHistoryEntry;
 use core_model::{
     Author, Chart, ChartKind, CoachId, HistoryAction, HistoryEntry, HistoryQuery, Plan, PlanId, PlanSource, StoreStats,
-    TradingDate, UserId,
+    Ticker, TradingDate, UserId,
 };
 use jiff::Timestamp;
 use rusqlite::types::Type;
@@ -14,14 +14,19 @@ use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use crate::error::{id_to_sql, opt_id_to_sql};
 use crate::timestamp;
 
+/// Every plan column, in the order [`plan_from_row`] reads them.
+macro_rules! plan_columns {
+    () => {
+        "id, coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, message_id, \
+         version, created_at, updated_at, deleted_at, tickers"
+    };
+}
+pub(crate) use plan_columns;
+
 /// `SELECT` of every plan column, followed by the given clauses.
 macro_rules! select_plans {
     ($($rest:literal)?) => {
-        concat!(
-            "SELECT id, coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, ",
-            "message_id, version, created_at, updated_at, deleted_at FROM plans ",
-            $($rest)?
-        )
+        concat!("SELECT ", plan_columns!(), " FROM plans ", $($rest)?)
     };
 }
 
@@ -70,8 +75,14 @@ fn get_count(row: &Row<'_>, column: usize) -> rusqlite::Result<u64> {
     u64::try_from(n).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(column, n))
 }
 
+/// A plan's tickers, as the `tickers` column holds them: separated by spaces.
+fn get_tickers(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<Ticker>> {
+    let text: String = row.get(column)?;
+    text.split_whitespace().map(|t| Ticker::parse(t).map_err(|e| conversion_error(column, e))).collect()
+}
+
 /// A stored plan without its charts (the caller adds them).
-fn plan_from_row(row: &Row<'_>) -> rusqlite::Result<Plan> {
+pub(crate) fn plan_from_row(row: &Row<'_>) -> rusqlite::Result<Plan> {
     Ok(Plan {
         id: PlanId(row.get(0)?),
         coach: get_coach(row, 1)?,
@@ -85,6 +96,7 @@ fn plan_from_row(row: &Row<'_>) -> rusqlite::Result<Plan> {
             message_id: get_opt_id(row, 9)?,
         },
         charts: Vec::new(),
+        tickers: get_tickers(row, 14)?,
         version: row.get(10)?,
         created_at: get_timestamp(row, 11)?,
         updated_at: get_timestamp(row, 12)?,
@@ -135,13 +147,38 @@ fn charts_of(conn: &Connection, plan_id: PlanId) -> rusqlite::Result<Vec<Chart>>
 }
 
 /// Plans selected by `sql` (a [`select_plans!`] query), each with its charts.
-fn plans_where(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<Vec<Plan>> {
+pub(crate) fn plans_where(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<Vec<Plan>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut plans: Vec<Plan> = stmt.query_map(params, plan_from_row)?.collect::<rusqlite::Result<_>>()?;
-    for plan in &mut plans {
-        plan.charts = charts_of(conn, plan.id)?;
-    }
+    add_charts(conn, &mut plans)?;
     Ok(plans)
+}
+
+/// Reads the charts of plans read without them: one statement for one plan, one for several (their ids bound as a
+/// JSON array).
+pub(crate) fn add_charts(conn: &Connection, plans: &mut [Plan]) -> rusqlite::Result<()> {
+    if let [plan] = plans {
+        plan.charts = charts_of(conn, plan.id)?;
+        return Ok(());
+    }
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = plans.iter().map(|p| p.id.0.to_string()).collect();
+    let ids = format!("[{}]", ids.join(","));
+    let mut stmt = conn.prepare_cached(
+        "SELECT position, url, filename, content_type, kind, added_at, plan_id FROM charts \
+         WHERE plan_id IN (SELECT value FROM json_each(?1)) ORDER BY plan_id, position",
+    )?;
+    let mut rows = stmt.query([ids])?;
+    while let Some(row) = rows.next()? {
+        let chart = chart_from_row(row)?;
+        let plan_id = PlanId(row.get(6)?);
+        if let Some(plan) = plans.iter_mut().find(|p| p.id == plan_id) {
+            plan.charts.push(chart);
+        }
+    }
+    Ok(())
 }
 
 /// The first plan selected by `sql`, with its charts.
@@ -245,12 +282,13 @@ pub(crate) fn history(conn: &Connection, query: &HistoryQuery) -> rusqlite::Resu
     }
 }
 
-/// Writes a new plan row with every column of `plan` but its id, and returns the id the database gave it.
+/// Writes a new plan row with every column of `plan` but its id (and its ticker rows), and returns the id the
+/// database gave it.
 pub(crate) fn insert_plan(conn: &Connection, plan: &Plan, import_key: Option<&str>) -> rusqlite::Result<PlanId> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO plans (coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
-         message_id, version, created_at, updated_at, deleted_at, import_key) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         message_id, version, created_at, updated_at, deleted_at, import_key, tickers) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     stmt.execute(params![
         plan.coach.as_str(),
@@ -267,16 +305,42 @@ pub(crate) fn insert_plan(conn: &Connection, plan: &Plan, import_key: Option<&st
         timestamp::to_text(plan.updated_at),
         plan.deleted_at.map(timestamp::to_text),
         import_key,
+        tickers_text(&plan.tickers),
     ])?;
-    Ok(PlanId(conn.last_insert_rowid()))
+    let id = PlanId(conn.last_insert_rowid());
+    write_ticker_rows(conn, id, &plan.tickers)?;
+    Ok(id)
 }
 
-/// Writes every column of a stored plan that can change after its creation: text, author, source (a re-post moves
-/// it to a new message), version, updated and deleted times. Coach, date and creation time never change.
+/// Tickers as the `tickers` column holds them.
+fn tickers_text(tickers: &[Ticker]) -> String {
+    tickers.iter().map(Ticker::as_str).collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces the `plan_tickers` rows of a plan.
+fn write_ticker_rows(conn: &Connection, plan_id: PlanId, tickers: &[Ticker]) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM plan_tickers WHERE plan_id = ?1")?.execute([plan_id.0])?;
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO plan_tickers (plan_id, ticker) VALUES (?1, ?2)")?;
+    for ticker in tickers {
+        insert.execute(params![plan_id.0, ticker.as_str()])?;
+    }
+    Ok(())
+}
+
+/// Writes a plan's tickers (column and rows) as `tickers`.
+pub(crate) fn set_tickers(conn: &Connection, plan_id: PlanId, tickers: &[Ticker]) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE plans SET tickers = ?2 WHERE id = ?1")?
+        .execute(params![plan_id.0, tickers_text(tickers)])?;
+    write_ticker_rows(conn, plan_id, tickers)
+}
+
+/// Writes every column of a stored plan that can change after its creation: text and its tickers, author, source (a
+/// re-post moves it to a new message), version, updated and deleted times. Coach, date and creation time never change.
 pub(crate) fn update_plan(conn: &Connection, plan: &Plan) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
         "UPDATE plans SET text = ?2, author_id = ?3, author_name = ?4, guild_id = ?5, channel_id = ?6, \
-         channel_name = ?7, message_id = ?8, version = ?9, updated_at = ?10, deleted_at = ?11 WHERE id = ?1",
+         channel_name = ?7, message_id = ?8, version = ?9, updated_at = ?10, deleted_at = ?11, tickers = ?12 \
+         WHERE id = ?1",
     )?;
     let changed = stmt.execute(params![
         plan.id.0,
@@ -290,8 +354,12 @@ pub(crate) fn update_plan(conn: &Connection, plan: &Plan) -> rusqlite::Result<()
         plan.version,
         timestamp::to_text(plan.updated_at),
         plan.deleted_at.map(timestamp::to_text),
+        tickers_text(&plan.tickers),
     ])?;
-    if changed == 1 { Ok(()) } else { Err(rusqlite::Error::StatementChangedRows(changed)) }
+    if changed != 1 {
+        return Err(rusqlite::Error::StatementChangedRows(changed));
+    }
+    write_ticker_rows(conn, plan.id, &plan.tickers)
 }
 
 /// Writes one chart of a plan.

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use core_model::transition::{apply_change, create_plan};
 use core_model::{
-    Author, CoachId, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository, RepoError,
-    StatusRecord, StatusStore, StoreStats, TradingDate, UserId,
+    Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
+    PlanSearch, RepoError, SearchPage, SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention, TickerRules,
+    TradingDate, UserId,
 };
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
@@ -30,11 +31,19 @@ pub struct StoreOptions {
     /// How long an operation waits for a free connection of the pool before it fails with [`RepoError::Busy`].
     /// Default 10 s.
     pub pool_timeout: Duration,
+    /// Which words of a plan's text are tickers. Stored plans whose tickers were extracted with other rules get them
+    /// extracted again when the store opens. Default: [`TickerRules::default`].
+    pub ticker_rules: TickerRules,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { busy_timeout: Duration::from_millis(5000), max_connections: 8, pool_timeout: Duration::from_secs(10) }
+        Self {
+            busy_timeout: Duration::from_millis(5000),
+            max_connections: 8,
+            pool_timeout: Duration::from_secs(10),
+            ticker_rules: TickerRules::default(),
+        }
     }
 }
 
@@ -58,6 +67,7 @@ pub struct SqliteStore {
     pool: Pool<Manager>,
     path: Option<PathBuf>,
     applied_at_open: Vec<u32>,
+    rules: std::sync::Arc<TickerRules>,
 }
 
 /// The query of a health check: the schema version and the plans table must be readable.
@@ -147,6 +157,33 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
     Ok(())
 }
 
+/// Extracts the tickers of the stored plans with `rules` when the index was built with other rules (or never, as
+/// after the migration that added it): once per change of the rules, at open. A database this process may only read
+/// keeps its index, with a warning.
+fn index_tickers(conn: &mut Connection, path: &Path, rules: &TickerRules) -> Result<(), OpenError> {
+    let open_error = |source| OpenError::Open { path: path.to_owned(), source };
+    if crate::search::tickers_indexed_with(conn, rules).map_err(open_error)? {
+        return Ok(());
+    }
+    if conn.is_readonly(MAIN_DB).map_err(open_error)? {
+        tracing::warn!(
+            database = %path.display(),
+            "the tickers of stored plans were extracted with other rules, and this process cannot write the database \
+             to extract them again: searches by ticker follow the old rules"
+        );
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(open_error)?;
+    // Another process may have rebuilt it while this one waited for the lock.
+    if crate::search::tickers_indexed_with(&tx, rules).map_err(open_error)? {
+        return Ok(());
+    }
+    let changed = crate::search::rebuild_ticker_index(&tx, rules, Timestamp::now()).map_err(open_error)?;
+    tx.commit().map_err(open_error)?;
+    tracing::info!(database = %path.display(), plans = changed, "extracted the tickers of stored plans");
+    Ok(())
+}
+
 /// Switches the database to write-ahead logging (a setting kept in the file), unless it is on already, and returns
 /// the journal mode in force (`memory` for an in-memory database).
 ///
@@ -200,6 +237,7 @@ impl SqliteStore {
                 "the database file cannot be written by this process: plans can be read, every change will fail"
             );
         }
+        index_tickers(&mut conn, path, &options.ticker_rules)?;
         drop(conn);
         let busy_timeout = options.busy_timeout;
         let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
@@ -213,7 +251,12 @@ impl SqliteStore {
             .error_handler(Box::new(TracingErrorHandler))
             .build(manager)
             .map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
-        Ok(Self { pool, path: Some(path.to_owned()), applied_at_open })
+        Ok(Self {
+            pool,
+            path: Some(path.to_owned()),
+            applied_at_open,
+            rules: std::sync::Arc::new(options.ticker_rules),
+        })
     }
 
     /// A new, migrated database in memory, gone when the last clone of the store is dropped. For tests and trials.
@@ -236,8 +279,14 @@ impl SqliteStore {
             .map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
         let mut conn = pool.get().map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
         let applied_at_open = migrations::migrate(&mut conn, path, Timestamp::now())?;
+        index_tickers(&mut conn, path, &options.ticker_rules)?;
         drop(conn);
-        Ok(Self { pool, path: None, applied_at_open })
+        Ok(Self { pool, path: None, applied_at_open, rules: std::sync::Arc::new(options.ticker_rules) })
+    }
+
+    /// The rules this store extracts tickers with.
+    pub fn ticker_rules(&self) -> &TickerRules {
+        &self.rules
     }
 
     /// The database file, or `None` for an in-memory store.
@@ -297,7 +346,7 @@ impl PlanRepository for SqliteStore {
     fn insert(&self, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
         let at = timestamp::to_micros(at);
         self.write(|tx| {
-            let (mut plan, entry) = create_plan(PlanId(0), new, at);
+            let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
             let id = rows::insert_plan(tx, &plan, None).map_err(|e| plan_write_error(e, &plan.coach, plan.date))?;
             plan.id = id;
             for chart in &plan.charts {
@@ -319,7 +368,7 @@ impl PlanRepository for SqliteStore {
         let at = timestamp::to_micros(at);
         self.write(|tx| {
             let current = rows::plan_by_id(tx, id).map_err(repo_error)?.ok_or(RepoError::NotFound(id))?;
-            let applied = apply_change(&current, change, actor, at, expected_version)?;
+            let applied = apply_change(&current, change, actor, at, expected_version, &self.rules)?;
             rows::update_plan(tx, &applied.plan).map_err(|e| plan_write_error(e, &current.coach, current.date))?;
             if applied.charts_replaced {
                 rows::replace_charts(tx, &applied.plan).map_err(repo_error)?;
@@ -376,6 +425,16 @@ impl PlanRepository for SqliteStore {
             check(&conn).map_err(repo_error)?;
         }
         Ok(())
+    }
+}
+
+impl PlanSearch for SqliteStore {
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, RepoError> {
+        self.read(|conn| crate::search::search(conn, query))
+    }
+
+    fn ticker_mentions(&self, query: &MentionQuery) -> Result<Vec<TickerMention>, RepoError> {
+        self.read(|conn| crate::search::ticker_mentions(conn, query))
     }
 }
 

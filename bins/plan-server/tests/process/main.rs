@@ -6,5 +6,6 @@ mod doctor;
 mod init;
 mod operator;
 mod sandbox;
+mod search;
 mod serve;
 mod support;

@@ -224,6 +224,21 @@ pub(crate) const KEYS: &[Key] = &[
     ),
     key("plans.archive_chart_images", Some("ARCHIVE_CHART_IMAGES"), Kind::Bool, "true or false", "use true or false"),
     key(
+        "plans.ticker_stoplist",
+        Some("TICKER_STOPLIST"),
+        Kind::TextList,
+        "a list of words",
+        "use a list of upper-case words that are not tickers, e.g. ON,ALL,NEXT (they add to the built-in stoplist)",
+    ),
+    key(
+        "plans.ticker_universe",
+        Some("TICKER_UNIVERSE"),
+        Kind::TextList,
+        "a list of symbols or a file",
+        "use a list of the symbols that count when written bare, e.g. NVDA,AMD,SPY, or a file of them such as \
+         config/tickers.txt; leave it empty to count every upper-case symbol",
+    ),
+    key(
         "plans.coaches",
         None,
         Kind::Coaches,

@@ -87,6 +87,8 @@ const FLAT_ENV: &[(&str, &str, Accessor, &str)] = &[
     ("DISCORD_CHANNEL_IDS", "333", |s| format!("{:?}", s.discord.channels), "[333]"),
     ("ADMIN_USER_IDS", "444, 555", |s| format!("{:?}", s.admin_users()), "[UserId(444), UserId(555)]"),
     ("ADMIN_ROLE_IDS", "666", |s| format!("{:?}", s.admin_roles()), "[RoleId(666)]"),
+    ("TICKER_STOPLIST", "on, ALL", |s| format!("{:?}", s.plans.ticker_stoplist), "[\"on\", \"ALL\"]"),
+    ("TICKER_UNIVERSE", "NVDA,amd", |s| format!("{:?}", s.plans.ticker_universe), "[\"NVDA\", \"amd\"]"),
 ];
 
 /// Settings that have no flat name, by their nested name.
@@ -333,6 +335,8 @@ fn validation_reports_every_problem_at_once() {
         ("ADMIN_USER_IDS", "12,abc"),
         ("DISCORD_CHANNEL_IDS", "0"),
         ("COACH_PLANS__PLANS__COACHES", "d=Day Trading,a b=Bad"),
+        ("TICKER_STOPLIST", "ON,two words"),
+        ("TICKER_UNIVERSE", "NVDA,GOOGLE"),
         ("APP_ENVIRONMENT", "staging"),
         ("COACH_PLANS__API__PROT", "1"),
     ])
@@ -361,6 +365,10 @@ fn validation_reports_every_problem_at_once() {
          America/New_York, Europe/London or UTC",
         "- plans.max_chart_attachments (MAX_CHART_ATTACHMENTS): 51 charts per plan is out of range; use a number from 1 \
          to 50, e.g. 10",
+        "- plans.ticker_stoplist (TICKER_STOPLIST): `two words` cannot be tickers, so listing them stops nothing; list \
+         words of letters (digits, `.` and `-` allowed), each at most 12 characters, e.g. ON,ALL,NEXT",
+        "- plans.ticker_universe (TICKER_UNIVERSE): `GOOGLE` is not a ticker; list symbols such as NVDA,AMD,BRK.B, or \
+         name a readable file with one symbol per line (`#` for comments)",
         "- plans.coaches (COACH_PLANS__PLANS__COACHES): coach #2: the coach id `a b` may only contain letters, digits, \
          `-` and `_`; use a short id such as d: letters, digits, - or _, at most 16 characters",
         "- api.prot (COACH_PLANS__API__PROT): unknown setting; check the spelling; api has host, port, cors_origins, \
@@ -674,4 +682,26 @@ fn hand_written_settings_errors_list_one_problem_per_line() {
         "the configuration has a problem:\n- plans.max_chart_attachments (MAX_CHART_ATTACHMENTS): 0 charts per plan is \
          out of range; use a number from 1 to 50, e.g. 10"
     );
+}
+
+#[test]
+fn the_ticker_rules_come_from_the_stoplist_and_a_universe_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tickers.txt");
+    std::fs::write(&file, "# the desk's symbols\nNVDA AMD\nbrk.b, SPY # indexes too\n").unwrap();
+    let settings = load_ok(&[("TICKER_STOPLIST", "SPY"), ("TICKER_UNIVERSE", file.to_str().unwrap())]);
+    let rules = settings.ticker_rules();
+    let found: Vec<String> =
+        rules.extract("NVDA AMD TSLA BRK.B SPY $TSLA $SPY").into_iter().map(String::from).collect();
+    assert_eq!(found, ["NVDA", "AMD", "BRK.B", "TSLA", "SPY"], "bare: listed and not stopped; cashtags: all");
+    assert_eq!(load_ok(&[]).ticker_rules(), core_model::TickerRules::default());
+
+    let missing = dir.path().join("missing.txt");
+    let error = load(&[("TICKER_UNIVERSE", missing.to_str().unwrap())]).expect_err("an unreadable universe");
+    let text = error.to_string();
+    assert!(text.contains("plans.ticker_universe (TICKER_UNIVERSE): cannot read `"), "{text}");
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "# nothing yet\n").unwrap();
+    let error = load(&[("TICKER_UNIVERSE", empty.to_str().unwrap())]).expect_err("an empty universe");
+    assert!(error.to_string().contains("lists no symbol"), "{error}");
 }

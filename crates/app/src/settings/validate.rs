@@ -1,6 +1,6 @@
 //! Checks of settings' values once they have their types: ranges, URLs, time zone, coach roster.
 
-use core_model::{Coach, CoachId, MarketTimeZone, Roster, RosterError};
+use core_model::{Coach, CoachId, MarketTimeZone, Roster, RosterError, Ticker};
 use url::Url;
 
 use super::keys;
@@ -163,6 +163,31 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
             "use a number from 1 to 50, e.g. 10",
         );
     }
+    let bad_stopwords: Vec<String> = plans
+        .ticker_stoplist
+        .iter()
+        .filter(|w| {
+            let word = w.trim().trim_start_matches('$');
+            word.is_empty()
+                || word.len() > 12
+                || !word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        })
+        .map(|w| format!("`{}`", shorten(w)))
+        .collect();
+    if !bad_stopwords.is_empty() {
+        report(
+            "plans.ticker_stoplist",
+            format!("{} cannot be tickers, so listing them stops nothing", bad_stopwords.join(", ")),
+            "list words of letters (digits, `.` and `-` allowed), each at most 12 characters, e.g. ON,ALL,NEXT",
+        );
+    }
+    if let Err(problem) = ticker_universe(&plans.ticker_universe) {
+        report(
+            "plans.ticker_universe",
+            problem,
+            "list symbols such as NVDA,AMD,BRK.B, or name a readable file with one symbol per line (`#` for comments)",
+        );
+    }
     let mut coaches = Vec::new();
     for (index, coach) in plans.coaches.iter().enumerate() {
         let label = format!("coach #{}", index + 1);
@@ -243,4 +268,43 @@ fn is_origin(origin: &str) -> bool {
 /// An absolute URL with one of `schemes` and a host.
 fn is_url(url: &str, schemes: &[&str]) -> bool {
     Url::parse(url).is_ok_and(|u| schemes.contains(&u.scheme()) && u.host().is_some())
+}
+
+/// Whether a `plans.ticker_universe` entry names a file rather than a symbol.
+fn names_a_file(entry: &str) -> bool {
+    let entry = entry.trim();
+    entry.contains(['/', '\\']) || [".txt", ".csv", ".lst", ".list"].iter().any(|ext| entry.ends_with(ext))
+}
+
+/// The symbols of `plans.ticker_universe`: `None` when it is empty (no universe), else the listed symbols, or those of
+/// the file its one entry names (separated by whitespace or commas; `#` starts a comment).
+///
+/// # Errors
+/// What is wrong, for people: a file that cannot be read or holds no symbol, or entries that are not symbols.
+pub(crate) fn ticker_universe(entries: &[String]) -> Result<Option<Vec<String>>, String> {
+    let (symbols, origin) = match entries {
+        [] => return Ok(None),
+        [file] if names_a_file(file) => {
+            let path = file.trim();
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", shorten(path)))?;
+            let symbols: Vec<String> = text
+                .lines()
+                .map(|line| line.split('#').next().unwrap_or(""))
+                .flat_map(|line| line.split(|c: char| c.is_whitespace() || c == ','))
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if symbols.is_empty() {
+                return Err(format!("`{}` lists no symbol", shorten(path)));
+            }
+            (symbols, format!(" in `{}`", shorten(path)))
+        }
+        listed => (listed.iter().map(|s| s.trim().to_owned()).collect(), String::new()),
+    };
+    let bad: Vec<String> =
+        symbols.iter().filter(|s| Ticker::parse(s).is_err()).take(5).map(|s| format!("`{}`", shorten(s))).collect();
+    if !bad.is_empty() {
+        return Err(format!("{}{origin} {} not a ticker", bad.join(", "), if bad.len() == 1 { "is" } else { "are" }));
+    }
+    Ok(Some(symbols))
 }

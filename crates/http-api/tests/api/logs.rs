@@ -70,6 +70,15 @@ impl PlanRepository for LoggedStore {
     }
 }
 
+impl core_model::PlanSearch for LoggedStore {
+    fn search(&self, query: &core_model::SearchQuery) -> Result<core_model::SearchPage, RepoError> {
+        self.read("search", |s| s.search(query))
+    }
+    fn ticker_mentions(&self, query: &core_model::MentionQuery) -> Result<Vec<core_model::TickerMention>, RepoError> {
+        self.read("ticker_mentions", |s| s.ticker_mentions(query))
+    }
+}
+
 #[tokio::test]
 async fn the_callers_request_id_is_in_every_line_of_the_request_down_to_the_storage_call() {
     let app = spawn_app_over(ApiConfig::default(), |store| Arc::new(LoggedStore(store))).await;

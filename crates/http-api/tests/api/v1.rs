@@ -98,6 +98,10 @@ async fn absent_plans_are_404_and_bad_input_is_400() {
     }
 }
 
+fn texts(body: &Value) -> Vec<String> {
+    body["plans"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap().to_owned()).collect()
+}
+
 #[tokio::test]
 async fn plans_of_a_date_with_coach_and_author_filters() {
     let app = spawn_app().await;
@@ -105,22 +109,30 @@ async fn plans_of_a_date_with_coach_and_author_filters() {
     app.post(&ann(), "s", None, "swing", vec![]).await;
     app.post(&ann(), "d", None, "day", vec![]).await;
     app.post(&ann(), "d", Some("2025-11-08"), "yesterday", vec![]).await;
-    let texts = |body: &Value| -> Vec<String> {
-        body["plans"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap().to_owned()).collect()
-    };
-    let (status, body) = app.get_json("/api/v1/plans").await;
+    let (status, body) = app.get_json(&format!("/api/v1/plans?date={TODAY}")).await;
     assert_eq!((status, body["date"].as_str()), (200, Some(TODAY)));
     assert_eq!(texts(&body), ["day", "swing", "news"], "roster order: d, i, s, n");
+    assert_eq!(
+        (body["from"].as_str(), body["to"].as_str(), &body["next_cursor"]),
+        (Some(TODAY), Some(TODAY), &Value::Null)
+    );
     let (_, body) = app.get_json("/api/v1/plans?date=2025-11-08").await;
     assert_eq!(texts(&body), ["yesterday"]);
-    let (_, body) = app.get_json("/api/v1/plans?coach=coach_s").await;
+    let (_, body) = app.get_json("/api/v1/plans?date=today&coach=coach_s").await;
     assert_eq!(texts(&body), ["swing"]);
-    let (_, body) = app.get_json("/api/v1/plans?author=111").await;
+    let (_, body) = app.get_json("/api/v1/plans?date=today&author=111").await;
     assert_eq!(texts(&body), ["day", "swing"]);
-    let (_, body) = app.get_json("/api/v1/plans?coach=&author=").await;
-    assert_eq!(texts(&body), ["day", "swing", "news"], "blank filters filter nothing");
     let (_, body) = app.get_json("/api/v1/plans?author=222&date=2025-11-08").await;
     assert!(texts(&body).is_empty());
+    let (status, body) = app.get_json("/api/v1/plans?coach=&author=").await;
+    assert_eq!(status, 400, "a parameter given must have a value");
+    assert_eq!(body["message"], "`coach` is empty; give it a value or leave it out");
+
+    // Without a date: the 30 days ending today, newest date first.
+    let (_, body) = app.get_json("/api/v1/plans").await;
+    assert_eq!(body["date"], Value::Null);
+    assert_eq!((body["from"].as_str(), body["to"].as_str()), (Some("2025-10-11"), Some(TODAY)));
+    assert_eq!(texts(&body), ["day", "swing", "news", "yesterday"]);
 
     let first = app.get("/api/v1/plans").await;
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
@@ -188,7 +200,7 @@ async fn every_documented_route_is_served() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(paths.len(), 14, "{paths:?}");
+    assert_eq!(paths.len(), 15, "{paths:?}");
     for path in paths {
         let concrete = path.replace("{coach}", "d").replace("{date}", TODAY).replace("{digest}", image.digest.as_str());
         let query = if concrete.starts_with("/api/coach-plans/") { "?coach=d" } else { "" };
@@ -215,4 +227,97 @@ async fn the_served_document_names_the_configured_coaches() {
     assert!(pattern.contains("[gG][oO][lL][dD]") && !pattern.contains("[dD]|"), "{pattern}");
     assert_eq!(app.get_json("/api/v1/coaches/GOLD:/history").await.0, 200, "a form the pattern admits is served");
     assert_eq!(app.get_json("/api/v1/coaches/d/history").await.0, 400, "a coach of the default roster is not");
+}
+
+#[tokio::test]
+async fn plans_are_found_by_ticker_words_and_range_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let text = "Long $amd over 152; TSLA weak. PPI 8:30 ET, no FOMC today. I trim at EOD";
+    app.post(&ann(), "d", None, text, vec![]).await;
+    app.post(&bob(), "s", Some("2025-10-26"), "AMD swing from two weeks ago, gap fill", vec![]).await;
+    app.post(&bob(), "i", Some("2025-09-30"), "AMD from 40 days ago", vec![]).await;
+    app.post(&ann(), "n", Some("2025-11-08"), "$AMD deleted later", vec![]).await;
+    app.service
+        .delete(&ann(), &core_model::CoachId::new("n").unwrap(), Some("2025-11-08".parse().unwrap()))
+        .await
+        .unwrap();
+
+    let (status, body) = app.get_json("/api/v1/plans?ticker=AMD").await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&body), [text, "AMD swing from two weeks ago, gap fill"], "not 40 days ago, never deleted");
+    assert_eq!(body["plans"][0]["tickers"], serde_json::json!(["AMD", "TSLA"]));
+    let (_, body) = app.get_json("/api/v1/plans?ticker=%24tsla&ticker=NVDA").await;
+    assert_eq!(texts(&body), [text], "a cashtag in any case; any of several tickers");
+    let (_, body) = app.get_json("/api/v1/plans?q=trim").await;
+    assert_eq!(texts(&body), [text], "by a word");
+    let (_, body) = app.get_json("/api/v1/plans?q=%22gap+fill%22&coach=s&coach=i").await;
+    assert_eq!(texts(&body), ["AMD swing from two weeks ago, gap fill"]);
+    let (_, body) = app.get_json("/api/v1/plans?ticker=AMD&from=2025-09-01&to=2025-10-31").await;
+    assert_eq!(texts(&body), ["AMD swing from two weeks ago, gap fill", "AMD from 40 days ago"]);
+
+    let (_, page) = app.get_json("/api/v1/plans?ticker=AMD&from=2025-09-01&limit=2").await;
+    assert_eq!(texts(&page).len(), 2);
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    let (_, rest) = app.get_json(&format!("/api/v1/plans?ticker=AMD&from=2025-09-01&limit=2&cursor={cursor}")).await;
+    assert_eq!((texts(&rest), &rest["next_cursor"]), (vec!["AMD from 40 days ago".to_owned()], &Value::Null));
+
+    let cases = [
+        (
+            "/api/v1/plans?from=2024-01-01&to=2025-11-01",
+            "the range from 2024-01-01 to 2025-11-01 covers 671 days; search at most 366 days at a time",
+        ),
+        (
+            "/api/v1/plans?from=2025-11-02&to=2025-11-01",
+            "`from` (2025-11-02) is after `to` (2025-11-01); give the earlier date as `from`",
+        ),
+        (
+            "/api/v1/plans?date=today&from=2025-11-01",
+            "give either `date` (one day) or `from` and `to` (a range), not both",
+        ),
+        (
+            "/api/v1/plans?ticker=GOOGLE",
+            "`GOOGLE` is not a ticker; write 1 to 5 letters (e.g. NVDA), with an optional class (BRK.B) or as a crypto pair (BTC-USD), with or without a leading $",
+        ),
+        ("/api/v1/plans?limit=201", "`limit` must be a whole number from 1 to 200, not `201`"),
+        (
+            "/api/v1/plans?cursor=abc",
+            "`abc` is not a cursor this server gave; repeat the search without `cursor` to start again",
+        ),
+        ("/api/v1/plans?date=today&date=today", "`date` is given twice; give it once"),
+        ("/api/v1/tickers?coach=x", "unknown coach `x`; valid coaches are: d, i, s, n"),
+    ];
+    for (path, message) in cases {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!((status, body["message"].as_str()), (400, Some(message)), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn ticker_mentions_count_the_plans_of_a_range_with_an_etag() {
+    let app = spawn_app().await;
+    app.post(&ann(), "d", None, "NVDA long, $amd weak", vec![]).await;
+    app.post(&bob(), "s", Some("2025-11-01"), "NVDA swing", vec![]).await;
+    app.post(&bob(), "n", None, "TSLA headlines", vec![]).await;
+    let (status, body) = app.get_json("/api/v1/tickers").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        serde_json::json!({"from": "2025-10-11", "to": TODAY, "tickers": [
+            {"ticker": "NVDA", "plans": 2, "coaches": ["d", "s"], "last_date": TODAY},
+            {"ticker": "AMD", "plans": 1, "coaches": ["d"], "last_date": TODAY},
+            {"ticker": "TSLA", "plans": 1, "coaches": ["n"], "last_date": TODAY},
+        ]})
+    );
+    let (_, only_s) = app.get_json("/api/v1/tickers?coach=s&from=2025-11-01&to=2025-11-01").await;
+    assert_eq!(
+        only_s["tickers"],
+        serde_json::json!([{"ticker": "NVDA", "plans": 1, "coaches": ["s"], "last_date": "2025-11-01"}])
+    );
+    let first = app.get("/api/v1/tickers").await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.client.get(app.url("/api/v1/tickers")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    app.edit(&bob(), "n", None, "TSLA and AMD headlines").await;
+    let changed = app.client.get(app.url("/api/v1/tickers")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200, "an edit that changes a count changes the ETag");
 }

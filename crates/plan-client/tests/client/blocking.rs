@@ -30,3 +30,20 @@ fn the_blocking_client_refuses_to_block_an_async_runtime() {
     assert!(error.to_string().contains("use plan_client::PlanClient there"), "{error}");
     let _: &PlanClient = client.as_async();
 }
+
+#[test]
+fn the_blocking_client_searches_and_counts_tickers() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let api = runtime.block_on(async {
+        let api = crate::support::spawn_api().await;
+        api.post(&crate::support::ann(), "d", "NVDA long, $amd weak", &[]).await;
+        api
+    });
+    let client = client_builder(&api.base_url, &manual_clock()).build_blocking().unwrap();
+    let page = client.search(&plan_client::SearchQuery::new().ticker("AMD")).unwrap();
+    assert_eq!(page.plans.len(), 1);
+    assert_eq!(client.search_all(&plan_client::SearchQuery::new().words("weak"), 10).unwrap().len(), 1);
+    let mentions = client.ticker_mentions(&plan_client::MentionsQuery::new()).unwrap();
+    assert_eq!(mentions.tickers.len(), 2);
+    drop(client);
+}

@@ -4,6 +4,7 @@
 mod fault_server;
 mod faults;
 mod real_api;
+mod search;
 mod support;
 
 #[cfg(feature = "blocking")]

@@ -18,10 +18,15 @@ fn sqlite_store_passes_the_contract_suite() {
         case.set(case.get() + 1);
         open(&dir.file(&format!("case{}.db", case.get())))
     });
+    core_model::contract::run_search_cases(|| {
+        case.set(case.get() + 1);
+        open(&dir.file(&format!("case{}.db", case.get())))
+    });
 }
 
 #[test]
 fn in_memory_store_passes_the_contract_suite() {
     core_model::contract::run_all(|| SqliteStore::open_in_memory().unwrap());
     core_model::contract::run_chart_image_cases(|| SqliteStore::open_in_memory().unwrap());
+    core_model::contract::run_search_cases(|| SqliteStore::open_in_memory().unwrap());
 }

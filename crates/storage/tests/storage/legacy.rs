@@ -225,6 +225,38 @@ fn imports_every_field_and_a_second_import_adds_nothing() {
 }
 
 #[test]
+fn imported_plans_are_found_by_ticker_and_by_words() {
+    let dir = TestDir::new();
+    let legacy_path = dir.file("legacy.db");
+    build_legacy(
+        &legacy_path,
+        "INSERT INTO coach_plans VALUES (1, 'coach_d', '2025-11-09', 'Long $nvda over 950, SPY weak', 'alice', NULL,
+             '2025-11-09T08:30:00', NULL, 0);
+         INSERT INTO coach_plans VALUES (2, 'coach_s', '2025-11-09', 'NVDA swing, deleted', 'bob', NULL,
+             '2025-11-09T08:30:00', NULL, 1);",
+    );
+    let store = open(&dir.db());
+    import_legacy(&store, &legacy_path, &new_york()).unwrap();
+    let query = |tickers: &[&str], words: Option<&str>| -> Vec<String> {
+        let query = core_model::SearchQuery {
+            tickers: tickers.iter().map(|t| core_model::Ticker::parse(t).unwrap()).collect(),
+            coaches: Vec::new(),
+            author: None,
+            from: date("2025-11-01"),
+            to: date("2025-11-30"),
+            words: words.map(core_model::TextQuery::parse),
+            limit: 10,
+            after: None,
+            coach_order: Vec::new(),
+        };
+        core_model::PlanSearch::search(&store, &query).unwrap().plans.into_iter().map(|p| p.text).collect()
+    };
+    assert_eq!(query(&["NVDA"], None), ["Long $nvda over 950, SPY weak"], "the deleted one is not found");
+    assert_eq!(query(&["SPY"], None), ["Long $nvda over 950, SPY weak"]);
+    assert_eq!(query(&[], Some("weak")), ["Long $nvda over 950, SPY weak"]);
+}
+
+#[test]
 fn an_active_legacy_plan_whose_slot_is_taken_is_imported_as_deleted_and_reported() {
     let dir = TestDir::new();
     let legacy_path = dir.file("legacy.db");

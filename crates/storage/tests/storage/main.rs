@@ -9,3 +9,4 @@ mod contract;
 mod legacy;
 mod robustness;
 mod schema;
+mod search;
