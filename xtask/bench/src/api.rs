@@ -1,6 +1,7 @@
-//! The `api` suite: the release plan-api over the realistic database, loaded on its three plan reads at 1, 16 and
-//! 64 connections, each run right after the same load on the ceiling (a bare actix-web handler answering the same
-//! body), so that the ratio between the two is measured under the same conditions.
+//! The `api` suite: the release plan-api over the realistic database, loaded on its three plan reads and two
+//! searches (a ticker over 30 days, a word over 90 days) at 1, 16 and 64 connections, each run right after the same
+//! load on the ceiling (a bare actix-web handler answering the same body), so that the ratio between the two is
+//! measured under the same conditions.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,6 +24,8 @@ pub struct ApiOptions {
     pub duration: Duration,
     /// Rounds of the whole table (the report keeps every round).
     pub rounds: usize,
+    /// The routes to load, by name; every route when empty.
+    pub routes: Vec<String>,
 }
 
 /// A route under test and its body on the ceiling.
@@ -46,7 +49,22 @@ fn routes() -> Vec<Route> {
             label: "GET /api/coach-plans/all?date=…".to_owned(),
             path: format!("/api/coach-plans/all?date={date}"),
         },
+        Route {
+            name: "search-ticker",
+            label: "GET /api/v1/plans?ticker=NVDA (30 days)".to_owned(),
+            path: format!("/api/v1/plans?ticker=NVDA&from={}&to={date}", seed::days_before_read_date(29)),
+        },
+        Route {
+            name: "search-words",
+            label: "GET /api/v1/plans?q=gap (90 days)".to_owned(),
+            path: format!("/api/v1/plans?q=gap&from={}&to={date}", seed::days_before_read_date(89)),
+        },
     ]
+}
+
+/// The names of the routes, for `--routes`.
+pub fn route_names() -> Vec<&'static str> {
+    routes().iter().map(|r| r.name).collect()
 }
 
 /// One line of the report.
@@ -91,7 +109,13 @@ pub fn run(bin_dir: &Path, options: &ApiOptions) -> Result<()> {
 
     // Each route's real answer becomes the ceiling's body for it.
     let mut bodies = Vec::new();
-    let routes = routes();
+    let mut routes = routes();
+    if !options.routes.is_empty() {
+        routes.retain(|r| options.routes.iter().any(|name| name == r.name));
+        if routes.is_empty() {
+            bail!("no route named {:?}; the routes are {}", options.routes, route_names().join(", "));
+        }
+    }
     for route in &routes {
         let (status, body) = load::fetch(api_addr, &route.path)?;
         if status != 200 {

@@ -43,6 +43,9 @@ enum Command {
         /// Rounds of the whole table.
         #[arg(long, default_value_t = 1)]
         rounds: usize,
+        /// Only these routes (legacy-plan, v1-plan, legacy-all, search-ticker, search-words); every route by default.
+        #[arg(long, value_delimiter = ',')]
+        routes: Vec<String>,
     },
     /// Plan messages through the local Discord emulator into plan-bot.
     Ingest {
@@ -91,13 +94,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Api { bin_dir, connections, warmup, duration, rounds } => api::run(
+        Command::Api { bin_dir, connections, warmup, duration, rounds, routes } => api::run(
             &bin_dir,
             &api::ApiOptions {
                 connections,
                 warmup: Duration::from_secs_f64(warmup),
                 duration: Duration::from_secs_f64(duration),
                 rounds: rounds.max(1),
+                routes,
             },
         ),
         Command::Ingest { bin_dir, channels, burst, rate, paced_for } => ingest::run(

@@ -17,6 +17,12 @@ use storage::{SqliteStore, StoreOptions};
 /// The date the `api` suite reads: every coach has a plan, and coach `d`'s was edited and has charts.
 pub const READ_DATE: &str = "2025-06-16";
 
+/// The date `days` days before [`READ_DATE`], for the searches' ranges.
+pub fn days_before_read_date(days: i64) -> String {
+    let read = date(2025, 6, 16);
+    read.checked_sub(core_model::jiff::Span::new().days(days)).map_or_else(|_| READ_DATE.to_owned(), |d| d.to_string())
+}
+
 const COACHES: [(&str, u64, &str); 4] =
     [("d", 7001, "Dana (Day Trading)"), ("i", 7002, "Ivan"), ("s", 7003, "Sofia Swing"), ("n", 7004, "Newsdesk Nora")];
 
