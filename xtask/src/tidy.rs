@@ -50,15 +50,17 @@ const RULES: &[Rule] = &[
     Rule { krate: "service", may_use: &["core-model"], must_not_use: ADAPTER_CRATES },
     Rule { krate: "discord-adapter", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "actix-web"] },
     Rule { krate: "http-api", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
+    Rule { krate: "mcp-server", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
     Rule {
         krate: "plan-client",
         may_use: &["core-model"],
         must_not_use: &["rusqlite", "actix-web", "twilight-gateway"],
     },
     Rule { krate: "discord-emulator", may_use: &[], must_not_use: &[] },
+    Rule { krate: "test-support", may_use: &[], must_not_use: &[] },
     Rule {
         krate: "app",
-        may_use: &["core-model", "storage", "service", "discord-adapter", "http-api"],
+        may_use: &["core-model", "storage", "service", "discord-adapter", "http-api", "mcp-server"],
         must_not_use: &[],
     },
     Rule {
@@ -69,7 +71,16 @@ const RULES: &[Rule] = &[
     Rule { krate: "plan-api", may_use: &["app", "core-model", "storage", "service", "http-api"], must_not_use: &[] },
     Rule {
         krate: "plan-server",
-        may_use: &["app", "core-model", "storage", "service", "discord-adapter", "http-api", "discord-emulator"],
+        may_use: &[
+            "app",
+            "core-model",
+            "storage",
+            "service",
+            "discord-adapter",
+            "http-api",
+            "mcp-server",
+            "discord-emulator",
+        ],
         must_not_use: &[],
     },
     Rule { krate: "example-agent", may_use: &["plan-client"], must_not_use: &[] },

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use app::startup::{self, ConfigArgs, ServerArgs, StartupError};
 use clap::Parser;
-use http_api::Application;
 
 /// Serve coach plans over HTTP: the predecessor's routes, /api/v1, /health and /metrics.
 #[derive(Debug, Parser)]
@@ -34,9 +33,8 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let _telemetry = app::init_telemetry(&settings.log, "plan-api")?;
     let store = Arc::new(startup::open_store(&settings)?);
     let service = startup::build_service(&settings, store);
-    let config = startup::api_config(&settings);
     let address = settings.api.address();
-    let application = Application::build(config, service)
+    let application = startup::api_application(&settings, service)
         .map_err(|e| StartupError::failed(format!("cannot listen on {address}"), e))?;
     let url = format!("http://{}:{}", settings.api.host, application.port());
     tracing::info!(%url, database = %settings.database.path.display(), "plan-api listening");

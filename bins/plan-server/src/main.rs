@@ -1,11 +1,12 @@
 //! `plan-server`: the whole product in one process (Discord bot and HTTP API over one database), the sandbox that
-//! runs it against a local Discord, and the operator's commands (`doctor`, `init`, `migrate`, `backup`,
-//! `import-legacy`).
+//! runs it against a local Discord, the MCP server over standard input and output (`mcp`), and the operator's
+//! commands (`doctor`, `init`, `migrate`, `backup`, `import-legacy`).
 
 mod console;
 mod demo;
 mod doctor;
 mod init;
+mod mcp;
 mod operator;
 mod sandbox;
 mod serve;
@@ -57,6 +58,9 @@ struct ServeArgs {
 enum Command {
     /// Run the Discord bot and the HTTP API in one process (the default).
     Serve(ServeArgs),
+    /// Serve the plans to an LLM agent over MCP on standard input and output (read-only; logs go to standard
+    /// error). Agents that start a command run `plan-server mcp --database PATH`.
+    Mcp,
     /// Check the configuration, database, API port and Discord connection; one line per check, with a fix.
     Doctor,
     /// Write a configuration file: asks for each answer, or takes them all from flags (--non-interactive).
@@ -105,6 +109,7 @@ fn run(cli: Cli) -> Result<ExitCode, StartupError> {
                 ServeArgs { sandbox: args.sandbox || serve.sandbox, seed_demo: args.seed_demo || serve.seed_demo };
             serve::main(&config, &server, &args).map(|()| ExitCode::SUCCESS)
         }
+        Some(Command::Mcp) => mcp::main(&config, &server).map(|()| ExitCode::SUCCESS),
         Some(Command::Doctor) => Ok(doctor::main(&config, &server)),
         Some(Command::Init(args)) => init::main(&args, &server, &config).map(|()| ExitCode::SUCCESS),
         Some(Command::Migrate) => operator::migrate(&config, &server).map(|()| ExitCode::SUCCESS),

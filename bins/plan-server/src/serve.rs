@@ -10,7 +10,6 @@ use std::time::Duration;
 use app::startup::{self, ConfigArgs, ServerArgs, StartupError};
 use app::{Settings, SettingsError};
 use discord_adapter::bot::{self, BotConfig, BotError, BotToken};
-use http_api::Application;
 use secrecy::ExposeSecret as _;
 use service::PlanService;
 use tokio::sync::watch;
@@ -111,7 +110,7 @@ impl Pipeline {
         let store = std::sync::Arc::new(startup::open_store(settings)?);
         let service = startup::build_service(settings, store);
         let address = settings.api.address();
-        let application = Application::build(startup::api_config(settings), service.clone()).map_err(|e| {
+        let application = startup::api_application(settings, service.clone()).map_err(|e| {
             StartupError::failed(
                 format!("cannot listen on {address}; choose another port with --port or API_PORT (0 picks a free one)"),
                 e,

@@ -48,6 +48,6 @@ pub use settings::{
     LogSettings, PlanSettings, Problem, Settings, SettingsError, SettingsLoader,
 };
 pub use telemetry::{
-    TelemetryError, TelemetryGuard, get_subscriber, get_test_subscriber, init_console_telemetry, init_subscriber,
-    init_telemetry, init_telemetry_with_filter, init_test_telemetry, test_log_file,
+    TelemetryError, TelemetryGuard, get_subscriber, get_test_subscriber, init_console_telemetry, init_stderr_telemetry,
+    init_subscriber, init_telemetry, init_telemetry_with_filter, init_test_telemetry, test_log_file,
 };

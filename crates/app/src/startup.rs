@@ -133,6 +133,52 @@ pub fn open_store(settings: &Settings) -> Result<SqliteStore, OpenError> {
     SqliteStore::open(&settings.database.path, options)
 }
 
+/// The HTTP API over `service`, bound where the settings say, with the MCP server at `/mcp` on the same port.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub fn api_application(settings: &Settings, service: PlanService) -> std::io::Result<http_api::Application> {
+    let config = api_config(settings);
+    let listener = std::net::TcpListener::bind((config.host.as_str(), config.port))?;
+    let port = listener.local_addr()?.port();
+    let mcp = mcp_server::PlanMcp::new(service.clone(), mcp_config(settings, port));
+    let transport = mcp_server::HttpTransport::new(mcp, mcp_allowed_hosts(settings));
+    let closer = transport.clone();
+    let mount =
+        http_api::Mount::new(move |config| transport.configure(config)).on_stop(move || closer.close_sessions());
+    http_api::Application::from_listener(listener, config, service, Some(mount))
+}
+
+/// How the MCP server answers, from the settings; `port` is the API's (links to chart images point there when
+/// `api.public_url` is unset and no HTTP request names a host).
+pub fn mcp_config(settings: &Settings, port: u16) -> mcp_server::McpConfig {
+    let host = match settings.api.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+        host => host,
+    };
+    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
+    mcp_server::McpConfig {
+        public_url: settings.api.public_url.clone(),
+        local_url: format!("http://{host}:{port}"),
+        ..mcp_server::McpConfig::default()
+    }
+}
+
+/// The `Host` values `/mcp` accepts: loopback, the API's own host when it names one, and the host of
+/// `api.public_url` (the name agents reach it under). Any other `Host` is refused, against DNS rebinding.
+pub fn mcp_allowed_hosts(settings: &Settings) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(str::to_owned).to_vec();
+    if !matches!(settings.api.host.as_str(), "0.0.0.0" | "::" | "[::]") {
+        hosts.push(settings.api.host.clone());
+    }
+    if let Some(host) = settings.api.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+        hosts.extend(host.host_str().map(str::to_owned));
+    }
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
 /// The service over a store, with the system clock and the configured rules.
 pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanService {
     PlanService::new(store.clone(), store.clone(), Arc::new(SystemClock), policy(settings)).with_chart_images(store)
@@ -212,5 +258,34 @@ impl StartupError {
             source = cause.source();
         }
         eprintln!("{message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(host: &str, public_url: Option<&str>) -> Settings {
+        let mut settings = Settings::default();
+        settings.api.host = host.to_owned();
+        settings.api.public_url = public_url.map(str::to_owned);
+        settings
+    }
+
+    #[test]
+    fn mcp_accepts_loopback_the_api_host_and_the_public_urls_host_only() {
+        let hosts = mcp_allowed_hosts(&settings("10.1.2.3", Some("https://plans.example.com:8443/desk")));
+        assert_eq!(hosts, ["10.1.2.3", "127.0.0.1", "::1", "localhost", "plans.example.com"]);
+        let hosts = mcp_allowed_hosts(&settings("0.0.0.0", None));
+        assert_eq!(hosts, ["127.0.0.1", "::1", "localhost"], "a wildcard address names no host");
+    }
+
+    #[test]
+    fn mcp_links_without_a_public_url_point_at_the_api_itself() {
+        let config = mcp_config(&settings("0.0.0.0", None), 8080);
+        assert_eq!((config.public_url, config.local_url.as_str()), (None, "http://127.0.0.1:8080"));
+        assert_eq!(mcp_config(&settings("::1", None), 9000).local_url, "http://[::1]:9000");
+        let public = mcp_config(&settings("127.0.0.1", Some("https://plans.example.com")), 8080);
+        assert_eq!(public.public_url.as_deref(), Some("https://plans.example.com"));
     }
 }

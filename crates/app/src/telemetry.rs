@@ -198,6 +198,24 @@ pub(crate) fn log_file(log: &LogSettings) -> Result<Option<LogRoller>, Telemetry
     log.file.as_deref().map(|path| open_log_file(path, log.max_size_bytes(), log.backup_count)).transpose()
 }
 
+/// Sets up logging for a process whose standard output carries a protocol (`plan-server mcp`): events go to
+/// standard error, and to `log.file` when one is set; never to standard output.
+///
+/// # Errors
+/// As [`init_telemetry`].
+pub fn init_stderr_telemetry(log: &LogSettings, app_name: &str) -> Result<TelemetryGuard, TelemetryError> {
+    let (sink, guard) = match log_file(log)? {
+        Some(file) => {
+            let (writer, guard) = tracing_appender::non_blocking(file);
+            (BoxMakeWriter::new(io::stderr.and(writer)), Some(guard))
+        }
+        None => (BoxMakeWriter::new(io::stderr), None),
+    };
+    let rust_log = std::env::var("RUST_LOG").ok();
+    init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log.as_deref(), log.format, sink))?;
+    Ok(TelemetryGuard { _file: guard })
+}
+
 /// Sets up logging for a process that talks to a person on its terminal (the sandbox console): every event at the
 /// configured level goes to `file` (rotated like `log.file`), and only warnings and errors also go to standard
 /// error, so the conversation on standard output stays readable. `RUST_LOG`, when set, overrides `log.level`.

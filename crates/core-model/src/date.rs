@@ -14,6 +14,16 @@ use serde::{Deserialize, Serialize};
 pub struct TradingDate(Date);
 
 impl TradingDate {
+    /// Whether `word` has the shape of a date, `DDDD-DD-DD`: such a word is read as a date (and refused when it is
+    /// not a real one) rather than as anything else, such as a ticker or the start of a plan's text.
+    pub fn is_date_shaped(word: &str) -> bool {
+        let b = word.as_bytes();
+        b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    }
+
     /// Parses exactly `YYYY-MM-DD` (four-digit year, two-digit month and day, a real calendar date).
     ///
     /// # Errors

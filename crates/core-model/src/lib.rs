@@ -15,6 +15,7 @@ mod ports;
 mod search;
 mod text;
 mod ticker;
+pub mod timestamp;
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;

@@ -132,6 +132,9 @@ const MAX_DAY_NUMBER: i64 = 3_652_058;
 pub struct BadCursor(pub String);
 
 impl SearchCursor {
+    /// The form [`decode`](Self::decode) accepts, as a regular expression (for input schemas).
+    pub const PATTERN: &str = "^[0-9]{1,7}\\.[0-9]{1,7}\\.[0-9]{1,19}$";
+
     /// The cursor as text: three numbers (`738800.1.4711`), to be passed back as is.
     pub fn encode(&self) -> String {
         let days = self.date.date().since((Unit::Day, epoch())).map_or(0, |span| span.get_days());

@@ -86,6 +86,15 @@ impl Ticker {
         })
     }
 
+    /// The forms [`parse`](Self::parse) accepts, as a regular expression (for input schemas).
+    pub fn pattern() -> String {
+        let any_case = |word: &str| -> String {
+            word.chars().map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())).collect()
+        };
+        let quotes: Vec<String> = CRYPTO_QUOTES.iter().map(|q| any_case(q)).collect();
+        format!("^\\$?(?:[A-Za-z]{{1,5}}(?:\\.[A-Za-z]{{1,2}})?|[A-Za-z]{{2,6}}-(?:{}))$", quotes.join("|"))
+    }
+
     /// The symbol, e.g. `BRK.B`.
     pub fn as_str(&self) -> &str {
         &self.0

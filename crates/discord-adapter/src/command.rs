@@ -187,15 +187,6 @@ fn first_word(input: &str) -> (&str, &str) {
     }
 }
 
-/// Whether a word has the shape `DDDD-DD-DD`.
-fn date_shaped(word: &str) -> bool {
-    let b = word.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
 /// An optional leading date: `Ok((Some(date), rest))` when the first word is a date, `Ok((None, input))` when it is
 /// not date-shaped, an error when it is date-shaped but not a real date.
 fn leading_date(input: &str) -> Result<(Option<TradingDate>, &str), ParseError> {
@@ -203,7 +194,7 @@ fn leading_date(input: &str) -> Result<(Option<TradingDate>, &str), ParseError> 
     if let Ok(date) = TradingDate::parse(word) {
         return Ok((Some(date), rest));
     }
-    if date_shaped(word) {
+    if TradingDate::is_date_shaped(word) {
         return Err(ParseError::BadDate { given: word.to_owned() });
     }
     Ok((None, input.trim_start()))
@@ -497,7 +488,10 @@ mod tests {
         use proptest::strategy::Strategy as _;
         "\\PC{1,200}".prop_filter("plain text", |t| {
             let trimmed = t.trim();
-            !trimmed.is_empty() && trimmed == t && !date_shaped(first_word(t).0) && !t.starts_with(['"', '“', '\''])
+            !trimmed.is_empty()
+                && trimmed == t
+                && !TradingDate::is_date_shaped(first_word(t).0)
+                && !t.starts_with(['"', '“', '\''])
         })
     }
 

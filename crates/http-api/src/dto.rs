@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::charts::ChartCopies;
-use crate::time::rfc3339;
+use core_model::timestamp::rfc3339;
 
 /// Someone recorded on a plan or history entry.
 #[derive(Debug, Serialize, ToSchema)]

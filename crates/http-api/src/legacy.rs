@@ -13,7 +13,6 @@ use crate::charts::ChartCopies;
 use crate::error::LegacyError;
 use crate::params;
 use crate::state::AppState;
-use crate::time;
 
 /// A plan, in the predecessor's shape.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,8 +84,8 @@ fn legacy_plan(plan: &Plan, zone: &MarketTimeZone, copies: &ChartCopies) -> Lega
         plan: plan.text.clone(),
         charts: plan.charts.iter().map(|c| copies.best_url(c)).collect(),
         author: plan.author.display_name.clone(),
-        created_at: time::legacy(plan.created_at, zone),
-        edited_at: plan.is_edited().then(|| time::legacy(plan.updated_at, zone)),
+        created_at: core_model::timestamp::legacy(plan.created_at, zone),
+        edited_at: plan.is_edited().then(|| core_model::timestamp::legacy(plan.updated_at, zone)),
         channel: plan.source.channel_name.clone(),
     }
 }
@@ -188,7 +187,7 @@ pub async fn history(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
                 plan_id: e.plan_id.0,
                 plan_text: e.text_before.clone()?,
                 edited_by: e.actor.display_name.clone(),
-                edited_at: time::legacy(e.at, zone),
+                edited_at: core_model::timestamp::legacy(e.at, zone),
             })
         })
         .collect();

@@ -15,7 +15,6 @@ mod params;
 mod request_id;
 mod routes;
 mod state;
-mod time;
 mod v1;
 
 use std::net::TcpListener;
@@ -36,10 +35,44 @@ pub use openapi::{ApiDoc, document as openapi_document};
 pub use request_id::REQUEST_ID_HEADER;
 pub use state::{ApiConfig, AppState};
 
+/// What adds a mount's routes to an app.
+type MountedRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// More routes to serve beside the API's own, mounted by the binaries (e.g. the MCP server at `/mcp`), under the
+/// same middleware: request ids, logs, metrics, size limits, CORS; and what to do when the server starts stopping
+/// (e.g. end long-lived streams, so that stopping does not wait for them).
+#[derive(Clone)]
+pub struct Mount {
+    routes: MountedRoutes,
+    on_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Mount {
+    /// Routes added by `routes`.
+    pub fn new(routes: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Self {
+        Self { routes: Arc::new(routes), on_stop: None }
+    }
+
+    /// Calls `on_stop` when [`Application::run_until`]'s shutdown completes, before requests in flight are waited
+    /// for.
+    #[must_use]
+    pub fn on_stop(mut self, on_stop: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_stop = Some(Arc::new(on_stop));
+        self
+    }
+}
+
+impl std::fmt::Debug for Mount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mount").field("on_stop", &self.on_stop.is_some()).finish_non_exhaustive()
+    }
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
     server: Server,
+    on_stop: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -55,14 +88,19 @@ impl Application {
     /// When the address cannot be bound (in use, not local, no permission).
     pub fn build(config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
-        Self::from_listener(listener, config, service)
+        Self::from_listener(listener, config, service, None)
     }
 
-    /// Prepares the server on a listener bound by the caller.
+    /// Prepares the server on a listener bound by the caller, with the routes `mount` adds.
     ///
     /// # Errors
     /// When the listener cannot be used.
-    pub fn from_listener(listener: TcpListener, config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
+    pub fn from_listener(
+        listener: TcpListener,
+        config: ApiConfig,
+        service: PlanService,
+        mount: Option<Mount>,
+    ) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let openapi = openapi::document(&service.policy().roster);
         let metrics = Arc::new(RequestMetrics::default());
@@ -73,13 +111,15 @@ impl Application {
         let blocking_threads = state.config.storage_connections.div_ceil(workers).max(1);
         let shutdown = state.config.shutdown_timeout;
         let factory_state = state.clone();
-        let server = HttpServer::new(move || app(factory_state.clone()))
+        let on_stop = mount.as_ref().and_then(|m| m.on_stop.clone());
+        let routes = mount.map(|m| m.routes);
+        let server = HttpServer::new(move || app(factory_state.clone(), routes.clone()))
             .workers(workers)
             .worker_max_blocking_threads(blocking_threads)
             .listen(listener)?
             .disable_signals()
             .shutdown_timeout(shutdown.as_secs().max(1));
-        Ok(Self { port, server: server.run() })
+        Ok(Self { port, server: server.run(), on_stop })
     }
 
     /// The port bound.
@@ -93,8 +133,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes (the binaries pass a SIGINT/SIGTERM listener) or the server is stopped
-    /// through its [`handle`](Self::handle): then stops accepting, lets requests in flight finish within the
-    /// shutdown timeout, and returns.
+    /// through its [`handle`](Self::handle): then stops accepting, calls the mount's [`Mount::on_stop`] (after
+    /// `shutdown` only), lets requests in flight finish within the shutdown timeout, and returns.
     ///
     /// # Errors
     /// When the server fails.
@@ -103,10 +143,15 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let on_stop = self.on_stop;
         let stopper = tokio::spawn(async move {
             shutdown.await;
             tracing::info!("stopping: no new connections, finishing requests in flight");
-            handle.stop(true).await;
+            let stopping = handle.stop(true);
+            if let Some(on_stop) = on_stop {
+                on_stop();
+            }
+            stopping.await;
         });
         let result = self.server.await;
         stopper.abort();
@@ -117,6 +162,7 @@ impl Application {
 /// The actix app: routes, then middleware from the innermost (CORS) to the outermost (request ids).
 fn app(
     state: web::Data<AppState>,
+    mounted: Option<MountedRoutes>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
@@ -132,6 +178,11 @@ fn app(
     App::new()
         .app_data(state)
         .service(routes)
+        .configure(|config| {
+            if let Some(mounted) = &mounted {
+                mounted(config);
+            }
+        })
         .default_service(web::to(routes::not_found))
         .wrap(cors)
         .wrap(from_fn(limits))

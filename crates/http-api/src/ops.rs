@@ -120,7 +120,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let bot = match state.service.bot_health(state.config.bot_stale_after).await {
         Ok(h) => BotHealthDto {
             status: h.state.as_str(),
-            last_seen: h.last_seen.map(crate::time::rfc3339),
+            last_seen: h.last_seen.map(core_model::timestamp::rfc3339),
             age_seconds: h.age_seconds,
             stale: h.stale,
         },
@@ -134,7 +134,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
-        timestamp: crate::time::rfc3339(state.service.now()),
+        timestamp: core_model::timestamp::rfc3339(state.service.now()),
         uptime_seconds: state.metrics.uptime_seconds() as u64,
         database,
         bot,

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use core_model::{CRYPTO_QUOTES, CoachId, Roster, SearchCursor, Ticker, TradingDate, UserId};
+use core_model::{CoachId, Roster, SearchCursor, Ticker, TradingDate, UserId};
 use serde_json::{Value, json};
 use service::{MAX_HISTORY_LIMIT, MAX_SEARCH_LIMIT};
 
@@ -341,18 +341,6 @@ pub(crate) fn coach_pattern(roster: &Roster) -> String {
 
 const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
-/// The forms [`ticker`] accepts, as a regular expression.
-fn ticker_pattern() -> String {
-    let any_case = |word: &str| -> String {
-        word.chars().map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())).collect()
-    };
-    let quotes: Vec<String> = CRYPTO_QUOTES.iter().map(|q| any_case(q)).collect();
-    format!("^\\$?(?:[A-Za-z]{{1,5}}(?:\\.[A-Za-z]{{1,2}})?|[A-Za-z]{{2,6}}-(?:{}))$", quotes.join("|"))
-}
-
-/// The form of a cursor: three numbers, as [`SearchCursor::decode`] reads them.
-const CURSOR_PATTERN: &str = "^[0-9]{1,7}\\.[0-9]{1,7}\\.[0-9]{1,19}$";
-
 /// The JSON Schema of a value of `kind`.
 fn schema_of(kind: Kind, roster: &Roster) -> Value {
     match kind {
@@ -374,9 +362,11 @@ fn schema_of(kind: Kind, roster: &Roster) -> Value {
         Kind::UserId => json!({ "type": "string", "pattern": "^[0-9]{1,19}$", "examples": ["412345678901234567"] }),
         Kind::Digest => json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }),
         Kind::OneOf(words) => json!({ "type": "string", "enum": words }),
-        Kind::Ticker => json!({ "type": "string", "pattern": ticker_pattern(), "examples": ["NVDA", "$amd", "BRK.B"] }),
+        Kind::Ticker => {
+            json!({ "type": "string", "pattern": Ticker::pattern(), "examples": ["NVDA", "$amd", "BRK.B"] })
+        }
         Kind::Text => json!({ "type": "string", "minLength": 1, "examples": ["\"gap fill\" semi*"] }),
-        Kind::Cursor => json!({ "type": "string", "pattern": CURSOR_PATTERN }),
+        Kind::Cursor => json!({ "type": "string", "pattern": SearchCursor::PATTERN }),
     }
 }
 

@@ -4,16 +4,13 @@
 //! with plans, edits, deletions, imported plans and archived chart images. A request the document calls valid must
 //! be accepted, one it calls invalid refused with a 4xx, and every answer must match the document.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use core_model::jiff::Timestamp;
-use core_model::{
-    Author, ChartImage, ChartImageStore as _, ChartKind, CoachId, MarketTimeZone, NewChart, NewPlan, PlanChange,
-    PlanRepository as _, PlanSource, PlanText, TradingDate, UserId,
-};
-use storage::{SqliteStore, StoreOptions};
+use core_model::{MarketTimeZone, TradingDate};
 
+use crate::seed::{EXAMPLE_DATE, seed};
 use crate::support::PlanApi;
 
 /// The seed of every run, so that a failure repeats; `SCHEMATHESIS_SEED` runs with another one.
@@ -21,22 +18,6 @@ const SEED: &str = "20261206";
 
 /// Test cases per operation and phase: both runs together take about 25 s here.
 const MAX_EXAMPLES: &str = "150";
-
-/// The date the document's examples name (`2025-11-10`), so that example requests find plans.
-const EXAMPLE_DATE: &str = "2025-11-10";
-
-/// The schemathesis command of the test environment.
-fn schemathesis() -> PathBuf {
-    let venv = std::env::var_os("COACH_PLANS_PYTHON_VENV")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv"), PathBuf::from);
-    let command = venv.join("bin").join("schemathesis");
-    assert!(
-        command.exists(),
-        "{} is missing: run `cargo xtask python` (as `cargo xtask ci` does) to install the test tools",
-        command.display()
-    );
-    command
-}
 
 /// What schemathesis sent and got: each exchange as (method, path with query, status, response body).
 struct Exchanges(Vec<(String, String, u16, String)>);
@@ -61,7 +42,7 @@ fn run_schemathesis(dir: &Path, api: &PlanApi, config: &str) -> Exchanges {
     let config_file = dir.join("schemathesis.toml");
     std::fs::write(&config_file, format!("{BASE_CONFIG}{config}")).unwrap();
     let reports = dir.join("reports");
-    let output = Command::new(schemathesis())
+    let output = Command::new(test_support::python_tool("schemathesis"))
         .arg("--config-file")
         .arg(&config_file)
         .arg("run")
@@ -154,70 +135,4 @@ fn schemathesis_finds_nothing_over_a_database_with_plans_history_and_chart_image
     assert!(exchanges.any(under("/api/coach-plans/all"), 200, "\"coach_d\""), "the plans of a date");
     assert!(exchanges.any(under("/api/v1/plans?"), 200, "\"tickers\":[\"SPY\"]"), "a search found plans");
     assert!(exchanges.any(under("/api/v1/tickers"), 200, "\"ticker\":\"SPY\""), "tickers were counted");
-}
-
-/// Plans of coaches d, i and s on each of `dates` (n has none): posted by a Discord user with an attached chart
-/// (archived) and a TradingView link, edited, one deleted and posted again, one imported from the predecessor (a name,
-/// no user id, no source). Returns the archived image's digest.
-fn seed(db: &Path, dates: &[&str]) -> String {
-    let store = SqliteStore::open(db, StoreOptions::default()).unwrap();
-    let coach = |id: &str| CoachId::new(id).unwrap();
-    let text = |t: &str| PlanText::new(t).unwrap();
-    let ann = Author { user_id: Some(UserId(412_345_678_901_234_567)), display_name: "Ann".into() };
-    let imported = Author { user_id: None, display_name: "old_bob".into() };
-    let source = PlanSource {
-        guild_id: Some(1),
-        channel_id: Some(2),
-        channel_name: Some("trading-plans".into()),
-        message_id: Some(3),
-    };
-    let png = ChartImage::new("image/png", include_bytes!("../../../plan-server/assets/demo-chart.png").to_vec());
-    let attachment_url = "https://cdn.discordapp.com/attachments/2/9/spy.png";
-    let charts = || {
-        vec![
-            NewChart {
-                url: format!("{attachment_url}?ex=1&is=2&hm=3"),
-                filename: Some("spy.png".into()),
-                content_type: Some("image/png".into()),
-                kind: ChartKind::Attachment,
-            },
-            NewChart {
-                url: "https://www.tradingview.com/x/AbC123/".into(),
-                filename: None,
-                content_type: None,
-                kind: ChartKind::Link,
-            },
-        ]
-    };
-    let mut at = Timestamp::from_second(1_762_700_000).unwrap();
-    let mut next = || {
-        at = at.checked_add(jiff_seconds(90)).unwrap();
-        at
-    };
-    for date in dates {
-        let date = TradingDate::parse(date).unwrap();
-        let plan = |c: &str, author: &Author, t: &str, charts: Vec<NewChart>, source: PlanSource| NewPlan {
-            coach: coach(c),
-            date,
-            text: text(t),
-            author: author.clone(),
-            source,
-            charts,
-        };
-        let d = store.insert(plan("d", &ann, "SPY long above 512.40, stop 510.80", charts(), source.clone()), next());
-        let d = d.unwrap().id;
-        store
-            .change(d, PlanChange::Edit { text: text("SPY long above 512.60"), charts: None }, &ann, next(), None)
-            .unwrap();
-        let i = store.insert(plan("i", &ann, "QQQ fade the open", Vec::new(), source.clone()), next()).unwrap().id;
-        store.change(i, PlanChange::Delete, &ann, next(), None).unwrap();
-        store.insert(plan("i", &ann, "QQQ: wait for 10:00", Vec::new(), source.clone()), next()).unwrap();
-        store.insert(plan("s", &imported, "NVDA swing, imported", Vec::new(), PlanSource::default()), next()).unwrap();
-    }
-    store.put_chart_image(attachment_url, &png, next()).unwrap();
-    png.digest.to_string()
-}
-
-fn jiff_seconds(seconds: i64) -> core_model::jiff::SignedDuration {
-    core_model::jiff::SignedDuration::from_secs(seconds)
 }

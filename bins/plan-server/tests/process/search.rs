@@ -1,17 +1,13 @@
 //! Finding plans end to end: plans posted through the local Discord to a running `plan-server` carry their tickers,
 //! and the API, plan-client and `!search` find the same ones, following edits and deletions.
 
-use core_model::jiff::{Timestamp, ToSpan as _};
+use core_model::jiff::Timestamp;
 use core_model::{MarketTimeZone, TradingDate};
 use discord_emulator::{Emulator, EmulatorConfig, UserId, UserSpec};
 
-use crate::support::{Running, WAIT, get_json, plan_server};
+use crate::support::{WAIT, days_ago, get_json, serve_against};
 
 const TEXT: &str = "Long $amd over 152; TSLA weak. PPI 8:30 ET, no FOMC today. I trim at EOD";
-
-fn days_ago(today: TradingDate, days: i64) -> String {
-    TradingDate::from_date(today.date().checked_sub(days.days()).unwrap()).to_string()
-}
 
 /// The texts of the plans a v1 search answer lists.
 fn texts(body: &serde_json::Value) -> Vec<String> {
@@ -23,15 +19,7 @@ async fn plans_posted_in_discord_are_found_by_ticker_and_words_through_the_api_t
     let ann = UserId(1001);
     let emulator = Emulator::start(EmulatorConfig::default().with_user(UserSpec::new(ann, "ann"))).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut command = plan_server(dir.path());
-    command
-        .args(["serve", "--port", "0", "--database", "plans.db"])
-        .env("DISCORD_BOT_TOKEN", emulator.token())
-        .env("DISCORD_API_BASE_URL", emulator.http_base_url())
-        .env("DISCORD_GATEWAY_URL", emulator.gateway_url());
-    let server = Running::start(&mut command);
-    let api = tokio::task::block_in_place(|| server.printed_url("HTTP API on"));
-    emulator.wait_for_ready(WAIT).await.unwrap();
+    let (server, api) = serve_against(&emulator, dir.path()).await;
     let channel = EmulatorConfig::DEFAULT_CHANNEL;
     let today = TradingDate::today_in(Timestamp::now(), &MarketTimeZone::default());
     let (two_weeks_ago, forty_days_ago) = (days_ago(today, 14), days_ago(today, 40));

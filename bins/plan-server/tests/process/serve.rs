@@ -6,22 +6,14 @@ use std::time::Duration;
 
 use discord_emulator::{Emulator, EmulatorConfig, UserId, UserSpec};
 
-use crate::support::{Running, WAIT, get_json, plan_server};
+use crate::support::{Running, WAIT, get_json, plan_server, serve_against};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_and_api_share_one_process_and_one_database() {
     let ann = UserId(1001);
     let emulator = Emulator::start(EmulatorConfig::default().with_user(UserSpec::new(ann, "ann"))).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut command = plan_server(dir.path());
-    command
-        .args(["serve", "--port", "0", "--database", "plans.db"])
-        .env("DISCORD_BOT_TOKEN", emulator.token())
-        .env("DISCORD_API_BASE_URL", emulator.http_base_url())
-        .env("DISCORD_GATEWAY_URL", emulator.gateway_url());
-    let server = Running::start(&mut command);
-    let api = tokio::task::block_in_place(|| server.printed_url("HTTP API on"));
-    emulator.wait_for_ready(WAIT).await.unwrap();
+    let (server, api) = serve_against(&emulator, dir.path()).await;
     emulator.post_message(EmulatorConfig::DEFAULT_CHANNEL, ann, "!plan d Long NVDA above 950", vec![]).unwrap();
     emulator.wait_for_sent_messages(EmulatorConfig::DEFAULT_CHANNEL, 1, WAIT).await.unwrap();
 

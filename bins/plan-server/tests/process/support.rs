@@ -171,3 +171,24 @@ pub fn get_json(url: &str) -> (u16, serde_json::Value) {
     let (status, body) = get(url);
     (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}")))
 }
+
+/// `plan-server serve` on a free port over `plans.db` in `dir`, connected to `emulator`: the running server and its
+/// API's base URL, once the bot's session is ready.
+pub async fn serve_against(emulator: &discord_emulator::Emulator, dir: &Path) -> (Running, String) {
+    let mut command = plan_server(dir);
+    command
+        .args(["serve", "--port", "0", "--database", "plans.db"])
+        .env("DISCORD_BOT_TOKEN", emulator.token())
+        .env("DISCORD_API_BASE_URL", emulator.http_base_url())
+        .env("DISCORD_GATEWAY_URL", emulator.gateway_url());
+    let server = Running::start(&mut command);
+    let api = tokio::task::block_in_place(|| server.printed_url("HTTP API on"));
+    emulator.wait_for_ready(WAIT).await.unwrap();
+    (server, api)
+}
+
+/// The trading date `days` before `today`, as text.
+pub fn days_ago(today: core_model::TradingDate, days: i64) -> String {
+    use core_model::jiff::ToSpan as _;
+    core_model::TradingDate::from_date(today.date().checked_sub(days.days()).unwrap()).to_string()
+}

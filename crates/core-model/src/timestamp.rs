@@ -1,18 +1,19 @@
-//! How timestamps are written in responses: RFC 3339 UTC with six fractional digits on the v1 and service routes, the
-//! predecessor's naive local time on the legacy routes.
+//! How timestamps are written for the faces (HTTP API, MCP): RFC 3339 UTC with six fractional digits, and the
+//! predecessor's naive local time where its shapes are kept.
 
-use core_model::MarketTimeZone;
-use core_model::jiff::Timestamp;
+use jiff::Timestamp;
 
-/// RFC 3339 UTC for the v1 routes, e.g. `2025-11-09T20:36:52.274074Z`.
-pub(crate) fn rfc3339(ts: Timestamp) -> String {
+use crate::MarketTimeZone;
+
+/// RFC 3339 UTC, e.g. `2025-11-09T20:36:52.274074Z`.
+pub fn rfc3339(ts: Timestamp) -> String {
     format!("{ts:.6}")
 }
 
-/// The legacy routes' form, exactly as the predecessor wrote it: local time in the market time zone, without an
-/// offset, as Python's `datetime.isoformat()` writes it: `2025-11-09T15:36:52.274074`, and `2025-11-09T15:36:52`
-/// when the microseconds are zero. Sub-microsecond digits are dropped.
-pub(crate) fn legacy(ts: Timestamp, zone: &MarketTimeZone) -> String {
+/// The predecessor's form: local time in the market time zone, without an offset, as Python's
+/// `datetime.isoformat()` writes it: `2025-11-09T15:36:52.274074`, and `2025-11-09T15:36:52` when the microseconds
+/// are zero. Sub-microsecond digits are dropped.
+pub fn legacy(ts: Timestamp, zone: &MarketTimeZone) -> String {
     let local = ts.to_zoned(zone.zone().clone()).datetime();
     let seconds = local.strftime("%Y-%m-%dT%H:%M:%S");
     match local.subsec_nanosecond() / 1000 {
