@@ -118,7 +118,10 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let secrets = read_secrets(&fs::read_to_string(root.join(SECRETS_FILE)).unwrap());
         let names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["DISCORD_BOT_TOKEN", "EMULATOR_DEFAULT_TOKEN", "API_CREDENTIAL", "SETTINGS_TOKEN"]);
+        assert_eq!(
+            names,
+            ["DISCORD_BOT_TOKEN", "EMULATOR_DEFAULT_TOKEN", "API_CREDENTIAL", "SETTINGS_TOKEN", "POSTGRES_PASSWORD"]
+        );
         assert!(secrets.iter().all(|(_, v)| v.len() >= 12), "{secrets:?}");
     }
 

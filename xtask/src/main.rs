@@ -1,10 +1,12 @@
 //! Project automation: `cargo xtask ci` runs every check CI runs; `cargo xtask tidy` checks the architecture rules;
 //! `cargo xtask bench <suite>` builds what a benchmark suite needs in release and runs it;
 //! `cargo xtask leaks` checks a captured test log for secrets; `cargo xtask fuzz` runs the fuzz targets;
-//! `cargo xtask python` installs the Python tools the tests run.
+//! `cargo xtask python` installs the Python tools the tests run; `cargo xtask postgres` runs a command beside a
+//! private PostgreSQL server.
 
 mod fuzz;
 mod leaks;
+mod postgres;
 mod python;
 mod tidy;
 
@@ -18,10 +20,14 @@ usage: cargo xtask <command>
 
 commands:
   ci     format check, clippy (warnings are errors), tidy, the Python test tools (as `python`), then the whole
-         test suite with every log line captured to target/test-logs/suite.log, which must hold none of the test
-         secrets
+         test suite against a private PostgreSQL server (as `postgres`) with every log line captured to
+         target/test-logs/suite.log, which must hold none of the test secrets
   python create or update target/python-venv with the pinned Python tools the tests run against the product
          (xtask/python/requirements.txt: schemathesis)
+  postgres [COMMAND...]
+         start a private PostgreSQL server (a new cluster in a temporary directory, on 127.0.0.1), run COMMAND
+         with its URL in COACH_PLANS_TEST_POSTGRES_URL (e.g. `cargo xtask postgres cargo test -p storage-postgres`),
+         then stop and remove it; without COMMAND, print the URL and wait for standard input to close
   tidy   crate-graph directions and module docs
   bench  <api|ingest|client|footprint|all> [ARGS...]: build in release and run a benchmark suite (loopback only,
          bounded in time); ARGS go to the suite (`cargo xtask bench api --help` lists them)
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
             leaks::check(&workspace_root(), &log).map(|summary| println!("{summary}"))
         }
         Some("python") => python::ensure(&workspace_root()).map(|_| ()),
+        Some("postgres") => postgres::with_server(&workspace_root(), &args[1..]),
         Some("fuzz") => fuzz::parse_args(&args[1..]).and_then(|fuzz_args| fuzz::run(&workspace_root(), &fuzz_args)),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
@@ -73,16 +80,19 @@ fn suite_log() -> PathBuf {
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
-    cargo_with_env(args, &[])
+    cargo_with_env(args, &[], &[])
 }
 
-fn cargo_with_env(args: &[&str], env: &[(&str, &Path)]) -> Result<()> {
+/// Runs cargo with `env` (shown) and `hidden_env` (values not shown: they hold passwords).
+fn cargo_with_env(args: &[&str], env: &[(&str, &Path)], hidden_env: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={} ", v.display())).collect();
-    println!("$ {}cargo {}", shown.concat(), args.join(" "));
+    let hidden: Vec<String> = hidden_env.iter().map(|(k, _)| format!("{k}=*** ")).collect();
+    println!("$ {}{}cargo {}", shown.concat(), hidden.concat(), args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
         .envs(env.iter().copied())
+        .envs(hidden_env.iter().copied())
         .current_dir(workspace_root())
         .status()
         .with_context(|| format!("running cargo {}", args.join(" ")))?;
@@ -156,7 +166,15 @@ fn ci() -> Result<()> {
     if log.exists() {
         std::fs::remove_file(&log).with_context(|| format!("removing the previous {}", log.display()))?;
     }
-    cargo_with_env(&["test", "--workspace", "--all-features", "--locked"], &[("TEST_LOG_FILE", &log)])?;
+    // The PostgreSQL tests run against a private server, stopped when this returns, whatever the outcome.
+    let server = postgres::Server::start(&postgres::password(&workspace_root())?)?;
+    println!("postgres: a private server at {}", server.shown_url());
+    cargo_with_env(
+        &["test", "--workspace", "--all-features", "--locked"],
+        &[("TEST_LOG_FILE", &log)],
+        &[(postgres::URL_VARIABLE, server.url())],
+    )?;
+    drop(server);
     println!("{}", leaks::check(&workspace_root(), &log)?);
     Ok(())
 }

@@ -140,7 +140,8 @@ pub(crate) fn database(settings: &Settings) -> Check {
                     format!("{}: schema version {}, current, writable", path.display(), schema.current),
                 )
             } else {
-                let pending: Vec<String> = schema.pending().iter().map(|m| m.file_name()).collect();
+                let pending: Vec<String> =
+                    storage::migrations::pending(&schema).iter().map(|m| m.file_name()).collect();
                 Check::warn(
                     "database",
                     format!(

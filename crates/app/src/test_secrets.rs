@@ -16,10 +16,15 @@ pub const API_CREDENTIAL: &str = "cred-5Lm8-test-api-credential-never-logged";
 /// The token the settings tests load from every configuration layer.
 pub const SETTINGS_TOKEN: &str = "super-secret-token-value";
 
+/// The password of the private PostgreSQL server the test run uses (`cargo xtask ci` gives it to the server's
+/// superuser); it is in the URL the tests connect with.
+pub const POSTGRES_PASSWORD: &str = "pg-7Rt2-test-database-password-never-logged";
+
 /// Every secret above, by name.
-pub const ALL: [(&str, &str); 4] = [
+pub const ALL: [(&str, &str); 5] = [
     ("DISCORD_BOT_TOKEN", DISCORD_BOT_TOKEN),
     ("EMULATOR_DEFAULT_TOKEN", EMULATOR_DEFAULT_TOKEN),
     ("API_CREDENTIAL", API_CREDENTIAL),
     ("SETTINGS_TOKEN", SETTINGS_TOKEN),
+    ("POSTGRES_PASSWORD", POSTGRES_PASSWORD),
 ];

@@ -57,6 +57,28 @@ pub enum RepoError {
     Failure(#[source] BoxError),
 }
 
+/// Where a database's schema stands: the migration versions of a storage adapter are numbered from 1, and every
+/// adapter numbers the same steps alike, so one version means one schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The latest version recorded in the database (0 for a new database).
+    pub current: u32,
+    /// The latest version this build knows.
+    pub latest: u32,
+}
+
+impl SchemaStatus {
+    /// Whether every migration this build knows is applied.
+    pub fn is_up_to_date(&self) -> bool {
+        self.current == self.latest
+    }
+
+    /// Whether the database was migrated by a newer build.
+    pub fn is_newer_than_build(&self) -> bool {
+        self.current > self.latest
+    }
+}
+
 /// Counts over everything stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreStats {

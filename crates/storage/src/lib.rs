@@ -6,7 +6,7 @@
 //! open the same file). Every write is one `BEGIN IMMEDIATE` transaction, so a change reads and writes the plan
 //! without another writer in between, and a failed write leaves nothing behind.
 //!
-//! The schema lives in numbered `.sql` files under `migrations/` at the workspace root, embedded at build time
+//! The schema lives in numbered `.sql` files under `migrations/sqlite/` at the workspace root, embedded at build time
 //! ([`migrations`]); [`SqliteStore::open`] applies the pending ones and refuses a database newer than the build.
 //! [`legacy::import_legacy`] copies the predecessor's database into this schema; [`backup::backup`] takes an online,
 //! consistent copy of a database in use.

@@ -1,4 +1,4 @@
-//! The schema's migrations: numbered `.sql` files under `migrations/` at the workspace root, embedded at build time,
+//! The schema's migrations: numbered `.sql` files under `migrations/sqlite/` at the workspace root, embedded at build time,
 //! and the runner that applies the pending ones, each in its own transaction, recording them in `schema_migrations`.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use crate::OpenError;
 use crate::timestamp;
 
-/// One migration: the file `migrations/{version:04}_{name}.sql`.
+/// One migration: the file `migrations/sqlite/{version:04}_{name}.sql`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Migration {
     /// Its number, from 1, without gaps.
@@ -27,17 +27,25 @@ impl Migration {
     }
 }
 
-/// Every migration this build knows, in order. A unit test checks this list against the `migrations/` directory.
+/// Every migration this build knows, in order. A unit test checks this list against the `migrations/sqlite/` directory.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "initial", sql: include_str!("../../../migrations/0001_initial.sql") },
+    Migration { version: 1, name: "initial", sql: include_str!("../../../migrations/sqlite/0001_initial.sql") },
     Migration {
         version: 2,
         name: "history_message",
-        sql: include_str!("../../../migrations/0002_history_message.sql"),
+        sql: include_str!("../../../migrations/sqlite/0002_history_message.sql"),
     },
-    Migration { version: 3, name: "import_digest", sql: include_str!("../../../migrations/0003_import_digest.sql") },
-    Migration { version: 4, name: "chart_images", sql: include_str!("../../../migrations/0004_chart_images.sql") },
-    Migration { version: 5, name: "search", sql: include_str!("../../../migrations/0005_search.sql") },
+    Migration {
+        version: 3,
+        name: "import_digest",
+        sql: include_str!("../../../migrations/sqlite/0003_import_digest.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "chart_images",
+        sql: include_str!("../../../migrations/sqlite/0004_chart_images.sql"),
+    },
+    Migration { version: 5, name: "search", sql: include_str!("../../../migrations/sqlite/0005_search.sql") },
 ];
 
 /// The latest schema version this build knows.
@@ -45,30 +53,11 @@ pub fn latest_version() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-/// Where a database's schema stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchemaStatus {
-    /// The latest version recorded in the database (0 for a new database).
-    pub current: u32,
-    /// The latest version this build knows.
-    pub latest: u32,
-}
+pub use core_model::SchemaStatus;
 
-impl SchemaStatus {
-    /// Whether every migration this build knows is applied.
-    pub fn is_up_to_date(&self) -> bool {
-        self.current == self.latest
-    }
-
-    /// Whether the database was migrated by a newer build.
-    pub fn is_newer_than_build(&self) -> bool {
-        self.current > self.latest
-    }
-
-    /// The migrations not yet applied, in order.
-    pub fn pending(&self) -> Vec<Migration> {
-        MIGRATIONS.iter().filter(|m| m.version > self.current).copied().collect()
-    }
+/// The migrations of this build not yet applied to a database whose schema stands at `status`, in order.
+pub fn pending(status: &SchemaStatus) -> Vec<Migration> {
+    MIGRATIONS.iter().filter(|m| m.version > status.current).copied().collect()
 }
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -157,7 +146,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, now: Timestamp) -> Res
     }
     tx.commit().map_err(open_error)?;
     let mut applied = Vec::new();
-    for migration in status.pending() {
+    for migration in pending(&status) {
         let failed = |source| OpenError::Migration {
             path: path.to_owned(),
             version: migration.version,
@@ -195,7 +184,7 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded_and_every_embedded_one_is_a_file() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
         let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
@@ -203,7 +192,10 @@ mod tests {
             .collect();
         on_disk.sort();
         let embedded: Vec<String> = MIGRATIONS.iter().map(Migration::file_name).collect();
-        assert_eq!(on_disk, embedded, "migrations/ and storage::migrations::MIGRATIONS must list the same files");
+        assert_eq!(
+            on_disk, embedded,
+            "migrations/sqlite/ and storage::migrations::MIGRATIONS must list the same files"
+        );
         for m in MIGRATIONS {
             assert_eq!(
                 std::fs::read_to_string(dir.join(m.file_name())).unwrap(),
@@ -241,9 +233,9 @@ mod tests {
     #[test]
     fn pending_lists_what_is_left() {
         let status = SchemaStatus { current: 0, latest: latest_version() };
-        assert_eq!(status.pending().len(), MIGRATIONS.len());
+        assert_eq!(pending(&status).len(), MIGRATIONS.len());
         assert!(!status.is_up_to_date());
         let done = SchemaStatus { current: latest_version(), latest: latest_version() };
-        assert!(done.pending().is_empty() && done.is_up_to_date() && !done.is_newer_than_build());
+        assert!(pending(&done).is_empty() && done.is_up_to_date() && !done.is_newer_than_build());
     }
 }

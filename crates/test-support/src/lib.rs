@@ -1,7 +1,8 @@
-//! What the test suites share. For now: the Python tools that `cargo xtask python` installs into
-//! `target/python-venv` (independent implementations of the standards the product speaks), found and run the same
-//! way by every test that uses them. A test that needs them fails, with the command to install them, when they are
-//! missing; it never skips.
+//! What the test suites share: the Python tools that `cargo xtask python` installs into `target/python-venv`
+//! (independent implementations of the standards the product speaks), found and run the same way by every test that
+//! uses them, and databases of their own on the PostgreSQL server of the test run ([`postgres`]). A test that needs
+//! the Python tools fails, with the command to install them, when they are missing; a PostgreSQL test fails when the
+//! server `cargo xtask ci` names is unreachable.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -72,4 +73,84 @@ pub fn run_mcp_client(plan: &serde_json::Value, transport: &[&str], env: &[(&str
     assert!(status.success(), "the MCP client failed ({status}):\n{stdout}\n{stderr}");
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("the MCP client printed no JSON ({e}):\n{stdout}\n{stderr}"))
+}
+
+/// The variable that names the test run's PostgreSQL server (`cargo xtask ci` and `cargo xtask postgres` set it).
+pub const POSTGRES_URL_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_URL";
+
+/// A database of its own for one test, on the test run's PostgreSQL server; dropped (with its connections) when this
+/// is dropped.
+#[derive(Debug)]
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    /// The database's URL (with the password).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL of another database of its own on the same server, dropped with this one: for tests that copy from
+    /// one database to another.
+    pub fn sibling(&self, suffix: &str) -> TestDatabase {
+        create_database(&self.admin_url, &format!("{}_{suffix}", self.name))
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // The client blocks on a runtime of its own: never on a thread that may be driving async code.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = postgres::Client::connect(&admin_url, postgres::NoTls) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}
+
+/// A new, empty database on the test run's PostgreSQL server, or `None` (with a line saying so) when no server is
+/// named: `cargo test` alone runs without the PostgreSQL tests, `cargo xtask ci` always with them.
+///
+/// # Panics
+/// When the server is named but cannot be reached or refuses to create the database: in CI that is a failure.
+pub fn postgres() -> Option<TestDatabase> {
+    let Ok(admin_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+        eprintln!(
+            "no PostgreSQL server for this test ({POSTGRES_URL_VARIABLE} is unset): it checks nothing here; \
+             `cargo xtask ci` runs it against a private server, and `cargo xtask postgres cargo test ...` too"
+        );
+        return None;
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    Some(create_database(&admin_url, &format!("t_{}_{n}_{nanos:x}", std::process::id())))
+}
+
+fn create_database(admin_url: &str, name: &str) -> TestDatabase {
+    let (admin, created) = (admin_url.to_owned(), name.to_owned());
+    let result = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)?;
+        client.batch_execute(&format!("CREATE DATABASE \"{created}\""))
+    })
+    .join()
+    .expect("the thread that creates a test database");
+    if let Err(error) = result {
+        let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+        panic!(
+            "cannot create a test database on the PostgreSQL server {POSTGRES_URL_VARIABLE} names: {error}: {cause}"
+        );
+    }
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    let url = match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    };
+    TestDatabase { admin_url: admin_url.to_owned(), name: name.to_owned(), url }
 }

@@ -1,7 +1,8 @@
-//! The SQL rule of tidy: SQL text handed to rusqlite is a constant; values travel as bound parameters.
+//! The SQL rule of tidy: SQL text handed to rusqlite or postgres is a constant; values travel as bound parameters.
 //!
-//! A source scan, not a proof: it finds calls of rusqlite's SQL-taking methods (`execute`, `execute_batch`, `query`,
-//! `query_row`, `query_map`, `query_one`, `query_and_then`, `prepare`, `prepare_cached`) whose first argument is text
+//! A source scan, not a proof: it finds calls of the SQL-taking methods of rusqlite and postgres (`execute`,
+//! `execute_batch`, `batch_execute`, `simple_query`, `query`, `query_opt`, `query_row`, `query_map`, `query_one`,
+//! `query_and_then`, `prepare`, `prepare_cached`) whose first argument is text
 //! built at run time: `format!`, string concatenation (`+`, `.concat()`, `.join(`), or a variable of the same file
 //! bound to such text or appended to (`push_str`, `+=`, `write!`). `concat!` of literals is a constant and passes,
 //! as does anything inside `params![...]` (those are bound values).
@@ -11,6 +12,9 @@
 const SQL_METHODS: &[&str] = &[
     "execute",
     "execute_batch",
+    "batch_execute",
+    "simple_query",
+    "query_opt",
     "query",
     "query_row",
     "query_map",

@@ -1,0 +1,156 @@
+//! Errors of opening a PostgreSQL database, and how the server's errors become the domain's [`RepoError`]. No text
+//! here holds the database password: URLs are shown without it, and the client's errors never carry it.
+
+use core_model::{CoachId, RepoError, TradingDate};
+use postgres::error::SqlState;
+
+use crate::url::UrlError;
+
+/// Why a PostgreSQL database cannot be opened, migrated or inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum PgOpenError {
+    /// The URL cannot be used.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// The server cannot be reached, or refused the connection (address, password, TLS, permissions).
+    #[error("cannot connect to the database {url}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The database holds tables of something else: tables but no migrations record.
+    #[error(
+        "the database {url} is not a coach-plans database (it has tables but no schema_migrations table); use an \
+         empty database"
+    )]
+    ForeignDatabase {
+        /// The URL, without its password.
+        url: String,
+    },
+    /// The database was migrated by a newer build than this one.
+    #[error(
+        "the database {url} has schema version {found}, newer than version {latest}, the latest this build knows; run \
+         a newer build or use another database"
+    )]
+    SchemaTooNew {
+        /// The URL, without its password.
+        url: String,
+        /// The version recorded in the database.
+        found: u32,
+        /// The latest version this build knows.
+        latest: u32,
+    },
+    /// A migration failed; the database stays at the version before it.
+    #[error("migration {version} ({name}) of the database {url} failed")]
+    Migration {
+        /// The URL, without its password.
+        url: String,
+        /// The migration's version.
+        version: u32,
+        /// The migration's name.
+        name: &'static str,
+        /// Why.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A query of the setup (schema checks, index rebuilds) failed.
+    #[error("cannot set up the database {url}")]
+    Setup {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The connection pool could not be built.
+    #[error("cannot build the connection pool of the database {url}")]
+    Pool {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        #[source]
+        source: r2d2::Error,
+    },
+}
+
+/// Maps a server or client error to the domain's error, keeping it as the source.
+pub(crate) fn repo_error(error: postgres::Error) -> RepoError {
+    let Some(code) = error.code() else {
+        // Connection lost, protocol or conversion errors.
+        return RepoError::Failure(Box::new(error));
+    };
+    if [
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::LOCK_NOT_AVAILABLE,
+        SqlState::QUERY_CANCELED,
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::CANNOT_CONNECT_NOW,
+    ]
+    .contains(code)
+    {
+        return RepoError::Busy(Box::new(error));
+    }
+    if [
+        SqlState::READ_ONLY_SQL_TRANSACTION,
+        SqlState::DISK_FULL,
+        SqlState::INSUFFICIENT_RESOURCES,
+        SqlState::OUT_OF_MEMORY,
+        SqlState::INSUFFICIENT_PRIVILEGE,
+        SqlState::PROGRAM_LIMIT_EXCEEDED,
+    ]
+    .contains(code)
+    {
+        return RepoError::Unwritable(Box::new(error));
+    }
+    RepoError::Failure(Box::new(error))
+}
+
+/// The pool gave no connection in time (every one busy, or the server unreachable).
+pub(crate) fn pool_error(error: r2d2::Error) -> RepoError {
+    RepoError::Busy(Box::new(error))
+}
+
+/// The name of the index that keeps one active plan per coach and date.
+const ONE_ACTIVE_PLAN: &str = "plans_one_active_per_coach_date";
+
+/// Maps an error of a write that may make a second active plan for `coach` and `date`: a violation of the
+/// one-active-plan index is [`RepoError::Duplicate`], anything else goes through [`repo_error`].
+pub(crate) fn plan_write_error(error: postgres::Error, coach: &CoachId, date: TradingDate) -> RepoError {
+    let duplicate = error
+        .as_db_error()
+        .is_some_and(|db| *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(ONE_ACTIVE_PLAN));
+    if duplicate { RepoError::Duplicate { coach: coach.clone(), date } } else { repo_error(error) }
+}
+
+/// A Discord id that does not fit PostgreSQL's signed 64-bit `bigint`.
+#[derive(Debug, thiserror::Error)]
+#[error("id {0} does not fit a signed 64-bit integer")]
+pub(crate) struct IdOutOfRange(pub(crate) u64);
+
+/// A Discord id as stored.
+fn id_to_sql(id: u64) -> Result<i64, RepoError> {
+    i64::try_from(id).map_err(|_| RepoError::Failure(Box::new(IdOutOfRange(id))))
+}
+
+/// An optional Discord id as stored.
+pub(crate) fn opt_id_to_sql(id: Option<u64>) -> Result<Option<i64>, RepoError> {
+    id.map(id_to_sql).transpose()
+}
+
+/// A stored value this build cannot read (an unknown chart kind or history action, a negative id).
+#[derive(Debug, thiserror::Error)]
+#[error("the stored value `{value}` of {column} cannot be read")]
+pub(crate) struct BadStoredValue {
+    pub(crate) column: &'static str,
+    pub(crate) value: String,
+}
+
+impl From<BadStoredValue> for RepoError {
+    fn from(error: BadStoredValue) -> Self {
+        RepoError::Failure(Box::new(error))
+    }
+}

@@ -1,0 +1,429 @@
+//! [`PgStore`]: the storage ports over a pool of PostgreSQL connections, each with its prepared statements.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_model::transition::{apply_change, create_plan};
+use core_model::{
+    Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
+    PlanSearch, RepoError, SchemaStatus, SearchPage, SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention,
+    TickerRules, TradingDate, UserId,
+};
+use jiff::Timestamp;
+use postgres::types::ToSql;
+use postgres::{IsolationLevel, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::error::{PgOpenError, plan_write_error, pool_error, repo_error};
+use crate::migrations;
+use crate::rows;
+use crate::url::DatabaseUrl;
+
+/// How a [`PgStore`] uses its database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Most connections the pool opens. Default 8.
+    pub max_connections: u32,
+    /// How long an operation waits for a free connection (or for a new one to connect) before it fails with
+    /// [`RepoError::Busy`]. Default 10 s.
+    pub pool_timeout: Duration,
+    /// How long a statement may wait for a lock another writer holds before it fails with [`RepoError::Busy`].
+    /// Default 5 s.
+    pub lock_timeout: Duration,
+    /// Which words of a plan's text are tickers. Stored plans whose tickers were extracted with other rules get them
+    /// extracted again when the store opens. Default: [`TickerRules::default`].
+    pub ticker_rules: TickerRules,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            pool_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(5),
+            ticker_rules: TickerRules::default(),
+        }
+    }
+}
+
+/// A pooled connection: the client and the statements prepared on it.
+pub(crate) struct Conn {
+    /// Always `Some` until the connection is dropped (then on a thread of its own: see the `Drop` impl).
+    client: Option<postgres::Client>,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    fn client(&mut self) -> &mut postgres::Client {
+        self.client.as_mut().expect("a connection holds its client until it is dropped")
+    }
+}
+
+impl Drop for Conn {
+    /// Closing a client blocks on its own runtime, which panics inside async code: close it on a thread of its own,
+    /// so that a store may be dropped anywhere.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
+/// Opens the pool's connections.
+pub(crate) struct Manager {
+    config: postgres::Config,
+    tls: MakeRustlsConnect,
+    lock_timeout: Duration,
+}
+
+impl Manager {
+    pub(crate) fn connect_client(&self) -> Result<postgres::Client, postgres::Error> {
+        let mut client = self.config.connect(self.tls.clone())?;
+        // Times are read and written as UTC instants whatever the session's zone; a statement waits for another
+        // writer's row lock at most `lock_timeout`.
+        let lock_timeout = format!("{}ms", self.lock_timeout.as_millis().max(1));
+        client.execute("SELECT set_config('lock_timeout', $1, false)", &[&lock_timeout])?;
+        Ok(client)
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        Ok(Conn { client: Some(self.connect_client()?), statements: HashMap::new() })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client().simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.as_ref().is_none_or(postgres::Client::is_closed)
+    }
+}
+
+/// Reports the pool's failures to open a connection through `tracing` (r2d2 would use the `log` crate).
+#[derive(Debug, Clone, Copy)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<postgres::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: postgres::Error) {
+        let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+        tracing::warn!(error = %error, cause = %cause, "cannot open a database connection");
+    }
+}
+
+/// A transaction on a pooled connection, preparing each statement once per connection.
+pub(crate) struct Tx<'a> {
+    tx: postgres::Transaction<'a>,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+/// Parameters of a statement.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl<'a> Tx<'a> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    pub(crate) fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    pub(crate) fn query_one(&mut self, sql: &'static str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.execute(&statement, params)
+    }
+
+    /// Rows of `sql` a batch at a time, through a portal: the caller stops reading when it has what it needs.
+    pub(crate) fn query_batches(
+        &mut self,
+        sql: &'static str,
+        params: Params<'_>,
+        batch: i32,
+        mut each: impl FnMut(Vec<Row>) -> Result<bool, RepoError>,
+    ) -> Result<(), RepoError> {
+        let statement = self.statement(sql).map_err(repo_error)?;
+        let portal = self.tx.bind(&statement, params).map_err(repo_error)?;
+        loop {
+            let rows = self.tx.query_portal(&portal, batch).map_err(repo_error)?;
+            let last = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+            if !each(rows)? || last {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The transaction itself, for statements built at run time (setup only).
+    pub(crate) fn raw(&mut self) -> &mut postgres::Transaction<'a> {
+        &mut self.tx
+    }
+
+    fn commit(self) -> Result<(), postgres::Error> {
+        self.tx.commit()
+    }
+}
+
+/// Plans, charts, history, runtime status and chart images in a PostgreSQL database.
+///
+/// Cheap to clone: clones share the connection pool. Any number of stores, in any number of processes on any
+/// number of machines, may use one database.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: r2d2::Pool<Manager>,
+    url: Arc<DatabaseUrl>,
+    applied_at_open: Arc<[u32]>,
+    rules: Arc<TickerRules>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("url", &self.url.to_string()).finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url`, applies the pending migrations (under an advisory lock, so that stores
+    /// opening together migrate once), extracts the tickers and words of stored plans that lack them or were
+    /// extracted with other rules, and builds the connection pool. It runs on a thread of its own, so it may be
+    /// called from async code.
+    ///
+    /// # Errors
+    /// [`PgOpenError`]: the URL, the connection (address, password, TLS), a database of something else or of a newer
+    /// build, a failed migration, or the pool.
+    pub fn open(url: &DatabaseUrl, options: PgOptions) -> Result<Self, PgOpenError> {
+        std::thread::scope(|scope| scope.spawn(|| Self::open_here(url, options)).join())
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn open_here(url: &DatabaseUrl, options: PgOptions) -> Result<Self, PgOpenError> {
+        let shown = url.to_string();
+        let mut config = url.config().clone();
+        if config.get_application_name().is_none() {
+            config.application_name("coach-plans");
+        }
+        let manager = Manager { config, tls: url.tls()?, lock_timeout: options.lock_timeout };
+        let mut client =
+            manager.connect_client().map_err(|source| PgOpenError::Connect { url: shown.clone(), source })?;
+        let applied_at_open = migrations::migrate(&mut client, &shown)?;
+        crate::search::index_derived(&mut client, &shown, &options.ticker_rules)?;
+        drop(client);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.pool_timeout)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build(manager)
+            .map_err(|source| PgOpenError::Pool { url: shown.clone(), source })?;
+        Ok(Self {
+            pool,
+            url: Arc::new(url.clone()),
+            applied_at_open: applied_at_open.into(),
+            rules: Arc::new(options.ticker_rules),
+        })
+    }
+
+    /// The database's URL, to show (without the password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The rules this store extracts tickers with.
+    pub fn ticker_rules(&self) -> &TickerRules {
+        &self.rules
+    }
+
+    /// The migration versions this store applied when it was opened (empty when the schema was up to date).
+    pub fn applied_at_open(&self) -> &[u32] {
+        &self.applied_at_open
+    }
+
+    /// Where the schema stands now.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn schema_status(&self) -> Result<SchemaStatus, RepoError> {
+        let current = self.read(|tx| migrations::recorded_version(tx.raw()).map_err(repo_error))?;
+        Ok(SchemaStatus { current, latest: migrations::latest_version() })
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, RepoError> {
+        self.pool.get().map_err(pool_error)
+    }
+
+    /// Runs `f` in one repeatable-read, read-only transaction: it sees one consistent state of the database.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
+        let mut conn = self.connection()?;
+        let Conn { client, statements } = &mut *conn;
+        let client = client.as_mut().expect("a connection holds its client until it is dropped");
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(repo_error)?;
+        let mut tx = Tx { tx, statements };
+        let value = f(&mut tx)?;
+        tx.commit().map_err(repo_error)?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one read-committed transaction: nothing of it is kept unless all of it succeeds. Changes of a
+    /// stored plan lock its row first.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
+        let mut conn = self.connection()?;
+        let Conn { client, statements } = &mut *conn;
+        let client = client.as_mut().expect("a connection holds its client until it is dropped");
+        let tx = client.transaction().map_err(repo_error)?;
+        let mut tx = Tx { tx, statements };
+        let value = f(&mut tx)?;
+        tx.commit().map_err(repo_error)?;
+        Ok(value)
+    }
+}
+
+impl PlanRepository for PgStore {
+    fn insert(&self, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
+        let at = rows::to_micros(at);
+        self.write(|tx| {
+            let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
+            let id = rows::insert_plan(tx, &plan).map_err(|e| match e {
+                rows::WriteError::Db(e) => plan_write_error(e, &plan.coach, plan.date),
+                rows::WriteError::Repo(e) => e,
+            })?;
+            plan.id = id;
+            for chart in &plan.charts {
+                rows::insert_chart(tx, id, chart)?;
+            }
+            rows::insert_history(tx, &plan, &entry)?;
+            Ok(plan)
+        })
+    }
+
+    fn change(
+        &self,
+        id: PlanId,
+        change: PlanChange,
+        actor: &Author,
+        at: Timestamp,
+        expected_version: Option<u32>,
+    ) -> Result<Plan, RepoError> {
+        let at = rows::to_micros(at);
+        self.write(|tx| {
+            let current = rows::plan_for_update(tx, id)?.ok_or(RepoError::NotFound(id))?;
+            let applied = apply_change(&current, change, actor, at, expected_version, &self.rules)?;
+            rows::update_plan(tx, &applied.plan).map_err(|e| match e {
+                rows::WriteError::Db(e) => plan_write_error(e, &current.coach, current.date),
+                rows::WriteError::Repo(e) => e,
+            })?;
+            if applied.charts_replaced {
+                rows::replace_charts(tx, &applied.plan)?;
+            }
+            rows::insert_history(tx, &applied.plan, &applied.entry)?;
+            Ok(applied.plan)
+        })
+    }
+
+    fn get(&self, id: PlanId) -> Result<Option<Plan>, RepoError> {
+        self.read(|tx| rows::plan_by_id(tx, id))
+    }
+
+    fn find_active(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError> {
+        self.read(|tx| rows::active_plan(tx, coach, date))
+    }
+
+    fn find_latest_deleted(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, RepoError> {
+        self.read(|tx| rows::latest_deleted_plan(tx, coach, date))
+    }
+
+    fn find_by_source_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        self.read(|tx| rows::plan_by_message(tx, message_id))
+    }
+
+    fn find_by_posting_message(&self, message_id: u64) -> Result<Option<Plan>, RepoError> {
+        self.read(|tx| rows::plan_by_posting_message(tx, message_id))
+    }
+
+    fn list_active_by_date(&self, date: TradingDate) -> Result<Vec<Plan>, RepoError> {
+        self.read(|tx| rows::active_plans_of_date(tx, date))
+    }
+
+    fn list_active_by_author(&self, author: UserId, date: Option<TradingDate>) -> Result<Vec<Plan>, RepoError> {
+        self.read(|tx| rows::active_plans_of_author(tx, author, date))
+    }
+
+    fn history(&self, query: &HistoryQuery) -> Result<Vec<HistoryEntry>, RepoError> {
+        self.read(|tx| rows::history(tx, query))
+    }
+
+    fn stats(&self) -> Result<StoreStats, RepoError> {
+        self.read(rows::stats)
+    }
+
+    fn ping(&self) -> Result<(), RepoError> {
+        self.read(|tx| {
+            tx.query_one(
+                "SELECT (SELECT MAX(version) FROM schema_migrations), (SELECT COUNT(*) FROM (SELECT 1 FROM plans LIMIT 1) AS p)",
+                &[],
+            )
+            .map_err(repo_error)?;
+            Ok(())
+        })
+    }
+}
+
+impl PlanSearch for PgStore {
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, RepoError> {
+        self.read(|tx| crate::search::search(tx, query))
+    }
+
+    fn ticker_mentions(&self, query: &MentionQuery) -> Result<Vec<TickerMention>, RepoError> {
+        self.read(|tx| crate::search::ticker_mentions(tx, query))
+    }
+}
+
+impl StatusStore for PgStore {
+    fn put_status(&self, key: &str, value: &str, at: Timestamp) -> Result<(), RepoError> {
+        let at = rows::to_micros(at);
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO runtime_status (key, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                &[&key, &value, &at],
+            )
+            .map_err(repo_error)?;
+            Ok(())
+        })
+    }
+
+    fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError> {
+        self.read(|tx| {
+            let row = tx
+                .query_opt("SELECT value, updated_at FROM runtime_status WHERE key = $1", &[&key])
+                .map_err(repo_error)?;
+            row.map(|row| Ok(StatusRecord { value: row.try_get(0)?, updated_at: row.try_get(1)? }))
+                .transpose()
+                .map_err(repo_error)
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! Several stores on one database, as the bot and API replicas on separate machines open it: concurrent writes lose
+//! nothing, racing posts get one winner, and a lock held too long is reported as busy.
+
+use std::thread;
+use std::time::Duration;
+
+use core_model::contract::at;
+use core_model::{HistoryQuery, PlanRepository, RepoError, StatusStore};
+use storage_postgres::{PgOptions, PgStore};
+
+use crate::helpers::{author, coach, database, date, edit, new_plan, open, raw, url};
+
+#[test]
+fn stores_of_separate_processes_write_concurrently_without_losing_an_update() {
+    const WRITERS: u64 = 4;
+    const EDITS: u64 = 20;
+    let Some(db) = database() else { return };
+    let bot = open(&db);
+    let api = open(&db);
+    let plan = bot.insert(new_plan("d", "2025-11-09", "start", author(1, "Ann")), at(0)).unwrap();
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = if w % 2 == 0 { bot.clone() } else { api.clone() };
+            thread::spawn(move || {
+                for e in 0..EDITS {
+                    store.change(plan.id, edit(&format!("w{w} e{e}")), &author(w, "x"), at(1), None).unwrap();
+                    store.put_status(&format!("writer.{w}"), &e.to_string(), at(2)).unwrap();
+                    let day = format!("2026-02-{:02}", e + 1);
+                    store
+                        .insert(new_plan(["i", "s", "n", "x"][w as usize], &day, "own", author(w, "x")), at(3))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let last = api.get(plan.id).unwrap().unwrap();
+    assert_eq!(u64::from(last.version), 1 + WRITERS * EDITS, "every edit counted once");
+    let mut history =
+        bot.history(&HistoryQuery { coach: coach("d"), date: Some(date("2025-11-09")), limit: 1000 }).unwrap();
+    history.sort_by_key(|e| e.version);
+    let versions: Vec<u64> = history.iter().map(|e| u64::from(e.version)).collect();
+    assert_eq!(versions, (1..=1 + WRITERS * EDITS).collect::<Vec<_>>());
+    for pair in history.windows(2) {
+        assert_eq!(pair[1].text_before, pair[0].text_after, "version {} follows the one before", pair[1].version);
+    }
+    assert_eq!(bot.stats().unwrap().active_plans, 1 + WRITERS * EDITS);
+    for w in 0..WRITERS {
+        assert_eq!(api.status(&format!("writer.{w}")).unwrap().unwrap().value, (EDITS - 1).to_string());
+    }
+}
+
+#[test]
+fn posts_racing_from_two_stores_store_exactly_one() {
+    let Some(db) = database() else { return };
+    let (a, b) = (open(&db), open(&db));
+    for round in 0..10 {
+        let day = format!("2026-03-{:02}", round + 1);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let (day, barrier) = (day.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    store.insert(new_plan("d", &day, &format!("racer {i}"), author(i as u64, "x")), at(0))
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|h| h.join().unwrap()).collect();
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "round {round}: {results:?}");
+        let lost = results.into_iter().find_map(Result::err).unwrap();
+        assert!(matches!(lost, RepoError::Duplicate { .. }), "a clear refusal: {lost:?}");
+    }
+}
+
+#[test]
+fn a_row_lock_held_past_the_lock_timeout_is_reported_as_busy() {
+    let Some(db) = database() else { return };
+    let options = PgOptions { lock_timeout: Duration::from_millis(100), ..PgOptions::default() };
+    let store = PgStore::open(&url(&db), options).unwrap();
+    let plan = store.insert(new_plan("d", "2025-11-09", "start", author(1, "Ann")), at(0)).unwrap();
+    let mut other = raw(&db);
+    let mut held = other.transaction().unwrap();
+    held.execute("SELECT 1 FROM plans WHERE id = $1 FOR UPDATE", &[&plan.id.0]).unwrap();
+    let err = store.change(plan.id, edit("blocked"), &author(1, "Ann"), at(1), None).unwrap_err();
+    assert!(matches!(err, RepoError::Busy(_)), "{err:?}");
+    held.rollback().unwrap();
+    store.change(plan.id, edit("free again"), &author(1, "Ann"), at(1), None).unwrap();
+}
