@@ -66,7 +66,7 @@ const RULES: &[Rule] = &[
     Rule { krate: "test-support", may_use: &[], must_not_use: &[] },
     Rule {
         krate: "app",
-        may_use: &["core-model", "storage", "service", "discord-adapter", "http-api", "mcp-server"],
+        may_use: &["core-model", "storage", "storage-postgres", "service", "discord-adapter", "http-api", "mcp-server"],
         must_not_use: &[],
     },
     Rule {
@@ -81,6 +81,7 @@ const RULES: &[Rule] = &[
             "app",
             "core-model",
             "storage",
+            "storage-postgres",
             "service",
             "discord-adapter",
             "http-api",
@@ -91,7 +92,11 @@ const RULES: &[Rule] = &[
     },
     Rule { krate: "example-agent", may_use: &["plan-client"], must_not_use: &[] },
     Rule { krate: "xtask", may_use: &[], must_not_use: &[] },
-    Rule { krate: "bench", may_use: &["core-model", "storage", "discord-emulator"], must_not_use: &[] },
+    Rule {
+        krate: "bench",
+        may_use: &["core-model", "storage", "storage-postgres", "discord-emulator"],
+        must_not_use: &[],
+    },
 ];
 
 /// A workspace crate as its manifest declares it.

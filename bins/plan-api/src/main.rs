@@ -1,7 +1,6 @@
 //! `plan-api`: the HTTP API alone, over the shared database (the bot may run beside it in another process).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use app::startup::{self, ConfigArgs, ServerArgs, StartupError};
 use clap::Parser;
@@ -31,13 +30,13 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let shutdown = startup::shutdown_signal();
     let settings = startup::load_settings(&cli.config, Some(&cli.server))?;
     let _telemetry = app::init_telemetry(&settings.log, "plan-api")?;
-    let store = Arc::new(startup::open_store(&settings)?);
-    let service = startup::build_service(&settings, store);
+    let store = startup::open_store(&settings)?;
+    let service = startup::build_service(&settings, &store);
     let address = settings.api.address();
     let application = startup::api_application(&settings, service)
         .map_err(|e| StartupError::failed(format!("cannot listen on {address}"), e))?;
     let url = format!("http://{}:{}", settings.api.host, application.port());
-    tracing::info!(%url, database = %settings.database.path.display(), "plan-api listening");
+    tracing::info!(%url, database = %store.describe(), "plan-api listening");
     println!("plan-api listening on {url}");
     application.run_until(shutdown).await.map_err(|e| StartupError::failed("the HTTP server failed", e))?;
     tracing::info!("plan-api stopped");

@@ -46,8 +46,8 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let _telemetry = app::init_telemetry(&settings.log, "plan-bot")?;
     // twilight speaks TLS to Discord through rustls; it needs a process-wide crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let store = Arc::new(startup::open_store(&settings)?);
-    let service = startup::build_service(&settings, store);
+    let store = startup::open_store(&settings)?;
+    let service = startup::build_service(&settings, &store);
     let handler = startup::command_handler(&settings, service);
 
     let (config, _emulator) = match token {
@@ -75,7 +75,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
         }
     };
     tracing::info!(
-        database = %settings.database.path.display(),
+        database = %store.describe(),
         gateway = config.gateway_url.as_deref().unwrap_or("Discord"),
         "plan-bot starting"
     );

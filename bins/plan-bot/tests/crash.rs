@@ -3,16 +3,17 @@
 //! (none lost, none doubled, none half-written) and every message gets a reply; the same across a downtime during
 //! which Discord forgot the bot's session, with a kill in the middle of the catch-up.
 //!
-//! Kill points come from a seed printed by the test; `CRASH_SEED=<seed>` repeats a run. Each test prints its figures
-//! (messages streamed, kills, plans lost, duplicates), which docs/operations.md quotes.
+//! Each runs on SQLite and on PostgreSQL (the test run's server; without one the PostgreSQL runs check nothing and
+//! say so). Kill points come from a seed printed by the test; `CRASH_SEED=<seed>` repeats a run. Each test prints
+//! its figures (messages streamed, kills, plans lost, duplicates), which docs/operations.md quotes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use core_model::{CoachId, HistoryQuery, PlanRepository as _, TradingDate};
+use core_model::{CoachId, HistoryQuery, TradingDate};
 use discord_emulator::{ChannelId, Emulator, EmulatorConfig, MessageId, UserId, UserSpec};
 
 const ANN: UserId = UserId(1001);
@@ -38,13 +39,52 @@ fn nth_plan(n: usize) -> (&'static str, String, String) {
     (coach, date, text)
 }
 
+/// The database of a run: a SQLite file in a temporary directory, or a PostgreSQL database of its own.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(test_support::TestDatabase),
+}
+
+impl Db {
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Option<Self> {
+        test_support::postgres().map(Self::Postgres)
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The setting that points plan-bot at it.
+    fn env(&self) -> (&'static str, String) {
+        match self {
+            Self::Sqlite(dir) => ("DATABASE_PATH", dir.path().join("plans.db").display().to_string()),
+            Self::Postgres(db) => ("DATABASE_URL", db.url().to_owned()),
+        }
+    }
+
+    fn location(&self) -> app::store::Location {
+        match self.env() {
+            ("DATABASE_URL", url) => app::store::Location::parse(&url).unwrap(),
+            (_, path) => app::store::Location::Sqlite(path.into()),
+        }
+    }
+}
+
 /// A running `plan-bot`, its output drained so that its pipes never fill.
 struct Bot {
     child: Child,
 }
 
 impl Bot {
-    fn start(dir: &Path, emulator: &Emulator) -> Self {
+    fn start(db: &Db, dir: &Path, emulator: &Emulator) -> Self {
+        let (database_key, database) = db.env();
         let mut command = Command::new(env!("CARGO_BIN_EXE_plan-bot"));
         command
             .current_dir(dir)
@@ -54,7 +94,7 @@ impl Bot {
             .env("DISCORD_BOT_TOKEN", emulator.token())
             .env("DISCORD_API_BASE_URL", emulator.http_base_url())
             .env("DISCORD_GATEWAY_URL", emulator.gateway_url())
-            .env("DATABASE_PATH", database(dir).display().to_string())
+            .env(database_key, database)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("plan-bot starts");
@@ -86,10 +126,6 @@ impl Bot {
         });
         status.await.unwrap().code()
     }
-}
-
-fn database(dir: &Path) -> PathBuf {
-    dir.join("plans.db")
 }
 
 /// Replies per message, from the emulator's record of what the bot sent.
@@ -124,8 +160,8 @@ struct Tally {
     duplicates: usize,
 }
 
-fn tally(dir: &Path, stream: &[(usize, MessageId)]) -> Tally {
-    let store = storage::SqliteStore::open(database(dir), storage::StoreOptions::default()).unwrap();
+fn tally(location: &app::store::Location, stream: &[(usize, MessageId)]) -> Tally {
+    let store = app::store::Store::open(location, &app::Settings::default()).unwrap().plans();
     let mut tally = Tally { lost: 0, duplicates: 0 };
     for (n, message) in stream {
         let (coach, date, text) = nth_plan(*n);
@@ -145,8 +181,24 @@ fn tally(dir: &Path, stream: &[(usize, MessageId)]) -> Tally {
     tally
 }
 
+/// What the database holds for a stream, read off the async threads (the PostgreSQL client blocks).
+async fn tally_of(db: &Db, stream: &[(usize, MessageId)]) -> Tally {
+    let (location, stream) = (db.location(), stream.to_vec());
+    tokio::task::spawn_blocking(move || tally(&location, &stream)).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none() {
+async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none_on_sqlite() {
+    sigkill_stream(Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none_on_postgres() {
+    let Some(db) = Db::postgres() else { return };
+    sigkill_stream(db).await;
+}
+
+async fn sigkill_stream(db: Db) {
     const MESSAGES: usize = 80;
     const KILLS: usize = 5;
     let seed = seed();
@@ -155,12 +207,16 @@ async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none() {
     let slot = MESSAGES / KILLS;
     let kills: BTreeMap<usize, Duration> =
         (0..KILLS).map(|k| (k * slot + rng.usize(2..slot), Duration::from_millis(rng.u64(0..60)))).collect();
-    println!("crash stream: seed {seed} (CRASH_SEED={seed} repeats it), kills after messages {:?}", kills.keys());
+    let backend = db.name();
+    println!(
+        "crash stream ({backend}): seed {seed} (CRASH_SEED={seed} repeats it), kills after messages {:?}",
+        kills.keys()
+    );
 
     let config = EmulatorConfig::default().with_user(UserSpec::new(ANN, "ann"));
     let emulator = Emulator::start(config.with_heartbeat_interval(Duration::from_millis(500))).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut bot = Bot::start(dir.path(), &emulator);
+    let mut bot = Bot::start(&db, dir.path(), &emulator);
     emulator.wait_for_ready(Duration::from_secs(20)).await.unwrap();
 
     let mut stream = Vec::new();
@@ -170,7 +226,7 @@ async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none() {
         if let Some(after) = kills.get(&n) {
             tokio::time::sleep(*after).await;
             bot.kill().await;
-            bot = Bot::start(dir.path(), &emulator);
+            bot = Bot::start(&db, dir.path(), &emulator);
         }
         tokio::time::sleep(Duration::from_millis(rng.u64(5..40))).await;
     }
@@ -178,12 +234,12 @@ async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none() {
     until_answered(&emulator, &posted).await;
     assert_eq!(bot.terminate().await, Some(0), "the last run stops cleanly");
 
-    let tally = tally(dir.path(), &stream);
+    let tally = tally_of(&db, &stream).await;
     let replies = replies(&emulator);
     let repeated_replies: usize = posted.iter().map(|m| replies[m] - 1).sum();
     let gateway = emulator.gateway_stats();
     println!(
-        "crash stream: {MESSAGES} messages, {KILLS} SIGKILLs, {} plans lost, {} duplicate plans, {repeated_replies} \
+        "crash stream ({backend}): {MESSAGES} messages, {KILLS} SIGKILLs, {} plans lost, {} duplicate plans, {repeated_replies} \
          confirmations sent twice; {} sessions identified, {} resumes",
         tally.lost, tally.duplicates, gateway.identifies, gateway.resumes
     );
@@ -193,18 +249,31 @@ async fn sigkill_at_any_point_of_a_stream_loses_no_plan_and_doubles_none() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn downtime_across_a_lost_session_is_caught_up_once_even_when_killed_while_catching_up() {
+async fn downtime_across_a_lost_session_is_caught_up_once_even_when_killed_while_catching_up_on_sqlite() {
+    lost_session(Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downtime_across_a_lost_session_is_caught_up_once_even_when_killed_while_catching_up_on_postgres() {
+    let Some(db) = Db::postgres() else { return };
+    lost_session(db).await;
+}
+
+async fn lost_session(db: Db) {
     const BEFORE: usize = 10;
     const DURING: usize = 30;
     let seed = seed();
     let mut rng = fastrand::Rng::with_seed(seed);
     let kill_after_replies = rng.usize(3..DURING / 2);
-    println!("crash catch-up: seed {seed} (CRASH_SEED={seed} repeats it), kill after {kill_after_replies} replies");
+    let backend = db.name();
+    println!(
+        "crash catch-up ({backend}): seed {seed} (CRASH_SEED={seed} repeats it), kill after {kill_after_replies} replies"
+    );
 
     let config = EmulatorConfig::default().with_user(UserSpec::new(ANN, "ann")).with_user(UserSpec::new(BOB, "bob"));
     let emulator = Emulator::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(dir.path(), &emulator);
+    let bot = Bot::start(&db, dir.path(), &emulator);
     emulator.wait_for_ready(Duration::from_secs(20)).await.unwrap();
     let mut stream = Vec::new();
     for n in 0..BEFORE {
@@ -226,7 +295,7 @@ async fn downtime_across_a_lost_session_is_caught_up_once_even_when_killed_while
     // Replies come slowly, so that the kill falls in the middle of the catch-up.
     emulator.set_rest_delay(Duration::from_millis(40));
     let replies_before = emulator.sent_messages(CHANNEL).len();
-    let bot = Bot::start(dir.path(), &emulator);
+    let bot = Bot::start(&db, dir.path(), &emulator);
     emulator
         .wait_for_sent_messages(CHANNEL, replies_before + kill_after_replies, SETTLE)
         .await
@@ -235,18 +304,18 @@ async fn downtime_across_a_lost_session_is_caught_up_once_even_when_killed_while
     let caught_up_before_kill = emulator.sent_messages(CHANNEL).len() - replies_before;
     emulator.set_rest_delay(Duration::ZERO);
 
-    let bot = Bot::start(dir.path(), &emulator);
+    let bot = Bot::start(&db, dir.path(), &emulator);
     let missed_ids: Vec<MessageId> = missed.iter().map(|(_, m)| *m).collect();
     until_answered(&emulator, &missed_ids).await;
     assert_eq!(bot.terminate().await, Some(0));
 
     stream.extend(missed);
-    let tally = tally(dir.path(), &stream);
+    let tally = tally_of(&db, &stream).await;
     let replies = replies(&emulator);
     let repeated: usize = stream.iter().map(|(_, m)| replies[m] - 1).sum();
     let gateway = emulator.gateway_stats();
     println!(
-        "crash catch-up: {} messages ({DURING} while the session was lost), 2 SIGKILLs (one after {caught_up_before_kill} \
+        "crash catch-up ({backend}): {} messages ({DURING} while the session was lost), 2 SIGKILLs (one after {caught_up_before_kill} \
          replies of the catch-up), {} plans lost, {} duplicate plans, {repeated} confirmations sent twice; {} \
          identifies, {} resumes refused",
         BEFORE + DURING,

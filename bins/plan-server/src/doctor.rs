@@ -112,7 +112,94 @@ const DATABASE_FIX: &str = "set database.path, DATABASE_PATH or --database to a 
 
 /// The database: can it be opened, is its schema current, can it be written.
 pub(crate) fn database(settings: &Settings) -> Check {
-    let path = &settings.database.path;
+    match app::store::Location::of(settings) {
+        Ok(app::store::Location::Postgres(url)) => postgres_database(&url),
+        Ok(app::store::Location::Sqlite(path)) => sqlite_database(&path),
+        Err(error) => Check::fail("database", error.to_string(), POSTGRES_FIX),
+    }
+}
+
+const POSTGRES_FIX: &str =
+    "set database.url or DATABASE_URL to postgres://USER:PASSWORD@HOST:5432/DATABASE (or unset it for SQLite)";
+
+/// A PostgreSQL database: reachable, its server version, its schema, this role's right to write.
+fn postgres_database(url: &storage_postgres::DatabaseUrl) -> Check {
+    use storage_postgres::PgOpenError;
+    let probe = match storage_postgres::probe::probe(url) {
+        Ok(probe) => probe,
+        Err(error) => {
+            let detail = error_chain(&error);
+            let fix = match error {
+                PgOpenError::Connect { .. } => format!(
+                    "check that the server at {url} is running and reachable from here, and the user, password, \
+                     database and sslmode of database.url (DATABASE_URL)"
+                ),
+                PgOpenError::ForeignDatabase { .. } => {
+                    "give coach-plans a database of its own: create an empty one and point database.url at it"
+                        .to_owned()
+                }
+                _ => POSTGRES_FIX.to_owned(),
+            };
+            return Check::fail("database", detail, fix);
+        }
+    };
+    let server = format!("{url}: PostgreSQL {}", probe.server_version);
+    if probe.server_version_num < storage_postgres::probe::MIN_SERVER_VERSION {
+        return Check::fail(
+            "database",
+            format!("{server} is older than PostgreSQL 12"),
+            "upgrade the server to PostgreSQL 12 or newer (the tests run on 15)",
+        );
+    }
+    if probe.schema.is_newer_than_build() {
+        return Check::fail(
+            "database",
+            format!(
+                "{server}, schema version {}, newer than this build's {}",
+                probe.schema.current, probe.schema.latest
+            ),
+            "run the newer plan-server that migrated it, or use another database",
+        );
+    }
+    if !probe.writable {
+        return Check::fail(
+            "database",
+            format!("{server}: this user may read but not write (or the server is a read-only standby)"),
+            "grant the user CREATE on the schema (before the first start) or INSERT and UPDATE on its tables, and \
+             point database.url at the primary server",
+        );
+    }
+    match probe.schema.current {
+        0 => Check::pass("database", format!("{server}, empty: serve or migrate creates the schema")),
+        current if probe.schema.is_up_to_date() => {
+            Check::pass("database", format!("{server}, schema version {current}, current, writable"))
+        }
+        current => {
+            let pending: Vec<String> =
+                storage_postgres::migrations::pending(&probe.schema).iter().map(|m| m.file_name()).collect();
+            Check::warn(
+                "database",
+                format!("{server}, schema version {current}, {} pending ({})", pending.len(), pending.join(", ")),
+                "run `plan-server migrate` (serve also applies them at start); back up the database first (pg_dump)",
+            )
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut detail = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    detail
+}
+
+/// A SQLite database file: can it be opened, is its schema current, can it be written.
+fn sqlite_database(path: &std::path::Path) -> Check {
     match storage::probe::probe(path) {
         Ok(Probe::WillBeCreated { dir }) => {
             if dir_is_writable(&dir) {
@@ -156,13 +243,7 @@ pub(crate) fn database(settings: &Settings) -> Check {
             }
         }
         Err(DatabaseProblem::Open(error)) => {
-            let mut detail = error.to_string();
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                detail.push_str(": ");
-                detail.push_str(&cause.to_string());
-                source = cause.source();
-            }
+            let detail = error_chain(&error);
             let fix = match error {
                 storage::OpenError::ForeignDatabase { legacy: true, .. } => {
                     "import it with `plan-server import-legacy PATH` into a new database file".to_owned()

@@ -1,6 +1,6 @@
 //! `plan-server`: the whole product in one process (Discord bot and HTTP API over one database), the sandbox that
 //! runs it against a local Discord, the MCP server over standard input and output (`mcp`), and the operator's
-//! commands (`doctor`, `init`, `migrate`, `backup`, `import-legacy`).
+//! commands (`doctor`, `init`, `migrate`, `backup`, `copy-db`, `import-legacy`).
 
 mod console;
 mod demo;
@@ -75,6 +75,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy everything one database holds into another, SQLite or PostgreSQL either way, and check the copy: how a
+    /// desk moves from SQLite to PostgreSQL (and back). Stop the bot and the API writing to the source first.
+    CopyDb {
+        /// The source: a SQLite file, a postgres:// URL, or `configured` for the database the configuration names
+        /// (so that a password can stay in DATABASE_URL).
+        #[arg(long, value_name = "PATH|URL|configured")]
+        from: String,
+        /// The target (created and migrated when needed), in the same forms; it must be empty unless --force.
+        #[arg(long, value_name = "PATH|URL|configured")]
+        to: String,
+        /// Remove everything the target holds first.
+        #[arg(long)]
+        force: bool,
+    },
     /// Import the predecessor's SQLite database (plans, charts, history); importing twice adds nothing.
     ImportLegacy {
         /// The predecessor's database file.
@@ -115,6 +129,9 @@ fn run(cli: Cli) -> Result<ExitCode, StartupError> {
         Some(Command::Migrate) => operator::migrate(&config, &server).map(|()| ExitCode::SUCCESS),
         Some(Command::Backup { file, force }) => {
             operator::backup(&config, &server, &file, force).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::CopyDb { from, to, force }) => {
+            operator::copy_db(&config, &server, &from, &to, force).map(|()| ExitCode::SUCCESS)
         }
         Some(Command::ImportLegacy { path, legacy_timezone }) => {
             operator::import_legacy(&config, &server, &path, legacy_timezone).map(|()| ExitCode::SUCCESS)

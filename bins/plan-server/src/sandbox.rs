@@ -152,7 +152,7 @@ pub(crate) async fn run(settings: Settings, seed_demo: bool) -> Result<(), Start
         })
         .await;
     emulator.shutdown().await;
-    println!("sandbox stopped; the plans are kept in {}", settings.database.path.display());
+    println!("sandbox stopped; the plans are kept in {}", app::store::shown(&settings));
     outcome
 }
 
@@ -176,7 +176,7 @@ impl Console<'_> {
         );
         println!("  API:      {}", self.api_url);
         println!("  try:      curl '{example}'");
-        println!("  database: {}", settings.database.path.display());
+        println!("  database: {}", app::store::shown(settings));
         println!("  Discord:  guild \"Coach Plans\", channel #daily-plans (local)");
         println!(
             "You are {} ({}). Post a plan with e.g.: {}plan d Long NVDA above 950",

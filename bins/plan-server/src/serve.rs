@@ -79,7 +79,7 @@ async fn serve(settings: Settings, token: Option<BotToken>) -> Result<(), Startu
         }
     };
     let pipeline = Pipeline::start(&settings, bot_config).await?;
-    println!("plan-server: HTTP API on {} (database {})", pipeline.api_url(), settings.database.path.display());
+    println!("plan-server: HTTP API on {} (database {})", pipeline.api_url(), app::store::shown(&settings));
     pipeline.run_until(shutdown).await
 }
 
@@ -107,8 +107,8 @@ impl Pipeline {
     /// # Errors
     /// When the database cannot be opened or the API's address cannot be bound.
     pub(crate) async fn start(settings: &Settings, bot_config: BotConfig) -> Result<Self, StartupError> {
-        let store = std::sync::Arc::new(startup::open_store(settings)?);
-        let service = startup::build_service(settings, store);
+        let store = startup::open_store(settings)?;
+        let service = startup::build_service(settings, &store);
         let address = settings.api.address();
         let application = startup::api_application(settings, service.clone()).map_err(|e| {
             StartupError::failed(
@@ -121,7 +121,7 @@ impl Pipeline {
         let api = tokio::spawn(application.run_until(wait_for(stopped.clone())));
         let handler = startup::command_handler(settings, service.clone());
         let bot = tokio::spawn(bot::run(bot_config, handler, wait_for(stopped)));
-        tracing::info!(api = %api_url, database = %settings.database.path.display(), "plan-server started");
+        tracing::info!(api = %api_url, database = %store.describe(), "plan-server started");
         Ok(Self { service, api_url, stop, api, bot })
     }
 

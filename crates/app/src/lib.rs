@@ -38,8 +38,10 @@
 //! }
 //! ```
 
+pub mod copy;
 pub mod settings;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 pub mod test_secrets;
 

@@ -33,7 +33,8 @@ pub use problem::{Problem, SettingsError};
 
 /// Every setting of the product, by section.
 ///
-/// `Debug` shows the Discord token as `[REDACTED]`; serializing writes `[REDACTED]` in its place.
+/// `Debug` shows the Discord token and the database URL as `[REDACTED]`; serializing writes `[REDACTED]` in their
+/// place.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -51,12 +52,17 @@ pub struct Settings {
     pub plans: PlanSettings,
 }
 
-/// `database`: the SQLite database.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `database`: where plans are stored: PostgreSQL at `url` when it is set, else SQLite at `path`.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
-    /// Path of the database file (default `data/coach_plans.db`), created when missing.
+    /// Path of the SQLite database file (default `data/coach_plans.db`), created when missing. Unused when `url` is
+    /// set.
     pub path: PathBuf,
+    /// A PostgreSQL database (`DATABASE_URL`): `postgres://user:password@host:port/database`, with `sslmode` and
+    /// `sslrootcert` when wanted. It holds a password: `Debug` and serialization show `[REDACTED]`.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub url: Option<SecretString>,
     /// Most connections in the pool (default 8).
     pub pool_size: u32,
     /// How long a connection waits for a lock before giving up, in milliseconds (default 5000).
@@ -65,7 +71,30 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { path: PathBuf::from("data/coach_plans.db"), pool_size: 8, busy_timeout_ms: 5000 }
+        Self { path: PathBuf::from("data/coach_plans.db"), url: None, pool_size: 8, busy_timeout_ms: 5000 }
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { path, url, pool_size, busy_timeout_ms } = self;
+        f.debug_struct("DatabaseSettings")
+            .field("path", path)
+            .field("url", &url.as_ref().map(|_| "[REDACTED]"))
+            .field("pool_size", pool_size)
+            .field("busy_timeout_ms", busy_timeout_ms)
+            .finish()
+    }
+}
+
+impl PartialEq for DatabaseSettings {
+    /// Compares every field; URLs compare by their text (a test convenience; no timing guarantees).
+    fn eq(&self, other: &Self) -> bool {
+        let Self { path, url, pool_size, busy_timeout_ms } = self;
+        *path == other.path
+            && url.as_ref().map(ExposeSecret::expose_secret) == other.url.as_ref().map(ExposeSecret::expose_secret)
+            && *pool_size == other.pool_size
+            && *busy_timeout_ms == other.busy_timeout_ms
     }
 }
 

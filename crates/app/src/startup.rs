@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::store::{Location, Store, StoreError};
 use core_model::SystemClock;
 use service::{PlanService, Policy};
-use storage::{OpenError, SqliteStore, StoreOptions};
 
 use crate::{Settings, SettingsError, SettingsLoader, TelemetryError};
 
@@ -119,18 +119,14 @@ pub fn command_handler(settings: &Settings, service: PlanService) -> discord_ada
     }
 }
 
-/// Opens (creating and migrating it when needed) the configured database.
+/// Opens (creating and migrating it when needed) the configured database: PostgreSQL at `database.url`, else SQLite
+/// at `database.path`.
 ///
 /// # Errors
-/// [`OpenError`] when the file cannot be opened, is not ours, or was migrated by a newer build.
-pub fn open_store(settings: &Settings) -> Result<SqliteStore, OpenError> {
-    let options = StoreOptions {
-        busy_timeout: settings.database.busy_timeout(),
-        max_connections: settings.database.pool_size,
-        ticker_rules: settings.ticker_rules(),
-        ..StoreOptions::default()
-    };
-    SqliteStore::open(&settings.database.path, options)
+/// [`StartupError::Storage`] when the database cannot be opened, is not ours, or was migrated by a newer build.
+pub fn open_store(settings: &Settings) -> Result<Store, StartupError> {
+    let location = Location::of(settings).map_err(|e| StartupError::failed("cannot read database.url", e))?;
+    Ok(Store::open(&location, settings)?)
 }
 
 /// The HTTP API over `service`, bound where the settings say, with the MCP server at `/mcp` on the same port.
@@ -180,8 +176,9 @@ pub fn mcp_allowed_hosts(settings: &Settings) -> Vec<String> {
 }
 
 /// The service over a store, with the system clock and the configured rules.
-pub fn build_service(settings: &Settings, store: Arc<SqliteStore>) -> PlanService {
-    PlanService::new(store.clone(), store.clone(), Arc::new(SystemClock), policy(settings)).with_chart_images(store)
+pub fn build_service(settings: &Settings, store: &Store) -> PlanService {
+    PlanService::new(store.plans(), store.status(), Arc::new(SystemClock), policy(settings))
+        .with_chart_images(store.images())
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C where there are no Unix signals): the binaries' cue for a clean shutdown.
@@ -221,7 +218,7 @@ pub enum StartupError {
     Telemetry(#[from] TelemetryError),
     /// The database could not be opened (exit 1).
     #[error("cannot open the database")]
-    Storage(#[from] OpenError),
+    Storage(#[from] StoreError),
     /// Anything else that stops the command (exit 1).
     #[error("{context}")]
     Failed {

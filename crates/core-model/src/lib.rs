@@ -20,6 +20,7 @@ pub mod timestamp;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod memory;
+pub mod transfer;
 pub mod transition;
 
 pub use chart::{

@@ -19,9 +19,11 @@
 mod error;
 mod images;
 pub mod migrations;
+pub mod probe;
 mod rows;
 mod search;
 mod store;
+mod transfer;
 mod url;
 mod words;
 

@@ -60,7 +60,7 @@ pub fn pending(status: &SchemaStatus) -> Vec<Migration> {
     MIGRATIONS.iter().filter(|m| m.version > status.current).copied().collect()
 }
 
-const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE schema_migrations (
     version    integer     PRIMARY KEY,
     name       text        NOT NULL,
     applied_at timestamptz NOT NULL
@@ -77,7 +77,7 @@ pub(crate) fn recorded_version(client: &mut impl GenericClient) -> Result<u32, p
 }
 
 /// Whether the current schema holds tables of something else: tables, but no `schema_migrations`.
-fn is_foreign(client: &mut impl GenericClient) -> Result<bool, postgres::Error> {
+pub(crate) fn is_foreign(client: &mut impl GenericClient) -> Result<bool, postgres::Error> {
     let row = client.query_one(
         "SELECT COUNT(*) FILTER (WHERE table_name = 'schema_migrations') > 0, COUNT(*) \
          FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
@@ -119,7 +119,11 @@ pub(crate) fn migrate(client: &mut postgres::Client, url: &str) -> Result<Vec<u3
         if migration.version == 1 && is_foreign(&mut tx).map_err(failed)? {
             return Err(PgOpenError::ForeignDatabase { url: url.to_owned() });
         }
-        tx.batch_execute(CREATE_SCHEMA_MIGRATIONS).map_err(failed)?;
+        let exists: bool =
+            tx.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).map_err(failed)?.get(0);
+        if !exists {
+            tx.batch_execute(CREATE_SCHEMA_MIGRATIONS).map_err(failed)?;
+        }
         let current = recorded_version(&mut tx).map_err(failed)?;
         if current > latest_version() {
             return Err(too_new(url, current));

@@ -120,7 +120,7 @@ pub(crate) fn plan_from_row(row: &Row) -> Result<Plan, RepoError> {
     })
 }
 
-fn chart_from_row(row: &Row) -> Result<Chart, RepoError> {
+pub(crate) fn chart_from_row(row: &Row) -> Result<Chart, RepoError> {
     let kind: String = get(row, 4)?;
     let position: i32 = get(row, 0)?;
     Ok(Chart {
@@ -134,7 +134,7 @@ fn chart_from_row(row: &Row) -> Result<Chart, RepoError> {
     })
 }
 
-fn history_from_row(row: &Row) -> Result<HistoryEntry, RepoError> {
+pub(crate) fn history_from_row(row: &Row) -> Result<HistoryEntry, RepoError> {
     let action: String = get(row, 5)?;
     Ok(HistoryEntry {
         id: get(row, 0)?,

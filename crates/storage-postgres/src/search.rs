@@ -146,6 +146,7 @@ pub(crate) fn index_derived(client: &mut postgres::Client, url: &str, rules: &Ti
         return Ok(());
     }
     match rebuild(client, rules) {
+        Ok((0, 0)) => Ok(()),
         Ok((tickers, words)) => {
             tracing::info!(database = %url, tickers, words, "extracted the tickers and words of stored plans");
             Ok(())

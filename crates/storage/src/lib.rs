@@ -21,6 +21,7 @@ mod rows;
 mod search;
 mod store;
 mod timestamp;
+mod transfer;
 
 pub use error::OpenError;
 pub use migrations::{Migration, SchemaStatus};

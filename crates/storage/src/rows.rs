@@ -104,7 +104,7 @@ pub(crate) fn plan_from_row(row: &Row<'_>) -> rusqlite::Result<Plan> {
     })
 }
 
-fn chart_from_row(row: &Row<'_>) -> rusqlite::Result<Chart> {
+pub(crate) fn chart_from_row(row: &Row<'_>) -> rusqlite::Result<Chart> {
     let kind: String = row.get(4)?;
     Ok(Chart {
         position: row.get(0)?,
@@ -116,7 +116,7 @@ fn chart_from_row(row: &Row<'_>) -> rusqlite::Result<Chart> {
     })
 }
 
-fn history_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
+pub(crate) fn history_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     let action: String = row.get(5)?;
     Ok(HistoryEntry {
         id: row.get(0)?,
@@ -313,12 +313,12 @@ pub(crate) fn insert_plan(conn: &Connection, plan: &Plan, import_key: Option<&st
 }
 
 /// Tickers as the `tickers` column holds them.
-fn tickers_text(tickers: &[Ticker]) -> String {
+pub(crate) fn tickers_text(tickers: &[Ticker]) -> String {
     tickers.iter().map(Ticker::as_str).collect::<Vec<_>>().join(" ")
 }
 
 /// Replaces the `plan_tickers` rows of a plan.
-fn write_ticker_rows(conn: &Connection, plan_id: PlanId, tickers: &[Ticker]) -> rusqlite::Result<()> {
+pub(crate) fn write_ticker_rows(conn: &Connection, plan_id: PlanId, tickers: &[Ticker]) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM plan_tickers WHERE plan_id = ?1")?.execute([plan_id.0])?;
     let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO plan_tickers (plan_id, ticker) VALUES (?1, ?2)")?;
     for ticker in tickers {

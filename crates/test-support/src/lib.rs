@@ -75,6 +75,24 @@ pub fn run_mcp_client(plan: &serde_json::Value, transport: &[&str], env: &[(&str
         .unwrap_or_else(|e| panic!("the MCP client printed no JSON ({e}):\n{stdout}\n{stderr}"))
 }
 
+/// A binary of another package of the workspace, built beside the running test (`target/debug/NAME`): `cargo test
+/// --workspace` builds every package's binaries before any test runs.
+///
+/// # Panics
+/// When it is not built, with the command that builds it.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/debug/deps/TEST-HASH → target/debug/NAME
+    let dir = exe.parent().and_then(Path::parent).expect("the test runs from target/<profile>/deps");
+    let binary = dir.join(name);
+    assert!(
+        binary.exists(),
+        "{} is not built: run `cargo build -p {name}` first, or the whole workspace's tests",
+        binary.display()
+    );
+    binary
+}
+
 /// The variable that names the test run's PostgreSQL server (`cargo xtask ci` and `cargo xtask postgres` set it).
 pub const POSTGRES_URL_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_URL";
 

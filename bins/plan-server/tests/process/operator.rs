@@ -2,7 +2,7 @@
 
 use crate::support::{plan_server, run};
 
-const LEGACY_SCHEMA: &str = "
+pub(crate) const LEGACY_SCHEMA: &str = "
 CREATE TABLE coach_plans (id INTEGER PRIMARY KEY AUTOINCREMENT, coach_name TEXT NOT NULL, date TEXT NOT NULL,
     plan TEXT NOT NULL, author TEXT NOT NULL, channel TEXT, created_at TEXT NOT NULL, edited_at TEXT,
     is_deleted INTEGER DEFAULT 0, UNIQUE(coach_name, date));

@@ -17,7 +17,7 @@ pub(crate) const SECTIONS: &[&str] = &["database", "api", "log", "client", "disc
 pub(crate) enum Kind {
     /// Text; numbers and booleans are taken as their text.
     Text,
-    /// The bot token: text, never shown in messages.
+    /// A secret (the bot token, the database URL): text, never shown in messages.
     Secret,
     /// A whole number from 0 to the given maximum.
     Uint(u64),
@@ -68,6 +68,14 @@ const U64: u64 = u64::MAX;
 /// Every setting, in the order of the sections and of `config/base.yaml`.
 pub(crate) const KEYS: &[Key] = &[
     key("database.path", Some("DATABASE_PATH"), Kind::Text, "a file path", "use e.g. data/coach_plans.db"),
+    key(
+        "database.url",
+        Some("DATABASE_URL"),
+        Kind::Secret,
+        "a postgres:// URL",
+        "use e.g. postgres://user:password@db.example.com:5432/coach_plans, or leave it unset for SQLite at \
+         database.path",
+    ),
     key("database.pool_size", None, Kind::Uint(U32), "a number of connections", "use e.g. 8"),
     key("database.busy_timeout_ms", None, Kind::Uint(U64), "a number of milliseconds", "use e.g. 5000"),
     key(
@@ -310,7 +318,9 @@ impl Key {
         };
         match (self.kind, result) {
             (_, Some(value)) => Ok(Some(value)),
-            (Kind::Secret, None) => Err(vec![self.problem("the token is not text", self.fix)]),
+            (Kind::Secret, None) => Err(vec![
+                self.problem(format!("the value (not shown: it is secret) is not {}", self.expects), self.fix),
+            ]),
             (_, None) => Err(vec![self.problem(format!("{} is not {}", self.describe(raw), self.expects), self.fix)]),
         }
     }

@@ -84,6 +84,12 @@ const FLAT_ENV: &[(&str, &str, Accessor, &str)] = &[
         "Some(\"https://plans.example.com\")",
     ),
     ("ARCHIVE_CHART_IMAGES", "no", |s| s.plans.archive_chart_images.to_string(), "false"),
+    (
+        "DATABASE_URL",
+        "postgresql://plans:pw-never-shown@db.example.com/coach_plans?sslmode=require",
+        crate::store::shown,
+        "postgres://plans@db.example.com:5432/coach_plans",
+    ),
     ("DISCORD_CHANNEL_IDS", "333", |s| format!("{:?}", s.discord.channels), "[333]"),
     ("ADMIN_USER_IDS", "444, 555", |s| format!("{:?}", s.admin_users()), "[UserId(444), UserId(555)]"),
     ("ADMIN_ROLE_IDS", "666", |s| format!("{:?}", s.admin_roles()), "[RoleId(666)]"),
@@ -129,6 +135,7 @@ fn every_flat_environment_variable_sets_its_setting() {
     for name in [
         "DISCORD_BOT_TOKEN",
         "DATABASE_PATH",
+        "DATABASE_URL",
         "API_HOST",
         "API_PORT",
         "LOG_LEVEL",
@@ -609,10 +616,8 @@ fn a_token_of_the_wrong_type_is_reported_without_its_value() {
     let file = layers.write("list.yaml", &format!("discord:\n  token: [{TOKEN}]\n"));
     assert_eq!(
         problems_of(layers.loader(&[]).config_file(file).load()),
-        [
-            "- discord.token (DISCORD_BOT_TOKEN): the token is not text; set DISCORD_BOT_TOKEN to the token from the Discord \
-          Developer Portal (Applications > Bot > Reset Token)"
-        ]
+        ["- discord.token (DISCORD_BOT_TOKEN): the value (not shown: it is secret) is not a bot token; set \
+          DISCORD_BOT_TOKEN to the token from the Discord Developer Portal (Applications > Bot > Reset Token)"]
     );
 }
 
@@ -669,7 +674,7 @@ fn the_catalogue_matches_the_settings_structs() {
     let all: BTreeSet<String> = KEYS.iter().map(|k| k.name.to_owned()).collect();
     assert_eq!(fields, all);
     assert!(KEYS.iter().all(|k| k.fix.starts_with("use") || k.fix.starts_with("give") || k.fix.starts_with("set")));
-    assert_eq!(KEYS.iter().filter(|k| k.kind == Kind::Secret).count(), 1);
+    assert_eq!(KEYS.iter().filter(|k| k.kind == Kind::Secret).count(), 2);
 }
 
 #[test]
@@ -704,4 +709,29 @@ fn the_ticker_rules_come_from_the_stoplist_and_a_universe_file() {
     std::fs::write(&empty, "# nothing yet\n").unwrap();
     let error = load(&[("TICKER_UNIVERSE", empty.to_str().unwrap())]).expect_err("an empty universe");
     assert!(error.to_string().contains("lists no symbol"), "{error}");
+}
+
+#[test]
+fn the_database_password_never_appears_in_debug_output_serialization_or_errors() {
+    const PASSWORD: &str = "pw-7Yq2-never-shown";
+    let url = format!("postgres://plans:{PASSWORD}@db.example.com/coach_plans");
+    let settings = load_ok(&[("DATABASE_URL", &url)]);
+    let debug = format!("{settings:?}");
+    assert!(!debug.contains(PASSWORD) && debug.contains("url: Some(\"[REDACTED]\")"), "{debug}");
+    let json = serde_json::to_string(&settings).unwrap();
+    assert!(!json.contains(PASSWORD) && json.contains("\"url\":\"[REDACTED]\""), "{json}");
+    for bad in [format!("{url}?sslmode=sometimes"), format!("mysql://plans:{PASSWORD}@db/x"), format!("{url}?pool=3")] {
+        let problems = problems_of(load(&[("DATABASE_URL", &bad)]));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("- database.url (DATABASE_URL): "), "{problems:?}");
+        assert!(!problems[0].contains(PASSWORD), "{problems:?}");
+    }
+    let layers = Layers::new();
+    let file = layers.write("list.yaml", &format!("database:\n  url: [{url}]\n"));
+    let problems = problems_of(layers.loader(&[]).config_file(file).load());
+    assert_eq!(
+        problems,
+        ["- database.url (DATABASE_URL): the value (not shown: it is secret) is not a postgres:// URL; use e.g. \
+          postgres://user:password@db.example.com:5432/coach_plans, or leave it unset for SQLite at database.path"]
+    );
 }

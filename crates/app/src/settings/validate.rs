@@ -31,6 +31,12 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
     if db.path.as_os_str().is_empty() {
         report("database.path", "the database path is empty".into(), "use e.g. data/coach_plans.db");
     }
+    if let Some(url) = &db.url
+        && let Err(error) = storage_postgres::DatabaseUrl::parse(secrecy::ExposeSecret::expose_secret(url))
+    {
+        // The URL's errors never hold its password.
+        report("database.url", error.to_string(), "use e.g. postgres://user:password@db.example.com:5432/coach_plans");
+    }
     if db.pool_size == 0 {
         report("database.pool_size", "the pool size is 0".into(), "use at least 1, e.g. 8");
     }
