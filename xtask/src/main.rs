@@ -30,7 +30,8 @@ commands:
          then stop and remove it; without COMMAND, print the URL and wait for standard input to close
   tidy   crate-graph directions and module docs
   bench  <api|ingest|client|footprint|all> [ARGS...]: build in release and run a benchmark suite (loopback only,
-         bounded in time); ARGS go to the suite (`cargo xtask bench api --help` lists them)
+         bounded in time); ARGS go to the suite (`cargo xtask bench api --help` lists them); `--postgres` runs
+         `api` or `ingest` against a private, durable PostgreSQL server instead of SQLite
   leaks [FILE]
          look for the test secrets in a captured test log (default target/test-logs/suite.log, which `ci` writes)
   fuzz [--seconds N] [TARGET...]
@@ -134,9 +135,22 @@ fn bench_suite(suite: &str, args: &[String]) -> Result<()> {
     // building only the suite's binary would rebuild the shared crates each time another suite runs.
     cargo(&["build", "--release", "--locked", "-p", "plan-api", "-p", "plan-bot", "-p", "plan-server", "-p", "bench"])?;
     let bin_dir = target_dir().join("release");
+    // `--postgres`: the suite runs against a private, durable PostgreSQL server, stopped when it ends.
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--postgres").collect();
+    let server = if postgres {
+        let server = postgres::Server::start_durable(&postgres::password(&workspace_root())?)?;
+        println!("postgres: a private server (fsync on, as in production) at {}", server.shown_url());
+        Some(server)
+    } else {
+        None
+    };
     let mut command = Command::new(bin_dir.join("bench"));
-    command.arg(suite).arg("--bin-dir").arg(&bin_dir).args(args).current_dir(workspace_root());
+    command.arg(suite).arg("--bin-dir").arg(&bin_dir).args(&args).current_dir(workspace_root());
     println!("$ {command:?}");
+    if let Some(server) = &server {
+        command.env("BENCH_DATABASE_URL", server.url());
+    }
     let status = command.status().with_context(|| format!("running the {suite} suite"))?;
     if !status.success() {
         bail!("the {suite} suite failed ({status})");
@@ -169,9 +183,10 @@ fn ci() -> Result<()> {
     // The PostgreSQL tests run against a private server, stopped when this returns, whatever the outcome.
     let server = postgres::Server::start(&postgres::password(&workspace_root())?)?;
     println!("postgres: a private server at {}", server.shown_url());
+    let ca = server.ca_file();
     cargo_with_env(
         &["test", "--workspace", "--all-features", "--locked"],
-        &[("TEST_LOG_FILE", &log)],
+        &[("TEST_LOG_FILE", &log), (postgres::CA_VARIABLE, &ca)],
         &[(postgres::URL_VARIABLE, server.url())],
     )?;
     drop(server);

@@ -13,6 +13,10 @@ use anyhow::{Context as _, Result, bail};
 /// cannot reach is a failure.
 pub const URL_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_URL";
 
+/// The variable that names the PEM file of the CA that signed the server's certificate: the server also accepts
+/// TLS connections (to 127.0.0.1 or localhost), which the TLS tests make with `sslmode=require&sslrootcert=`.
+pub const CA_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_CA";
+
 /// The database the tests use (each test creates its own schema in it).
 const DATABASE: &str = "coach_plans_test";
 
@@ -25,11 +29,26 @@ pub struct Server {
 }
 
 impl Server {
-    /// Creates a cluster in a new temporary directory and starts it. `password` is the superuser's (`postgres`).
+    /// Creates a cluster in a new temporary directory and starts it, tuned for tests: nothing is flushed to disk (a
+    /// crash of the machine may lose the cluster, which is thrown away anyway). `password` is the superuser's
+    /// (`postgres`).
     ///
     /// # Errors
     /// When the server binaries are missing (with what to install) or the cluster cannot start (with its log).
     pub fn start(password: &str) -> Result<Self> {
+        Self::start_with(password, false)
+    }
+
+    /// As [`Self::start`], but durable as a production server is by default (`fsync`, synchronous commits, full page
+    /// writes): for benchmarks.
+    ///
+    /// # Errors
+    /// As [`Self::start`].
+    pub fn start_durable(password: &str) -> Result<Self> {
+        Self::start_with(password, true)
+    }
+
+    fn start_with(password: &str, durable: bool) -> Result<Self> {
         let bin = binaries()?;
         // initdb refuses to run as root: then the cluster belongs to the `postgres` user.
         let as_postgres = is_root();
@@ -55,11 +74,19 @@ impl Server {
             .success()
             .then_some(())
             .context("initdb failed")?;
+        let tls = server.dir.join("tls");
+        make_certificates(&tls)?;
+        if as_postgres {
+            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&tls), "chown")?;
+        }
         let port = free_port()?;
+        let fast = if durable { "" } else { " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" };
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=300",
-            server.dir.display()
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c ssl=on -c ssl_cert_file={} \
+             -c ssl_key_file={}{fast}",
+            server.dir.display(),
+            tls.join("server.crt").display(),
+            tls.join("server.key").display()
         );
         let log = server.dir.join("server.log");
         let started = server
@@ -86,7 +113,8 @@ impl Server {
         if !created.success() {
             bail!("createdb {DATABASE} failed");
         }
-        server.url = format!("postgres://postgres:{password}@127.0.0.1:{port}/{DATABASE}");
+        // Plain TCP by default: the server also takes TLS, which the TLS tests ask for (`CA_VARIABLE`).
+        server.url = format!("postgres://postgres:{password}@127.0.0.1:{port}/{DATABASE}?sslmode=disable");
         Ok(server)
     }
 
@@ -95,10 +123,15 @@ impl Server {
         &self.url
     }
 
+    /// The PEM file of the CA that signed the server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("tls").join("ca.crt")
+    }
+
     /// The URL with the password left out, to show.
     pub fn shown_url(&self) -> String {
         match self.url.split_once('@') {
-            Some((_, rest)) => format!("postgres://postgres:***@{rest}"),
+            Some((_, rest)) => format!("postgres://postgres:***@{}", rest.split('?').next().unwrap_or(rest)),
             None => self.url.clone(),
         }
     }
@@ -129,6 +162,58 @@ impl Drop for Server {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A CA and a server certificate it signs (for `localhost` and 127.0.0.1), EC P-256 keys, valid two days: the
+/// `openssl` command makes them (the product's TLS is rustls's; only this test fixture uses OpenSSL's tool).
+fn make_certificates(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let openssl = |args: &[&str]| -> Result<()> {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .context("running openssl (Debian: `apt-get install openssl`) to make the test server's certificate")?;
+        if !output.status.success() {
+            bail!("openssl {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=coach-plans test CA", "-keyout", "ca.key"];
+    ca.extend(ec);
+    ca.extend(["-out", "ca.crt", "-addext", "basicConstraints=critical,CA:TRUE"]);
+    ca.extend(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    openssl(&ca)?;
+    let mut request = vec!["req", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"];
+    request.extend(ec);
+    openssl(&request)?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ])?;
+    // The server refuses a key that others may read.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
 }
 
 /// The server binaries: `PG_BIN` when set, else the newest `/usr/lib/postgresql/*/bin` (Debian's layout), else the
@@ -198,6 +283,7 @@ pub fn with_server(root: &Path, command: &[String]) -> Result<()> {
     println!("postgres: a private server at {} ({URL_VARIABLE} is set for the command)", server.shown_url());
     if command.is_empty() {
         println!("{URL_VARIABLE}={}", server.url());
+        println!("{CA_VARIABLE}={}", server.ca_file().display());
         println!("press Ctrl-D to stop it");
         let mut sink = String::new();
         while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
@@ -206,6 +292,7 @@ pub fn with_server(root: &Path, command: &[String]) -> Result<()> {
     let status = Command::new(&command[0])
         .args(&command[1..])
         .env(URL_VARIABLE, server.url())
+        .env(CA_VARIABLE, server.ca_file())
         .status()
         .with_context(|| format!("running {}", command[0]))?;
     if !status.success() {

@@ -21,6 +21,18 @@ pub enum PgOpenError {
         #[source]
         source: postgres::Error,
     },
+    /// The server's TLS certificate is not trusted (or not for this host name).
+    #[error(
+        "cannot connect to the database {url}: its TLS certificate is not trusted; give the PEM file of the CA that \
+         signed it with sslrootcert=PATH in the URL (or, on a network you trust, sslmode=disable)"
+    )]
+    Certificate {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        #[source]
+        source: postgres::Error,
+    },
     /// The database holds tables of something else: tables but no migrations record.
     #[error(
         "the database {url} is not a coach-plans database (it has tables but no schema_migrations table); use an \
@@ -153,4 +165,17 @@ impl From<BadStoredValue> for RepoError {
     fn from(error: BadStoredValue) -> Self {
         RepoError::Failure(Box::new(error))
     }
+}
+
+/// The error of a failed connection: [`PgOpenError::Certificate`] when the server's certificate was refused, else
+/// [`PgOpenError::Connect`].
+pub(crate) fn connect_error(url: &str, source: postgres::Error) -> PgOpenError {
+    let mut cause: Option<&dyn std::error::Error> = Some(&source);
+    let mut certificate = false;
+    while let Some(error) = cause {
+        certificate |= error.to_string().contains("invalid peer certificate");
+        cause = error.source();
+    }
+    let url = url.to_owned();
+    if certificate { PgOpenError::Certificate { url, source } } else { PgOpenError::Connect { url, source } }
 }

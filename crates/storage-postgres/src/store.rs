@@ -105,6 +105,14 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Whether the error says the connection's session is over (closed, or ended by the server: a restart, an
+/// administrator, an idle timeout), so that nothing began on it.
+fn session_ended(error: &postgres::Error) -> bool {
+    use postgres::error::Severity;
+    error.is_closed()
+        || error.as_db_error().is_some_and(|db| matches!(db.parsed_severity(), Some(Severity::Fatal | Severity::Panic)))
+}
+
 /// Reports the pool's failures to open a connection through `tracing` (r2d2 would use the `log` crate).
 #[derive(Debug, Clone, Copy)]
 struct TracingErrorHandler;
@@ -223,14 +231,14 @@ impl PgStore {
             config.application_name("coach-plans");
         }
         let manager = Manager { config, tls: url.tls()?, lock_timeout: options.lock_timeout };
-        let mut client =
-            manager.connect_client().map_err(|source| PgOpenError::Connect { url: shown.clone(), source })?;
+        let mut client = manager.connect_client().map_err(|source| crate::error::connect_error(&shown, source))?;
         let applied_at_open = migrations::migrate(&mut client, &shown)?;
         crate::search::index_derived(&mut client, &shown, &options.ticker_rules)?;
         drop(client);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
+            .test_on_check_out(false)
             .connection_timeout(options.pool_timeout)
             .error_handler(Box::new(TracingErrorHandler))
             .build(manager)
@@ -273,32 +281,50 @@ impl PgStore {
 
     /// Runs `f` in one repeatable-read, read-only transaction: it sees one consistent state of the database.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
-        let mut conn = self.connection()?;
-        let Conn { client, statements } = &mut *conn;
-        let client = client.as_mut().expect("a connection holds its client until it is dropped");
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(repo_error)?;
-        let mut tx = Tx { tx, statements };
-        let value = f(&mut tx)?;
-        tx.commit().map_err(repo_error)?;
-        Ok(value)
+        self.transaction(true, f)
     }
 
     /// Runs `f` in one read-committed transaction: nothing of it is kept unless all of it succeeds. Changes of a
     /// stored plan lock its row first.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
-        let mut conn = self.connection()?;
-        let Conn { client, statements } = &mut *conn;
-        let client = client.as_mut().expect("a connection holds its client until it is dropped");
-        let tx = client.transaction().map_err(repo_error)?;
-        let mut tx = Tx { tx, statements };
-        let value = f(&mut tx)?;
-        tx.commit().map_err(repo_error)?;
-        Ok(value)
+        self.transaction(false, f)
+    }
+
+    /// Runs `f` in a transaction on a pooled connection. Connections are not checked when taken from the pool (that
+    /// would cost a round trip per operation): one the server closed meanwhile (a restart, an idle timeout) fails to
+    /// begin the transaction, before anything was done, and is then dropped for the next (at most every pooled one,
+    /// then a new one).
+    fn transaction<T>(
+        &self,
+        read_only: bool,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>,
+    ) -> Result<T, RepoError> {
+        let mut f = Some(f);
+        let attempts = self.pool.max_size() + 1;
+        for attempt in 1..=attempts {
+            let mut conn = self.connection()?;
+            let Conn { client, statements } = &mut *conn;
+            let client = client.as_mut().expect("a connection holds its client until it is dropped");
+            let begun = if read_only {
+                client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()
+            } else {
+                client.transaction()
+            };
+            let tx = match begun {
+                Ok(tx) => tx,
+                Err(error) if attempt < attempts && session_ended(&error) => {
+                    tracing::info!(error = %error, "a pooled database connection was closed; taking another");
+                    continue;
+                }
+                Err(error) => return Err(repo_error(error)),
+            };
+            let mut tx = Tx { tx, statements };
+            let f = f.take().expect("the transaction's work runs once");
+            let value = f(&mut tx)?;
+            tx.commit().map_err(repo_error)?;
+            return Ok(value);
+        }
+        unreachable!("the last attempt returns")
     }
 }
 

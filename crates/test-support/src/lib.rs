@@ -96,6 +96,9 @@ pub fn workspace_binary(name: &str) -> PathBuf {
 /// The variable that names the test run's PostgreSQL server (`cargo xtask ci` and `cargo xtask postgres` set it).
 pub const POSTGRES_URL_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_URL";
 
+/// The variable that names the PEM file of the CA that signed that server's certificate.
+pub const POSTGRES_CA_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_CA";
+
 /// A database of its own for one test, on the test run's PostgreSQL server; dropped (with its connections) when this
 /// is dropped.
 #[derive(Debug)]
@@ -109,6 +112,18 @@ impl TestDatabase {
     /// The database's URL (with the password).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The database's URL for a TLS connection verified against the test server's CA (`sslmode=require`,
+    /// `sslrootcert`).
+    ///
+    /// # Panics
+    /// When the test run names no CA (`cargo xtask ci` always does).
+    pub fn tls_url(&self) -> String {
+        let ca = std::env::var(POSTGRES_CA_VARIABLE)
+            .unwrap_or_else(|_| panic!("{POSTGRES_CA_VARIABLE} is unset: run the tests through `cargo xtask ci`"));
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}sslmode=require&sslrootcert={ca}", self.url)
     }
 
     /// The URL of another database of its own on the same server, dropped with this one: for tests that copy from

@@ -1,4 +1,4 @@
-//! The `api` suite: the release plan-api over the realistic database, loaded on its three plan reads and two
+//! The `api` suite: the release plan-api over the realistic database (SQLite, or PostgreSQL with `--database-url`), loaded on its three plan reads and two
 //! searches (a ticker over 30 days, a word over 90 days) at 1, 16 and 64 connections, each run right after the same
 //! load on the ceiling (a bare actix-web handler answering the same body), so that the ratio between the two is
 //! measured under the same conditions.
@@ -26,6 +26,8 @@ pub struct ApiOptions {
     pub rounds: usize,
     /// The routes to load, by name; every route when empty.
     pub routes: Vec<String>,
+    /// A PostgreSQL database instead of a SQLite file.
+    pub database_url: Option<String>,
 }
 
 /// A route under test and its body on the ceiling.
@@ -87,22 +89,21 @@ pub fn run(bin_dir: &Path, options: &ApiOptions) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let database = dir.path().join("plans.db");
     println!("## api\n\nmachine: {}", process::machine());
-    let stats = seed::seed(&database)?;
-    let size = std::fs::metadata(&database).map(|m| m.len()).unwrap_or(0);
+    let (stats, backend, database_env) = match &options.database_url {
+        Some(url) => (seed::seed_postgres(url)?, "PostgreSQL on 127.0.0.1".to_owned(), ("DATABASE_URL", url.clone())),
+        None => {
+            let stats = seed::seed(&database)?;
+            let size = std::fs::metadata(&database).map(|m| m.len()).unwrap_or(0);
+            let backend = format!("SQLite, {:.1} MiB", size as f64 / 1024.0 / 1024.0);
+            (stats, backend, ("DATABASE_PATH", database.display().to_string()))
+        }
+    };
     println!(
-        "database: {} active and {} deleted plans, {} charts, {} history entries, {:.1} MiB (weekdays of 2025, 4 coaches)",
-        stats.active_plans,
-        stats.deleted_plans,
-        stats.charts,
-        stats.history_entries,
-        size as f64 / 1024.0 / 1024.0
+        "database: {} active and {} deleted plans, {} charts, {} history entries, {backend} (weekdays of 2025, 4 coaches)",
+        stats.active_plans, stats.deleted_plans, stats.charts, stats.history_entries,
     );
 
-    let env = vec![
-        ("DATABASE_PATH", database.display().to_string()),
-        ("API_HOST", "127.0.0.1".to_owned()),
-        ("API_PORT", "0".to_owned()),
-    ];
+    let env = vec![database_env, ("API_HOST", "127.0.0.1".to_owned()), ("API_PORT", "0".to_owned())];
     let (api, line) =
         Product::start(&plan_api, &[], &env, dir.path(), "plan-api listening on http://", Duration::from_secs(30))?;
     let api_addr = address_in(&line, "http://")?;

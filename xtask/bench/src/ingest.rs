@@ -1,5 +1,6 @@
 //! The `ingest` suite: `!plan` messages posted by a scripted coach in the local Discord emulator (this process),
-//! read by the release plan-bot (another process) through the gateway, stored in SQLite and answered through REST.
+//! read by the release plan-bot (another process) through the gateway, stored in SQLite (or PostgreSQL, with
+//! `--database-url`) and answered through REST.
 //!
 //! Each message is a new plan (coach and date never repeat), so every one costs a full post: the command parsed,
 //! the existing plan looked up, the insert with its chart and history entry, the channel's cursor recorded and the
@@ -32,6 +33,8 @@ pub struct IngestOptions {
     pub rate: u32,
     /// How long the paced load posts.
     pub paced_for: Duration,
+    /// A PostgreSQL database instead of a SQLite file.
+    pub database_url: Option<String>,
 }
 
 const GUILD: u64 = 100;
@@ -69,11 +72,19 @@ async fn run_async(plan_bot: &Path, options: &IngestOptions) -> Result<()> {
     let config = EmulatorConfig::default().with_only_guild(guild).with_user(UserSpec::new(COACH, "coach"));
     let emulator = Arc::new(Emulator::start(config).await?);
     let dir = tempfile::tempdir()?;
+    let (database, backend) = match &options.database_url {
+        Some(url) => {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || empty_postgres(&url)).await??;
+            (("DATABASE_URL", options.database_url.clone().unwrap_or_default()), "PostgreSQL on 127.0.0.1")
+        }
+        None => (("DATABASE_PATH", dir.path().join("plans.db").display().to_string()), "SQLite"),
+    };
     let env = vec![
         ("DISCORD_BOT_TOKEN", emulator.token().to_owned()),
         ("DISCORD_API_BASE_URL", emulator.http_base_url()),
         ("DISCORD_GATEWAY_URL", emulator.gateway_url()),
-        ("DATABASE_PATH", dir.path().join("plans.db").display().to_string()),
+        database,
     ];
     let bot = tokio::task::block_in_place(|| {
         Product::start(plan_bot, &[], &env, dir.path(), "plan-bot starting", Duration::from_secs(30))
@@ -85,7 +96,7 @@ async fn run_async(plan_bot: &Path, options: &IngestOptions) -> Result<()> {
     burst(&emulator, &mut next, most as usize, 200, "warm-up").await?;
     emulator.clear_rest_records();
     println!(
-        "plan-bot: release build, default settings (logs at info to a pipe drained to a file), fresh database\nbefore: {}\n",
+        "plan-bot: release build, default settings (logs at info to a pipe drained to a file), fresh {backend} database\nbefore: {}\n",
         process::load()
     );
     let mut outcomes = Vec::new();
@@ -238,4 +249,14 @@ fn tally(emulator: &Emulator, posted: &HashMap<MessageId, SystemTime>) -> Result
     let span = last_reply.duration_since(first_post).unwrap_or_default();
     latencies.sort_unstable();
     Ok((posted.len() as f64 / span.as_secs_f64().max(1e-9), latencies))
+}
+
+/// Removes everything the PostgreSQL database at `url` holds (creating its schema when needed).
+fn empty_postgres(url: &str) -> Result<()> {
+    use core_model::transfer::StoreTransfer as _;
+    let url = storage_postgres::DatabaseUrl::parse(url)?;
+    let store = storage_postgres::PgStore::open(&url, storage_postgres::PgOptions::default())
+        .with_context(|| format!("opening {url}"))?;
+    store.clear()?;
+    Ok(())
 }

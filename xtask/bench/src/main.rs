@@ -46,6 +46,9 @@ enum Command {
         /// Only these routes (legacy-plan, v1-plan, legacy-all, search-ticker, search-words); every route by default.
         #[arg(long, value_delimiter = ',')]
         routes: Vec<String>,
+        /// A PostgreSQL database to seed and serve from instead of a SQLite file (everything it holds is replaced).
+        #[arg(long, env = "BENCH_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
     },
     /// Plan messages through the local Discord emulator into plan-bot.
     Ingest {
@@ -64,6 +67,9 @@ enum Command {
         /// Seconds the paced load posts.
         #[arg(long, default_value_t = 3.0)]
         paced_for: f64,
+        /// A PostgreSQL database for plan-bot instead of a SQLite file (everything it holds is replaced).
+        #[arg(long, env = "BENCH_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
     },
     /// plan-server's memory and start-up time.
     Footprint {
@@ -94,7 +100,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Api { bin_dir, connections, warmup, duration, rounds, routes } => api::run(
+        Command::Api { bin_dir, connections, warmup, duration, rounds, routes, database_url } => api::run(
             &bin_dir,
             &api::ApiOptions {
                 connections,
@@ -102,15 +108,17 @@ fn main() -> ExitCode {
                 duration: Duration::from_secs_f64(duration),
                 rounds: rounds.max(1),
                 routes,
+                database_url,
             },
         ),
-        Command::Ingest { bin_dir, channels, burst, rate, paced_for } => ingest::run(
+        Command::Ingest { bin_dir, channels, burst, rate, paced_for, database_url } => ingest::run(
             &bin_dir,
             &ingest::IngestOptions {
                 channels: channels.into_iter().map(|c| c.max(1)).collect(),
                 burst: burst.max(1),
                 rate: rate.max(1),
                 paced_for: Duration::from_secs_f64(paced_for),
+                database_url,
             },
         ),
         Command::Footprint { bin_dir, starts, load_for } => footprint::run(

@@ -9,8 +9,7 @@ use anyhow::{Context as _, Result};
 use core_model::jiff::civil::{Date, Weekday, date};
 use core_model::jiff::{Timestamp, tz::TimeZone};
 use core_model::{
-    Author, ChartKind, CoachId, NewChart, NewPlan, PlanChange, PlanRepository as _, PlanSource, PlanText, StoreStats,
-    TradingDate, UserId,
+    Author, ChartKind, CoachId, NewChart, NewPlan, PlanChange, PlanSource, PlanText, StoreStats, TradingDate, UserId,
 };
 use storage::{SqliteStore, StoreOptions};
 
@@ -47,6 +46,25 @@ const SENTENCES: [&str; 10] = [
 /// When the database cannot be created or a write fails.
 pub fn seed(path: &Path) -> Result<StoreStats> {
     let store = SqliteStore::open(path, StoreOptions::default()).context("creating the benchmark database")?;
+    seed_store(&store)
+}
+
+/// Writes the year into the PostgreSQL database at `url`, after removing everything it holds, and returns what it
+/// holds then.
+///
+/// # Errors
+/// When the database cannot be opened, emptied or written.
+pub fn seed_postgres(url: &str) -> Result<StoreStats> {
+    use core_model::transfer::StoreTransfer as _;
+    let url = storage_postgres::DatabaseUrl::parse(url)?;
+    let store = storage_postgres::PgStore::open(&url, storage_postgres::PgOptions::default())
+        .with_context(|| format!("opening {url}"))?;
+    store.clear()?;
+    seed_store(&store)
+}
+
+/// Writes the year into `store` (which should be empty) and returns what it holds.
+fn seed_store(store: &dyn core_model::PlanRepository) -> Result<StoreStats> {
     let mut rng = fastrand::Rng::with_seed(20250616);
     let mut message_id = 1_300_000_000_000_000_000u64;
     let read_date = TradingDate::parse(READ_DATE)?;
@@ -116,7 +134,7 @@ pub fn seed(path: &Path) -> Result<StoreStats> {
         }
         day = day.tomorrow()?;
     }
-    Ok(store.stats()?)
+    store.stats().context("counting the seeded plans")
 }
 
 /// The time a coach posts on `day`: from 8:00 UTC on, a few minutes apart.

@@ -92,3 +92,32 @@ fn a_row_lock_held_past_the_lock_timeout_is_reported_as_busy() {
     held.rollback().unwrap();
     store.change(plan.id, edit("free again"), &author(1, "Ann"), at(1), None).unwrap();
 }
+
+#[test]
+fn connections_the_server_closed_are_replaced_without_failing_an_operation() {
+    let Some(db) = database() else { return };
+    let options = PgOptions { max_connections: 3, ..PgOptions::default() };
+    let store = PgStore::open(&url(&db), options).unwrap();
+    store.insert(new_plan("d", "2025-11-09", "start", author(1, "Ann")), at(0)).unwrap();
+    // Several pooled connections, then the server ends them all (as a restart or an idle timeout would).
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            thread::spawn(move || store.stats().unwrap())
+        })
+        .collect();
+    handles.into_iter().for_each(|h| drop(h.join().unwrap()));
+    let mut admin = raw(&db);
+    let ended: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1, "the store's connections were open");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(store.stats().unwrap().active_plans, 1, "a read goes on with a new connection");
+    store.change(core_model::PlanId(1), edit("after the restart"), &author(1, "Ann"), at(1), None).unwrap();
+}

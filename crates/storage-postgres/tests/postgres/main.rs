@@ -8,3 +8,4 @@ mod atomicity;
 mod concurrency;
 mod contract;
 mod schema;
+mod tls;

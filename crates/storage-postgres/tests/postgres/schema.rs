@@ -72,3 +72,33 @@ fn connection_errors_name_the_database_and_never_the_password() {
     assert!(!chain.contains("wrong-password-never-shown") && !chain.contains("pg-7Rt2"), "{chain}");
     assert!(!format!("{err:?}").contains("wrong-password-never-shown"), "{err:?}");
 }
+
+#[test]
+fn a_role_that_may_only_read_opens_reads_and_is_refused_writes_as_unwritable() {
+    use core_model::contract::at;
+    use core_model::{PlanRepository as _, RepoError};
+
+    let Some(db) = database() else { return };
+    let store = open(&db);
+    store
+        .insert(crate::helpers::new_plan("d", "2025-11-09", "NVDA long", crate::helpers::author(1, "Ann")), at(0))
+        .unwrap();
+    let mut admin = raw(&db);
+    let role = format!("reader_{}", std::process::id());
+    let database_name: String = admin.query_one("SELECT current_database()", &[]).unwrap().get(0);
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'; \
+             GRANT CONNECT ON DATABASE \"{database_name}\" TO {role}; GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};"
+        ))
+        .unwrap();
+    let (_, server) = db.url().split_once('@').unwrap();
+    let reader_url = format!("postgres://{role}:reader-pw@{server}");
+    let reader = PgStore::open(&DatabaseUrl::parse(&reader_url).unwrap(), PgOptions::default()).unwrap();
+    assert_eq!(reader.stats().unwrap().active_plans, 1, "it reads");
+    let err = reader
+        .insert(crate::helpers::new_plan("i", "2025-11-09", "x", crate::helpers::author(1, "Ann")), at(1))
+        .unwrap_err();
+    assert!(matches!(err, RepoError::Unwritable(_)), "{err:?}");
+}
