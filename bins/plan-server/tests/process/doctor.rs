@@ -78,3 +78,39 @@ fn a_bad_configuration_is_reported_whole_with_exit_2() {
     assert!(stdout.starts_with("✗ configuration"), "{stdout}");
     assert!(stdout.contains("API_PORT") && stdout.contains("MARKET_TIMEZONE"), "both problems: {stdout}");
 }
+
+/// On PostgreSQL the database line names the server, its version, the schema and the right to write; a wrong
+/// password fails it with the server's words and a fix, never the password.
+#[test]
+fn the_database_line_on_postgres_names_the_server_schema_and_right_to_write() {
+    let Some(pg) = test_support::postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Discord is a port nothing listens on: its checks fail at once, and nothing leaves the machine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let database_line = |url: &str| {
+        let mut command = plan_server(dir.path());
+        command
+            .args(["doctor", "--port", "0"])
+            .env("DATABASE_URL", url)
+            .env("DISCORD_API_BASE_URL", format!("http://{closed}"))
+            .env("DISCORD_GATEWAY_URL", format!("ws://{closed}"))
+            .env("CONNECTION_TIMEOUT", "2");
+        let (_, stdout, _) = run(&mut command);
+        let line = stdout.lines().find(|l| l.contains("database")).unwrap_or_default().to_owned();
+        (line, stdout)
+    };
+    let (line, _) = database_line(pg.url());
+    assert!(line.starts_with('✓') && line.contains(": PostgreSQL 1"), "{line}");
+    assert!(line.ends_with("empty: serve or migrate creates the schema"), "{line}");
+    let mut migrate = plan_server(dir.path());
+    let (status, stdout, stderr) = run(migrate.arg("migrate").env("DATABASE_URL", pg.url()));
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    let (line, _) = database_line(pg.url());
+    let latest = storage_postgres::migrations::latest_version();
+    assert!(line.ends_with(&format!("schema version {latest}, current, writable")), "{line}");
+    let wrong = pg.url().replacen(":pg-", ":not-the-password-", 1);
+    let (line, stdout) = database_line(&wrong);
+    assert!(line.starts_with('✗') && line.contains("password authentication failed"), "{line}");
+    assert!(stdout.contains("fix: check that the server at postgres://postgres@127.0.0.1:"), "{stdout}");
+    assert!(!stdout.contains("not-the-password") && !stdout.contains("pg-7Rt2"), "{stdout}");
+}
