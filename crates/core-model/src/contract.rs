@@ -15,6 +15,10 @@ use crate::{
     SearchCursor, SearchQuery, StatusStore, TextQuery, Ticker, TradingDate, UserId,
 };
 
+mod access;
+
+pub use access::{run_access_cases, run_webhook_cases};
+
 /// A named contract case.
 type Case<S> = (&'static str, fn(Arc<S>));
 

@@ -5,6 +5,7 @@
 //! so the layers above never re-check strings. The ports ([`PlanRepository`], [`PlanSearch`], [`StatusStore`],
 //! [`ChartImageStore`], [`Clock`]) are implemented by adapters; [`memory::MemoryStore`] is the in-memory one.
 
+pub mod access;
 mod chart;
 mod coach;
 mod date;
@@ -22,7 +23,11 @@ pub mod contract;
 pub mod memory;
 pub mod transfer;
 pub mod transition;
+pub mod webhook;
 
+pub use access::{
+    ApiToken, BadAccessValue, NewToken, Scope, TOKEN_PREFIX, TokenHash, TokenName, TokenRecord, TokenState, TokenStore,
+};
 pub use chart::{
     Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_of_message, is_chart_url,
 };
@@ -41,6 +46,10 @@ pub use search::{
 };
 pub use text::{MAX_PLAN_TEXT_CHARS, PlanText, TextError};
 pub use ticker::{BadTicker, CRYPTO_QUOTES, DEFAULT_STOPLIST, Ticker, TickerRules};
+pub use webhook::{
+    AttemptOutcome, Delivery, DeliveryStatus, EventSet, EventType, NewSubscription, Subscription, WebhookSecret,
+    WebhookStore, event_of,
+};
 
 /// Re-exported so that users of the domain types name the same timestamp and date types.
 pub use jiff;

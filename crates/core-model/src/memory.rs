@@ -12,6 +12,8 @@ use crate::{
     SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention, TickerRules, TradingDate, UserId, sort_mentions,
 };
 
+mod access;
+
 #[derive(Debug, Default)]
 struct State {
     plans: Vec<Plan>,
@@ -19,10 +21,12 @@ struct State {
     status: HashMap<String, StatusRecord>,
     images: HashMap<ImageDigest, ChartImage>,
     image_links: HashMap<String, ImageDigest>,
+    access: access::AccessState,
 }
 
 impl State {
     fn record(&mut self, plan: &Plan, entry: NewHistoryEntry) {
+        self.access.announce(crate::event_of(entry.action), plan, entry.at);
         let id = i64::try_from(self.history.len()).unwrap_or(i64::MAX) + 1;
         self.history.push(HistoryEntry {
             id,
@@ -278,6 +282,8 @@ mod tests {
     fn memory_store_passes_the_contract_suite() {
         crate::contract::run_all(super::MemoryStore::new);
         crate::contract::run_search_cases(super::MemoryStore::new);
+        crate::contract::run_access_cases(super::MemoryStore::new);
+        crate::contract::run_webhook_cases(super::MemoryStore::new);
         crate::contract::run_chart_image_cases(super::MemoryStore::new);
     }
 }

@@ -16,6 +16,7 @@
 //! on tokio's blocking pool), never from async code directly. [`PgStore::open`] and dropping the last clone of a
 //! store may happen anywhere.
 
+mod access;
 mod error;
 mod images;
 pub mod migrations;

@@ -85,7 +85,7 @@ fn version(row: &Row, column: usize) -> Result<u32, RepoError> {
     u32::try_from(version).map_err(|_| BadStoredValue { column: "version", value: version.to_string() }.into())
 }
 
-fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, column: usize) -> Result<T, RepoError> {
+pub(crate) fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, column: usize) -> Result<T, RepoError> {
     row.try_get(column).map_err(repo_error)
 }
 

@@ -8,7 +8,7 @@ use core_model::transition::{apply_change, create_plan};
 use core_model::{
     Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
     PlanSearch, RepoError, SchemaStatus, SearchPage, SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention,
-    TickerRules, TradingDate, UserId,
+    TickerRules, TradingDate, UserId, event_of,
 };
 use jiff::Timestamp;
 use postgres::types::ToSql;
@@ -16,9 +16,9 @@ use postgres::{IsolationLevel, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgOpenError, plan_write_error, pool_error, repo_error};
-use crate::migrations;
 use crate::rows;
 use crate::url::DatabaseUrl;
+use crate::{access, migrations};
 
 /// How a [`PgStore`] uses its database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,6 +342,7 @@ impl PlanRepository for PgStore {
                 rows::insert_chart(tx, id, chart)?;
             }
             rows::insert_history(tx, &plan, &entry)?;
+            access::announce(tx, event_of(entry.action), &plan, at)?;
             Ok(plan)
         })
     }
@@ -366,6 +367,7 @@ impl PlanRepository for PgStore {
                 rows::replace_charts(tx, &applied.plan)?;
             }
             rows::insert_history(tx, &applied.plan, &applied.entry)?;
+            access::announce(tx, event_of(applied.entry.action), &applied.plan, at)?;
             Ok(applied.plan)
         })
     }

@@ -11,6 +11,7 @@
 //! [`legacy::import_legacy`] copies the predecessor's database into this schema; [`backup::backup`] takes an online,
 //! consistent copy of a database in use.
 
+mod access;
 pub mod backup;
 mod error;
 mod images;

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/sqlite/0004_chart_images.sql"),
     },
     Migration { version: 5, name: "search", sql: include_str!("../../../migrations/sqlite/0005_search.sql") },
+    Migration { version: 6, name: "access", sql: include_str!("../../../migrations/sqlite/0006_access.sql") },
 ];
 
 /// The latest schema version this build knows.

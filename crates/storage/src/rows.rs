@@ -41,16 +41,19 @@ macro_rules! select_history {
     };
 }
 
-fn conversion_error(column: usize, error: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+pub(crate) fn conversion_error(
+    column: usize,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(error))
 }
 
-fn get_timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
+pub(crate) fn get_timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
     let text: String = row.get(column)?;
     timestamp::from_text(&text).map_err(|e| conversion_error(column, e))
 }
 
-fn get_opt_timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn get_opt_timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Timestamp>> {
     let text: Option<String> = row.get(column)?;
     text.map(|t| timestamp::from_text(&t).map_err(|e| conversion_error(column, e))).transpose()
 }

@@ -7,7 +7,7 @@ use core_model::transition::{apply_change, create_plan};
 use core_model::{
     Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
     PlanSearch, RepoError, SearchPage, SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention, TickerRules,
-    TradingDate, UserId,
+    TradingDate, UserId, event_of,
 };
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
@@ -18,7 +18,7 @@ use rusqlite::{
 
 use crate::error::{plan_write_error, repo_error};
 use crate::migrations::{self, SchemaStatus};
-use crate::{OpenError, rows, timestamp};
+use crate::{OpenError, access, rows, timestamp};
 
 /// How a [`SqliteStore`] uses its database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,6 +353,7 @@ impl PlanRepository for SqliteStore {
                 rows::insert_chart(tx, id, chart, None).map_err(repo_error)?;
             }
             rows::insert_history(tx, &plan, &entry, None).map_err(repo_error)?;
+            access::announce(tx, event_of(entry.action), &plan, at)?;
             Ok(plan)
         })
     }
@@ -374,6 +375,7 @@ impl PlanRepository for SqliteStore {
                 rows::replace_charts(tx, &applied.plan).map_err(repo_error)?;
             }
             rows::insert_history(tx, &applied.plan, &applied.entry, None).map_err(repo_error)?;
+            access::announce(tx, event_of(applied.entry.action), &applied.plan, at)?;
             Ok(applied.plan)
         })
     }

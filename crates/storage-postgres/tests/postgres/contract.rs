@@ -17,4 +17,6 @@ fn postgres_store_passes_the_contract_suite() {
     core_model::contract::run_all(fresh);
     core_model::contract::run_chart_image_cases(fresh);
     core_model::contract::run_search_cases(fresh);
+    core_model::contract::run_access_cases(fresh);
+    core_model::contract::run_webhook_cases(fresh);
 }

@@ -22,6 +22,14 @@ fn sqlite_store_passes_the_contract_suite() {
         case.set(case.get() + 1);
         open(&dir.file(&format!("case{}.db", case.get())))
     });
+    core_model::contract::run_access_cases(|| {
+        case.set(case.get() + 1);
+        open(&dir.file(&format!("case{}.db", case.get())))
+    });
+    core_model::contract::run_webhook_cases(|| {
+        case.set(case.get() + 1);
+        open(&dir.file(&format!("case{}.db", case.get())))
+    });
 }
 
 #[test]
@@ -29,4 +37,6 @@ fn in_memory_store_passes_the_contract_suite() {
     core_model::contract::run_all(|| SqliteStore::open_in_memory().unwrap());
     core_model::contract::run_chart_image_cases(|| SqliteStore::open_in_memory().unwrap());
     core_model::contract::run_search_cases(|| SqliteStore::open_in_memory().unwrap());
+    core_model::contract::run_access_cases(|| SqliteStore::open_in_memory().unwrap());
+    core_model::contract::run_webhook_cases(|| SqliteStore::open_in_memory().unwrap());
 }
