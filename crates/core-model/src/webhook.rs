@@ -273,6 +273,37 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+/// Whether deliveries may go to `ip`: not loopback, unspecified, private (RFC 1918, unique local), shared (CGNAT),
+/// link-local, multicast, broadcast or otherwise reserved. IPv4 addresses mapped into IPv6 are judged as IPv4.
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
 /// Why a subscription was disabled when its receiver answered 410 Gone (also the last error of its deliveries that
 /// were still pending).
 pub const GONE_REASON: &str = "the receiver answered 410 Gone: the subscription is disabled";
@@ -385,6 +416,19 @@ mod tests {
         assert_eq!(event_of(HistoryAction::ChartsChanged).as_str(), "plan.charts_changed");
         for event in EventType::PLAN_EVENTS {
             assert_eq!(EventType::parse(event.as_str()), Ok(event));
+        }
+    }
+
+    #[test]
+    fn only_public_addresses_receive() {
+        for public in ["93.184.216.34", "1.1.1.1", "2606:2800:220:1::1"] {
+            assert!(is_public_address(public.parse().unwrap()), "{public}");
+        }
+        for private in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+            "224.0.0.1", "255.255.255.255", "::1", "::", "fd00::1", "fe80::1", "::ffff:10.0.0.1", "ff02::1",
+        ] {
+            assert!(!is_public_address(private.parse().unwrap()), "{private}");
         }
     }
 

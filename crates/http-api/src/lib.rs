@@ -4,9 +4,11 @@
 //! [`Application::build`] binds the listener (port 0 picks a free one, as tests do) and
 //! [`Application::run_until`] serves until a shutdown signal, letting in-flight requests finish.
 
+mod admin;
 mod charts;
 mod dto;
 mod error;
+mod guard;
 mod legacy;
 mod metrics;
 mod openapi;
@@ -26,14 +28,14 @@ use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage as _, HttpServer, ResponseError as _, web};
-use service::PlanService;
 use tracing_actix_web::TracingLogger;
 
 pub use error::{ApiError, ErrorBody};
 pub use metrics::{LATENCY_BUCKETS, RequestMetrics};
 pub use openapi::{ApiDoc, document as openapi_document};
 pub use request_id::REQUEST_ID_HEADER;
-pub use state::{ApiConfig, AppState};
+pub use guard::{AccessConfig, RateLimit};
+pub use state::{ApiConfig, AppState, Services};
 
 /// What adds a mount's routes to an app.
 type MountedRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
@@ -86,25 +88,33 @@ impl Application {
     ///
     /// # Errors
     /// When the address cannot be bound (in use, not local, no permission).
-    pub fn build(config: ApiConfig, service: PlanService) -> std::io::Result<Self> {
+    pub fn build(config: ApiConfig, services: impl Into<Services>) -> std::io::Result<Self> {
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
-        Self::from_listener(listener, config, service, None)
+        Self::from_listener(listener, config, services, None)
     }
 
     /// Prepares the server on a listener bound by the caller, with the routes `mount` adds.
     ///
     /// # Errors
-    /// When the listener cannot be used.
+    /// When the listener cannot be used, or authentication is required without the token use cases.
     pub fn from_listener(
         listener: TcpListener,
         config: ApiConfig,
-        service: PlanService,
+        services: impl Into<Services>,
         mount: Option<Mount>,
     ) -> std::io::Result<Self> {
+        let Services { plans: service, access, webhooks } = services.into();
+        if config.access.auth_required && access.is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "api.auth is required but the API was given no token store",
+            ));
+        }
         let port = listener.local_addr()?.port();
-        let openapi = openapi::document(&service.policy().roster);
+        let openapi = openapi::document(&service.policy().roster, config.access.auth_required);
         let metrics = Arc::new(RequestMetrics::default());
-        let state = web::Data::new(AppState { service, metrics, config, openapi });
+        let limiters = guard::Limiters::new(&config.access);
+        let state = web::Data::new(AppState { service, metrics, config, openapi, access, webhooks, limiters });
         let workers =
             state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         let workers = workers.max(1);
@@ -184,6 +194,7 @@ fn app(
             }
         })
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(guard::guard))
         .wrap(cors)
         .wrap(from_fn(limits))
         .wrap(metrics::RecordMetrics(metrics))
@@ -251,8 +262,8 @@ async fn limits(
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "HEAD", "OPTIONS"])
-        .allowed_headers([header::ACCEPT, header::CONTENT_TYPE, header::IF_NONE_MATCH])
+        .allowed_methods(["GET", "HEAD", "OPTIONS", "POST", "DELETE"])
+        .allowed_headers([header::ACCEPT, header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH])
         .allowed_header(REQUEST_ID_HEADER)
         .expose_headers([header::ETAG])
         .expose_headers([REQUEST_ID_HEADER])

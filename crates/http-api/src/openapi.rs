@@ -6,7 +6,7 @@ use core_model::Roster;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
-use crate::{charts, dto, error, legacy, ops, v1};
+use crate::{admin, charts, dto, error, legacy, ops, v1};
 
 /// The API's description, collected from the handlers.
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::{charts, dto, error, legacy, ops, v1};
         legacy::plan, legacy::all, legacy::history,
         v1::list_plans, v1::tickers, v1::get_plan, v1::plan_history, v1::coach_history, v1::coaches, v1::stats, v1::openapi,
         charts::chart_image,
+        admin::list, admin::add, admin::remove, admin::test, admin::deliveries,
     ),
     components(schemas(
         error::ErrorBody, error::LegacyErrorBody,
@@ -30,6 +31,8 @@ use crate::{charts, dto, error, legacy, ops, v1};
         legacy::LegacyHistoryEntry,
         ops::Health, ops::DatabaseHealth, ops::BotHealthDto, ops::MetricsBody, ops::RequestCounts,
         ops::RouteMetrics, ops::PlanCounts, ops::ServiceDescription,
+        admin::SubscriptionDto, admin::NewSubscriptionDto, admin::SubscriptionsDto, admin::DeliveryDto,
+        admin::DeliveriesDto, admin::AddWebhook,
     )),
     tags(
         (name = "legacy", description = "The predecessor's routes, unchanged for existing agents"),
@@ -37,6 +40,7 @@ use crate::{charts, dto, error, legacy, ops, v1};
         (name = "coaches", description = "The coach roster"),
         (name = "charts", description = "Copies of the images attached to plans (Discord's links expire)"),
         (name = "service", description = "Health, metrics and this document"),
+        (name = "webhooks", description = "Subscriptions to plan events, signed as Standard Webhooks says (admin token)"),
     )
 )]
 pub struct ApiDoc;
@@ -44,22 +48,47 @@ pub struct ApiDoc;
 /// Routes that never read storage, so never answer 500 or 503.
 const WITHOUT_STORAGE: &[&str] = &["/", "/api/v1/coaches", "/api/v1/openapi.json", "/health", "/metrics"];
 
-/// The document as JSON, for a server with this roster (coach parameters list its coaches).
-pub fn document(roster: &Roster) -> String {
+/// Routes open without a token (`/` is limited, `/health` not even that).
+const OPEN: &[&str] = &["/", "/health"];
+
+/// Whether a route is an admin one (an admin token, and only where authentication is required).
+fn is_admin(path: &str) -> bool {
+    path.starts_with("/api/v1/webhooks")
+}
+
+/// The document as JSON, for a server with this roster (coach parameters list its coaches) that requires tokens
+/// or not (`auth_required`).
+pub fn document(roster: &Roster, auth_required: bool) -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut doc = serde_json::to_value(&doc).unwrap_or_else(|_| json!({}));
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
-            let Some(operation) = item.get_mut("get").and_then(Value::as_object_mut) else { continue };
-            let parameters = crate::params::document_parameters(path, roster);
-            if parameters.is_empty() {
-                operation.remove("parameters");
-            } else {
-                operation.insert("parameters".to_owned(), Value::Array(parameters));
+            let Some(item) = item.as_object_mut() else { continue };
+            for operation in item.values_mut().filter_map(Value::as_object_mut) {
+                let parameters = crate::params::document_parameters(path, roster);
+                if parameters.is_empty() {
+                    operation.remove("parameters");
+                } else {
+                    operation.insert("parameters".to_owned(), Value::Array(parameters));
+                }
+                add_error_responses(path, operation, auth_required);
+                if OPEN.contains(&path.as_str()) {
+                    operation.insert("security".to_owned(), json!([]));
+                }
             }
-            add_error_responses(path, operation);
         }
+    }
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": { "type": "http", "scheme": "bearer", "description": "An API token (`cpt_...`)" },
+        "basic": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "An API token as the password, any user name (e.g. `http://agent:cpt_...@host/`)",
+        },
+    });
+    if auth_required {
+        doc["security"] = json!([{ "bearer": [] }, { "basic": [] }]);
     }
     serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -71,7 +100,7 @@ fn schema_ref(name: &str) -> Value {
 /// Adds the error responses a route can give besides its own (every request can be refused for its size or its
 /// origin; a route that reads storage can find it busy or broken), and the body of each error response that has
 /// none yet.
-fn add_error_responses(path: &str, operation: &mut Map<String, Value>) {
+fn add_error_responses(path: &str, operation: &mut Map<String, Value>, auth_required: bool) {
     let legacy = path.starts_with("/api/coach-plans");
     // A legacy handler's errors have the predecessor's body; refusals made before routing (size, CORS) the v1 body.
     let handler_error = if legacy { schema_ref("LegacyErrorBody") } else { schema_ref("ErrorBody") };
@@ -90,9 +119,34 @@ fn add_error_responses(path: &str, operation: &mut Map<String, Value>) {
         ("413", "The request has a body larger than the limit", schema_ref("ErrorBody")),
         ("414", "The query string is longer than the limit", schema_ref("ErrorBody")),
     ];
-    if !WITHOUT_STORAGE.contains(&path) {
+    let open = OPEN.contains(&path);
+    // Checking a token reads storage too.
+    let reads_storage = !WITHOUT_STORAGE.contains(&path) || (auth_required && !open);
+    if reads_storage {
         added.push(("500", "A failure on the server's side, logged under the request id", handler_error.clone()));
         added.push(("503", "The database is busy; try again shortly", handler_error.clone()));
+    }
+    if path != "/health" {
+        added.push((
+            "429",
+            "Too many requests from this token (or address): wait as `Retry-After` says",
+            handler_error.clone(),
+        ));
+    }
+    if auth_required && !open {
+        added.push((
+            "401",
+            "No token, or one that is unknown, revoked or expired (`WWW-Authenticate` says how to send one)",
+            handler_error.clone(),
+        ));
+    }
+    if is_admin(path) {
+        let why = if auth_required {
+            "The token is not an admin one"
+        } else {
+            "Webhooks are managed over HTTP only where `api.auth` is `required`"
+        };
+        added.push(("403", why, handler_error.clone()));
     }
     let responses = operation.entry("responses").or_insert_with(|| json!({}));
     let Some(responses) = responses.as_object_mut() else { return };
@@ -127,11 +181,15 @@ mod tests {
     use crate::routes::ROUTES;
 
     fn document_of(roster: &Roster) -> Value {
-        serde_json::from_str(&document(roster)).unwrap()
+        serde_json::from_str(&document(roster, false)).unwrap()
     }
 
     fn operations(doc: &Value) -> impl Iterator<Item = (&String, &Value)> {
-        doc["paths"].as_object().unwrap().iter().map(|(path, item)| (path, &item["get"]))
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| item.as_object().unwrap().values().map(move |operation| (path, operation)))
     }
 
     #[test]
@@ -140,16 +198,20 @@ mod tests {
         for route in ROUTES.iter().filter(|r| r.alias_of.is_none()) {
             let segments: BTreeSet<&str> =
                 route.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
-            let documented: BTreeSet<&str> = doc["paths"][route.path]["get"]["parameters"]
-                .as_array()
-                .map(|ps| ps.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect())
-                .unwrap_or_default();
-            assert_eq!(segments, documented, "{}: every segment is a documented path parameter", route.path);
+            for operation in doc["paths"][route.path].as_object().unwrap().values() {
+                let documented: BTreeSet<&str> = operation["parameters"]
+                    .as_array()
+                    .map(|ps| ps.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                assert_eq!(segments, documented, "{}: every segment is a documented path parameter", route.path);
+            }
         }
         for param in PARAMETERS {
             assert!(ROUTES.iter().any(|r| r.path == param.path), "{} is a route", param.path);
-            let documented = doc["paths"][param.path]["get"]["parameters"].as_array().unwrap();
-            assert!(documented.iter().any(|p| p["name"] == param.name), "{} {}", param.path, param.name);
+            for operation in doc["paths"][param.path].as_object().unwrap().values() {
+                let documented = operation["parameters"].as_array().unwrap();
+                assert!(documented.iter().any(|p| p["name"] == param.name), "{} {}", param.path, param.name);
+            }
         }
     }
 
@@ -178,6 +240,8 @@ mod tests {
                 assert!(responses.contains_key(status), "{path} documents {status}");
             }
             assert_eq!(responses.contains_key("503"), !WITHOUT_STORAGE.contains(&path.as_str()) || path == "/health");
+            assert_eq!(responses.contains_key("429"), path != "/health", "{path}: limited unless a probe");
+            assert!(!responses.contains_key("401"), "{path}: no 401 without authentication");
             for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(response["content"]["application/json"]["schema"].is_object(), "{path} {status}");
@@ -189,6 +253,21 @@ mod tests {
             legacy_400["application/json"]["schema"]["anyOf"][0]["$ref"],
             "#/components/schemas/LegacyErrorBody"
         );
+    }
+
+    #[test]
+    fn with_authentication_every_route_but_health_and_the_index_documents_401() {
+        let doc: Value = serde_json::from_str(&document(&Roster::default(), true)).unwrap();
+        assert_eq!(doc["security"], json!([{ "bearer": [] }, { "basic": [] }]));
+        for (path, operation) in operations(&doc) {
+            let responses = operation["responses"].as_object().unwrap();
+            let open = OPEN.contains(&path.as_str());
+            assert_eq!(responses.contains_key("401"), !open, "{path}");
+            assert_eq!(responses.contains_key("403"), is_admin(path), "{path}");
+            if open {
+                assert_eq!(operation["security"], json!([]), "{path} needs no token");
+            }
+        }
     }
 
     #[test]

@@ -96,6 +96,11 @@ const TO: &str = "Last trading date searched, `YYYY-MM-DD` or `today`, included 
 const SEARCH_COACH: &str = "Only plans of this coach (any form `coach` takes elsewhere); repeat it for several \
                             (`coach=d&coach=s`: either); every coach when absent";
 
+/// The largest id a path accepts (the largest integer a JSON number holds exactly).
+pub(crate) const MAX_ID: u64 = 9_007_199_254_740_991;
+
+const SUBSCRIPTION: &str = "The subscription's id, as listed by `GET /api/v1/webhooks`";
+
 /// The formats `/metrics` answers in.
 pub(crate) const METRICS_FORMATS: &[&str] = &["json", "prometheus"];
 
@@ -163,6 +168,15 @@ pub(crate) const PARAMETERS: &[Param] = &[
         "digest",
         Kind::Digest,
         "SHA-256 of the image, 64 lowercase hexadecimal digits, as in a chart's `image_url`",
+    ),
+    path_segment("/api/v1/webhooks/{id}", "id", Kind::Count { max: MAX_ID }, SUBSCRIPTION),
+    path_segment("/api/v1/webhooks/{id}/test", "id", Kind::Count { max: MAX_ID }, SUBSCRIPTION),
+    path_segment("/api/v1/webhooks/{id}/deliveries", "id", Kind::Count { max: MAX_ID }, SUBSCRIPTION),
+    query(
+        "/api/v1/webhooks/{id}/deliveries",
+        "limit",
+        Kind::Count { max: service::webhooks::MAX_DELIVERY_LIST as u64 },
+        "Most deliveries returned, 1 to 500 (default 50)",
     ),
     query(
         "/metrics",

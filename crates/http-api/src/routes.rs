@@ -5,9 +5,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
 
 use crate::error::ApiError;
-use crate::{charts, legacy, ops, v1};
+use crate::{admin, charts, legacy, ops, v1};
 
-/// One path the API serves (GET and HEAD; other methods get a 405).
+/// One path the API serves (most with GET and HEAD only; other methods get a 405).
 pub(crate) struct Route {
     /// The path, as the router matches it and the OpenAPI document names it.
     pub path: &'static str,
@@ -16,17 +16,28 @@ pub(crate) struct Route {
     /// description names it instead.
     #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests that hold the table against the document"))]
     pub alias_of: Option<&'static str>,
+    /// The methods served, as the document names them (HEAD goes with GET).
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests that hold the table against the document"))]
+    pub methods: &'static [&'static str],
     /// Builds the actix resource serving `path`.
     resource: fn(&'static str) -> actix_web::Resource,
 }
 
 impl Route {
     const fn new(path: &'static str, resource: fn(&'static str) -> actix_web::Resource) -> Self {
-        Self { path, alias_of: None, resource }
+        Self { path, alias_of: None, methods: &["get"], resource }
     }
 
     const fn alias(path: &'static str, of: &'static str, resource: fn(&'static str) -> actix_web::Resource) -> Self {
-        Self { path, alias_of: Some(of), resource }
+        Self { path, alias_of: Some(of), methods: &["get"], resource }
+    }
+
+    const fn with_methods(
+        path: &'static str,
+        methods: &'static [&'static str],
+        resource: fn(&'static str) -> actix_web::Resource,
+    ) -> Self {
+        Self { path, alias_of: None, methods, resource }
     }
 
     /// The actix resource serving this route.
@@ -54,6 +65,23 @@ pub(crate) const ROUTES: &[Route] = &[
     Route::new("/api/v1/stats", |p| get(p, v1::stats)),
     Route::new("/api/v1/charts/{digest}", |p| get(p, charts::chart_image)),
     Route::new("/api/v1/openapi.json", |p| get(p, v1::openapi)),
+    Route::with_methods("/api/v1/webhooks", &["get", "post"], |p| {
+        web::resource(p)
+            .route(web::route().guard(read_guard()).to(admin::list))
+            .route(web::post().to(admin::add))
+            .default_service(web::to(|req: HttpRequest| not_allowed(req, "GET, HEAD or POST")))
+    }),
+    Route::with_methods("/api/v1/webhooks/{id}", &["delete"], |p| {
+        web::resource(p)
+            .route(web::delete().to(admin::remove))
+            .default_service(web::to(|req: HttpRequest| not_allowed(req, "DELETE")))
+    }),
+    Route::with_methods("/api/v1/webhooks/{id}/test", &["post"], |p| {
+        web::resource(p)
+            .route(web::post().to(admin::test))
+            .default_service(web::to(|req: HttpRequest| not_allowed(req, "POST")))
+    }),
+    Route::new("/api/v1/webhooks/{id}/deliveries", |p| get(p, admin::deliveries)),
 ];
 
 fn read_guard() -> impl guard::Guard {
@@ -90,7 +118,11 @@ pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::method_not_allowed(req.method().as_str(), "GET or HEAD").error_response()
+    not_allowed(req, "GET or HEAD").await
+}
+
+async fn not_allowed(req: HttpRequest, allowed: &str) -> HttpResponse {
+    ApiError::method_not_allowed(req.method().as_str(), allowed).error_response()
 }
 
 async fn legacy_method_not_allowed(req: HttpRequest) -> HttpResponse {
@@ -109,7 +141,7 @@ mod tests {
     use super::*;
 
     fn document() -> Value {
-        serde_json::from_str(&crate::openapi::document(&core_model::Roster::default())).unwrap()
+        serde_json::from_str(&crate::openapi::document(&core_model::Roster::default(), false)).unwrap()
     }
 
     #[test]
@@ -119,8 +151,11 @@ mod tests {
         let served: BTreeSet<&str> = ROUTES.iter().filter(|r| r.alias_of.is_none()).map(|r| r.path).collect();
         assert_eq!(documented, served, "every route is documented, and only routes are");
         for (path, item) in doc["paths"].as_object().unwrap() {
-            let methods: Vec<&String> = item.as_object().unwrap().keys().filter(|k| *k != "parameters").collect();
-            assert_eq!(methods, ["get"], "{path} is documented as the GET it is");
+            let methods: BTreeSet<&str> =
+                item.as_object().unwrap().keys().map(String::as_str).filter(|k| *k != "parameters").collect();
+            let route = ROUTES.iter().find(|r| r.path == path).unwrap();
+            let served: BTreeSet<&str> = route.methods.iter().copied().collect();
+            assert_eq!(methods, served, "{path} is documented with the methods it serves");
         }
     }
 

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use service::PlanService;
+use service::{Access, PlanService, Webhooks};
 
+use crate::guard::{AccessConfig, Limiters};
 use crate::metrics::RequestMetrics;
 
 /// How the API serves.
@@ -34,6 +35,8 @@ pub struct ApiConfig {
     /// The API's address as agents reach it (e.g. `https://plans.example.com` behind a proxy), for links in answers
     /// such as archived chart images; `None`: the scheme and `Host` of each request.
     pub public_url: Option<String>,
+    /// Who may call, and how often.
+    pub access: AccessConfig,
 }
 
 impl Default for ApiConfig {
@@ -50,7 +53,25 @@ impl Default for ApiConfig {
             bot_stale_after: Duration::from_secs(90),
             cache_max_age_seconds: 10,
             public_url: None,
+            access: AccessConfig::default(),
         }
+    }
+}
+
+/// The use cases the API serves: plans, and the tokens and webhooks of an API that checks tokens.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Plans.
+    pub plans: PlanService,
+    /// Tokens, checked when `api.auth` is required (which then needs them).
+    pub access: Option<Access>,
+    /// Webhook subscriptions, managed by the admin routes.
+    pub webhooks: Option<Webhooks>,
+}
+
+impl From<PlanService> for Services {
+    fn from(plans: PlanService) -> Self {
+        Self { plans, access: None, webhooks: None }
     }
 }
 
@@ -65,4 +86,10 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The OpenAPI document, for this roster, as served.
     pub openapi: String,
+    /// Tokens.
+    pub access: Option<Access>,
+    /// Webhook subscriptions.
+    pub webhooks: Option<Webhooks>,
+    /// The rate limiters.
+    pub(crate) limiters: Limiters,
 }

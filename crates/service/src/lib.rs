@@ -3,11 +3,14 @@
 //! The service sees storage only through the ports of `core_model` (`Arc<dyn PlanRepository>`); adapters are chosen by
 //! the binaries. Storage calls may block, so they run on tokio's blocking pool, inside the caller's tracing span.
 
+pub mod access;
+mod admin_error;
 mod bot_status;
 mod error;
 mod images;
 mod policy;
 mod search;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -18,9 +21,12 @@ use core_model::{
 };
 use tracing::Instrument as _;
 
+pub use access::{Access, AuthError};
+pub use admin_error::AdminError;
 pub use bot_status::{BOT_CONNECTION_KEY, BotHealth, BotState};
 pub use error::{Operation, ServiceError};
 pub use policy::Policy;
+pub use webhooks::Webhooks;
 pub use search::{
     DEFAULT_SEARCH_DAYS, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_DAYS, MAX_SEARCH_LIMIT, Mentions, SearchRequest,
     SearchResults,

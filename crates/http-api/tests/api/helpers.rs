@@ -11,8 +11,8 @@ use core_model::jiff::{SignedDuration, Timestamp};
 use core_model::{
     Actor, ChartKind, Clock, CoachId, NewChart, PlanRepository, PlanSource, PlanText, TradingDate, UserId,
 };
-use http_api::{ApiConfig, Application};
-use service::{EditPlan, PlanService, Policy, PostPlan};
+use http_api::{ApiConfig, Application, Services};
+use service::{Access, EditPlan, PlanService, Policy, PostPlan, Webhooks};
 use storage::{SqliteStore, StoreOptions};
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
@@ -51,6 +51,8 @@ impl TestClock {
 pub struct TestApp {
     pub address: String,
     pub service: PlanService,
+    /// Tokens, over the app's database.
+    pub access: Access,
     pub clock: Arc<TestClock>,
     pub client: reqwest::Client,
     pub db_path: PathBuf,
@@ -96,15 +98,19 @@ async fn spawn(
     let db_path = dir.path().join("plans.db");
     let store = Arc::new(SqliteStore::open(&db_path, StoreOptions::default()).unwrap());
     let clock = Arc::new(TestClock(Mutex::new(NOW.parse().unwrap())));
+    let access = Access::new(store.clone(), clock.clone());
+    let webhooks = Webhooks::new(store.clone(), clock.clone(), true);
     let service = PlanService::new(plans(store.clone()), store.clone(), clock.clone(), policy).with_chart_images(store);
     config.host = "127.0.0.1".into();
     config.port = 0;
     config.workers = Some(1);
-    let application = Application::build(config, service.clone()).unwrap();
+    let services =
+        Services { plans: service.clone(), access: Some(access.clone()), webhooks: Some(webhooks.clone()) };
+    let application = Application::build(config, services).unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until(std::future::pending()));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { address, service, clock, client, db_path, dir }
+    TestApp { address, service, access, clock, client, db_path, dir }
 }
 
 /// The log lines written so far by every app of this test binary.
