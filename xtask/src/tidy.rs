@@ -58,6 +58,11 @@ const RULES: &[Rule] = &[
     Rule { krate: "http-api", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
     Rule { krate: "mcp-server", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
     Rule {
+        krate: "webhooks",
+        may_use: &["core-model"],
+        must_not_use: &["rusqlite", "actix-web", "twilight-gateway", "reqwest"],
+    },
+    Rule {
         krate: "plan-client",
         may_use: &["core-model"],
         must_not_use: &["rusqlite", "actix-web", "twilight-gateway"],
@@ -66,7 +71,16 @@ const RULES: &[Rule] = &[
     Rule { krate: "test-support", may_use: &[], must_not_use: &[] },
     Rule {
         krate: "app",
-        may_use: &["core-model", "storage", "storage-postgres", "service", "discord-adapter", "http-api", "mcp-server"],
+        may_use: &[
+            "core-model",
+            "storage",
+            "storage-postgres",
+            "service",
+            "discord-adapter",
+            "http-api",
+            "mcp-server",
+            "webhooks",
+        ],
         must_not_use: &[],
     },
     Rule {

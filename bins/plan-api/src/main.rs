@@ -33,12 +33,18 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let store = startup::open_store(&settings)?;
     let service = startup::build_service(&settings, &store);
     let address = settings.api.address();
-    let application = startup::api_application(&settings, service)
+    let application = startup::api_application(&settings, service.clone(), &store)
         .map_err(|e| StartupError::failed(format!("cannot listen on {address}"), e))?;
     let url = format!("http://{}:{}", settings.api.host, application.port());
-    tracing::info!(%url, database = %store.describe(), "plan-api listening");
+    startup::warn_if_exposed(&settings);
+    let delivery = startup::start_delivery(&settings, &store, &service)?;
+    tracing::info!(%url, database = %store.describe(), auth = ?settings.api.auth, "plan-api listening");
     println!("plan-api listening on {url}");
-    application.run_until(shutdown).await.map_err(|e| StartupError::failed("the HTTP server failed", e))?;
+    let served = application.run_until(shutdown).await;
+    if let Some(delivery) = delivery {
+        delivery.stop().await;
+    }
+    served.map_err(|e| StartupError::failed("the HTTP server failed", e))?;
     tracing::info!("plan-api stopped");
     Ok(())
 }

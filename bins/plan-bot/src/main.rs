@@ -48,6 +48,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store = startup::open_store(&settings)?;
     let service = startup::build_service(&settings, &store);
+    let delivery = startup::start_delivery(&settings, &store, &service)?;
     let handler = startup::command_handler(&settings, service);
 
     let (config, _emulator) = match token {
@@ -79,7 +80,11 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
         gateway = config.gateway_url.as_deref().unwrap_or("Discord"),
         "plan-bot starting"
     );
-    bot::run(config, handler, shutdown).await.map_err(|e| StartupError::failed("the Discord bot stopped", e))?;
+    let ran = bot::run(config, handler, shutdown).await;
+    if let Some(delivery) = delivery {
+        delivery.stop().await;
+    }
+    ran.map_err(|e| StartupError::failed("the Discord bot stopped", e))?;
     tracing::info!("plan-bot stopped");
     Ok(())
 }

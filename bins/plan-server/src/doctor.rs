@@ -85,7 +85,7 @@ pub(crate) fn main(config: &ConfigArgs, server: &ServerArgs) -> ExitCode {
     let configuration = Check::pass("configuration", "valid");
     configuration.print();
     let mut checks = vec![configuration];
-    for check in [database(&settings), api_port(&settings)] {
+    for check in [database(&settings), api_port(&settings), api_auth(&settings)] {
         check.print();
         checks.push(check);
     }
@@ -293,6 +293,20 @@ pub(crate) fn api_port(settings: &Settings) -> Check {
 }
 
 /// The Discord checks: token present, token accepted, gateway reachable. Each is shown as soon as it is done.
+/// Whether the API needs tokens, and a warning when it listens beyond this machine without them.
+pub(crate) fn api_auth(settings: &Settings) -> Check {
+    let required = settings.api.auth == app::AuthMode::Required;
+    match (required, settings.api_beyond_loopback()) {
+        (true, _) => Check::pass("api auth", "required: every route but /health and / needs a token"),
+        (false, false) => Check::pass("api auth", format!("off, and the API listens on {} only", settings.api.host)),
+        (false, true) => Check::warn(
+            "api auth",
+            format!("off, and the API listens on {}: anyone who reaches it reads every plan", settings.api.host),
+            "set api.auth: required (API_AUTH=required) and make tokens with plan-server token create --name NAME",
+        ),
+    }
+}
+
 pub(crate) async fn discord(settings: &Settings, show: impl Fn(&Check)) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut done = |check: Check| {

@@ -157,10 +157,42 @@ pub(crate) fn main(args: &InitArgs, server: &ServerArgs, config: &ConfigArgs) ->
     let text = render(&answers);
     write_config(&args.output, &text, answers.iter().any(|(k, v)| *k == "discord.token" && !v.is_empty()))?;
     // The file must load the way `serve --config FILE` loads it.
-    SettingsLoader::new().config_dir(unused_dir()).config_file(Some(args.output.clone())).load()?;
+    let settings = SettingsLoader::new().config_dir(unused_dir()).config_file(Some(args.output.clone())).load()?;
     println!("wrote {}", args.output.display());
+    let token = first_token(&settings)?;
     println!("next: plan-server doctor --config {0}, then plan-server --config {0}", args.output.display());
+    println!(
+        "the API needs a token (api.auth: required); the first one, named {FIRST_TOKEN} (admin scope), is on the next \
+         line and is not shown again; make one per agent with plan-server token create --config {} --name NAME",
+        args.output.display()
+    );
+    println!("{token}");
     Ok(())
+}
+
+/// The name of the token `init` makes.
+const FIRST_TOKEN: &str = "operator";
+
+/// Makes the first token, an admin one, in the configured database (created when missing); when a token of that
+/// name exists already (a database kept from an earlier deployment), a new one under a numbered name.
+fn first_token(settings: &app::Settings) -> Result<String, StartupError> {
+    let store = app::startup::open_store(settings)?;
+    let access = app::startup::access(&store);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartupError::failed("cannot start the runtime", e))?;
+    runtime.block_on(async move {
+        for n in 1..=20 {
+            let name = if n == 1 { FIRST_TOKEN.to_owned() } else { format!("{FIRST_TOKEN}-{n}") };
+            match access.create(&name, core_model::Scope::Admin, None).await {
+                Ok((token, _)) => return Ok(token.expose().to_owned()),
+                Err(service::AdminError::NameTaken(_)) => {}
+                Err(error) => return Err(StartupError::failed("cannot make the first API token", error.to_string())),
+            }
+        }
+        Err(StartupError::failed("cannot make the first API token", "operator to operator-20 are all taken"))
+    })
 }
 
 fn usage(flag: &str, message: &str) -> StartupError {
@@ -267,7 +299,9 @@ fn render(answers: &[(&'static str, String)]) -> String {
     out.push_str("# It is layered over config/base.yaml; environment variables and flags still win.\n");
     out.push_str("# Every setting is described in docs/configuration.md.\n\n");
     out.push_str(&format!("database:\n  path: {}\n\n", quoted(get("database.path"))));
-    out.push_str(&format!("api:\n  host: {}\n  port: {}\n\n", quoted(get("api.host")), get("api.port")));
+    out.push_str(&format!("api:\n  host: {}\n  port: {}\n", quoted(get("api.host")), get("api.port")));
+    out.push_str("  # Every route but /health and / needs a token: plan-server token create --name NAME.\n");
+    out.push_str("  auth: required\n\n");
     out.push_str("discord:\n");
     let token = get("discord.token");
     if token.is_empty() {

@@ -1,7 +1,8 @@
 //! `plan-server`: the whole product in one process (Discord bot and HTTP API over one database), the sandbox that
 //! runs it against a local Discord, the MCP server over standard input and output (`mcp`), and the operator's
-//! commands (`doctor`, `init`, `migrate`, `backup`, `copy-db`, `import-legacy`).
+//! commands (`doctor`, `init`, `migrate`, `backup`, `copy-db`, `import-legacy`, `token`, `webhook`).
 
+mod access;
 mod console;
 mod demo;
 mod doctor;
@@ -89,6 +90,12 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Manage API tokens (needed by every route but /health and / when api.auth is required).
+    #[command(subcommand)]
+    Token(access::TokenCommand),
+    /// Manage webhook subscriptions: receivers told of every plan change, signed as Standard Webhooks says.
+    #[command(subcommand)]
+    Webhook(access::WebhookCommand),
     /// Import the predecessor's SQLite database (plans, charts, history); importing twice adds nothing.
     ImportLegacy {
         /// The predecessor's database file.
@@ -133,6 +140,8 @@ fn run(cli: Cli) -> Result<ExitCode, StartupError> {
         Some(Command::CopyDb { from, to, force }) => {
             operator::copy_db(&config, &server, &from, &to, force).map(|()| ExitCode::SUCCESS)
         }
+        Some(Command::Token(command)) => access::token(&config, &server, command).map(|()| ExitCode::SUCCESS),
+        Some(Command::Webhook(command)) => access::webhook(&config, &server, command).map(|()| ExitCode::SUCCESS),
         Some(Command::ImportLegacy { path, legacy_timezone }) => {
             operator::import_legacy(&config, &server, &path, legacy_timezone).map(|()| ExitCode::SUCCESS)
         }

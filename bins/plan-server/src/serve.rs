@@ -95,6 +95,7 @@ pub(crate) fn local_bot_config(settings: &Settings, emulator: &discord_emulator:
 /// The bot and the API running over one service.
 pub(crate) struct Pipeline {
     service: PlanService,
+    delivery: Option<startup::Delivery>,
     api_url: String,
     stop: watch::Sender<bool>,
     api: JoinHandle<std::io::Result<()>>,
@@ -110,19 +111,21 @@ impl Pipeline {
         let store = startup::open_store(settings)?;
         let service = startup::build_service(settings, &store);
         let address = settings.api.address();
-        let application = startup::api_application(settings, service.clone()).map_err(|e| {
+        let application = startup::api_application(settings, service.clone(), &store).map_err(|e| {
             StartupError::failed(
                 format!("cannot listen on {address}; choose another port with --port or API_PORT (0 picks a free one)"),
                 e,
             )
         })?;
         let api_url = format!("http://{}:{}", display_host(&settings.api.host), application.port());
+        startup::warn_if_exposed(settings);
+        let delivery = startup::start_delivery(settings, &store, &service)?;
         let (stop, stopped) = watch::channel(false);
         let api = tokio::spawn(application.run_until(wait_for(stopped.clone())));
         let handler = startup::command_handler(settings, service.clone());
         let bot = tokio::spawn(bot::run(bot_config, handler, wait_for(stopped)));
         tracing::info!(api = %api_url, database = %store.describe(), "plan-server started");
-        Ok(Self { service, api_url, stop, api, bot })
+        Ok(Self { service, delivery, api_url, stop, api, bot })
     }
 
     /// The API's base URL, e.g. `http://127.0.0.1:8080`.
@@ -140,6 +143,14 @@ impl Pipeline {
     /// # Errors
     /// When the bot stopped on its own or the HTTP server failed.
     pub(crate) async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
+        let result = self.serve(shutdown).await;
+        if let Some(delivery) = self.delivery.take() {
+            delivery.stop().await;
+        }
+        result
+    }
+
+    async fn serve(&mut self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
         let early = tokio::select! {
             () = shutdown => None,
             bot = &mut self.bot => Some(bot),

@@ -46,8 +46,9 @@ pub mod telemetry;
 pub mod test_secrets;
 
 pub use settings::{
-    ApiSettings, ClientSettings, CoachSettings, DatabaseSettings, DiscordSettings, Environment, LogFormat, LogLevel,
-    LogSettings, PlanSettings, Problem, Settings, SettingsError, SettingsLoader,
+    ApiSettings, AuthMode, ClientSettings, CoachSettings, DatabaseSettings, DiscordSettings, Environment, LogFormat,
+    LogLevel, LogSettings, PlanSettings, Problem, RateLimitSettings, Settings, SettingsError, SettingsLoader,
+    WebhookSettings,
 };
 pub use telemetry::{
     TelemetryError, TelemetryGuard, get_subscriber, get_test_subscriber, init_console_telemetry, init_stderr_telemetry,

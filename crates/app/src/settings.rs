@@ -50,6 +50,8 @@ pub struct Settings {
     pub discord: DiscordSettings,
     /// Plans: market time zone, chart limit, coach roster.
     pub plans: PlanSettings,
+    /// Webhook deliveries.
+    pub webhooks: WebhookSettings,
 }
 
 /// `database`: where plans are stored: PostgreSQL at `url` when it is set, else SQLite at `path`.
@@ -120,6 +122,13 @@ pub struct ApiSettings {
     /// The API's address as agents reach it, for links in answers (e.g. `https://plans.example.com` behind a
     /// proxy); unset: the scheme and `Host` of each request.
     pub public_url: Option<String>,
+    /// `off` (the default: anyone who reaches the API reads it) or `required` (every route but `/health` and `/`
+    /// needs a token).
+    pub auth: AuthMode,
+    /// How many requests a caller may make.
+    pub rate_limit: RateLimitSettings,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: addresses (`10.0.0.5`) or networks (`10.0.0.0/8`).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ApiSettings {
@@ -130,6 +139,71 @@ impl Default for ApiSettings {
             cors_origins: Vec::new(),
             max_body_bytes: 64 * 1024,
             public_url: None,
+            auth: AuthMode::Off,
+            rate_limit: RateLimitSettings::default(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Whether the API needs tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Anyone who reaches the API reads it (the default, as the predecessor did).
+    #[default]
+    Off,
+    /// Every route but `/health` and `/` needs a token.
+    Required,
+}
+
+/// `api.rate_limit`: a token bucket per token (per client address without one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Requests per second of a `read` token or an address, on average (default 20; 0 turns the limit off).
+    pub per_second: u32,
+    /// Requests at once (default 60).
+    pub burst: u32,
+    /// Requests per second of an `admin` token (default 20; 0 turns the limit off).
+    pub admin_per_second: u32,
+    /// Requests at once of an `admin` token (default 60).
+    pub admin_burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { per_second: 20, burst: 60, admin_per_second: 20, admin_burst: 60 }
+    }
+}
+
+/// `webhooks`: how this process delivers the webhook outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Whether this process runs the delivery worker (default true; several processes may, one delivers each).
+    pub deliver: bool,
+    /// Whether `http://` receivers on this machine are allowed (default false; for tests and the sandbox).
+    pub allow_insecure_loopback: bool,
+    /// Longest an attempt may take, in seconds (default 10).
+    pub timeout_seconds: u64,
+    /// How long a delivery is retried after its event, in hours (default 24).
+    pub retry_hours: u64,
+    /// The wait before the first retry, in seconds; each later one waits about twice as long (default 5).
+    pub first_retry_seconds: u64,
+    /// How often the outbox is looked at, in milliseconds (default 500).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            deliver: true,
+            allow_insecure_loopback: false,
+            timeout_seconds: 10,
+            retry_hours: 24,
+            first_retry_seconds: 5,
+            poll_interval_ms: 500,
         }
     }
 }
@@ -561,7 +635,24 @@ impl fmt::Display for Environment {
     }
 }
 
+/// An address (`10.0.0.5`, a network of one) or a network (`10.0.0.0/8`).
+pub(crate) fn parse_network(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
 impl Settings {
+    /// The trusted proxies as networks (the settings were validated, so every one reads).
+    pub fn trusted_proxies(&self) -> Vec<ipnet::IpNet> {
+        self.api.trusted_proxies.iter().filter_map(|p| parse_network(p)).collect()
+    }
+
+    /// Whether the API listens beyond this machine (a host that is not a loopback address or `localhost`).
+    pub fn api_beyond_loopback(&self) -> bool {
+        let host = self.api.host.trim_start_matches('[').trim_end_matches(']');
+        !(host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+    }
+
     /// Checks every setting and reports every problem at once.
     ///
     /// [`SettingsLoader::load`] calls this; call it yourself on settings built in code.

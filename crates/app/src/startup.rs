@@ -77,7 +77,122 @@ pub fn api_config(settings: &Settings) -> http_api::ApiConfig {
         max_body_bytes: settings.api.max_body_bytes,
         public_url: settings.api.public_url.clone(),
         storage_connections: settings.database.pool_size as usize,
+        access: http_api::AccessConfig {
+            auth_required: settings.api.auth == crate::settings::AuthMode::Required,
+            rate_limit: http_api::RateLimit {
+                per_second: settings.api.rate_limit.per_second,
+                burst: settings.api.rate_limit.burst,
+            },
+            admin_rate_limit: http_api::RateLimit {
+                per_second: settings.api.rate_limit.admin_per_second,
+                burst: settings.api.rate_limit.admin_burst,
+            },
+            trusted_proxies: settings.trusted_proxies(),
+        },
         ..http_api::ApiConfig::default()
+    }
+}
+
+/// The token use cases over the store.
+pub fn access(store: &Store) -> service::Access {
+    service::Access::new(store.tokens(), Arc::new(SystemClock))
+}
+
+/// The webhook subscription use cases over the store.
+pub fn webhooks(settings: &Settings, store: &Store) -> service::Webhooks {
+    service::Webhooks::new(store.webhooks(), Arc::new(SystemClock), settings.webhooks.allow_insecure_loopback)
+}
+
+/// Warns, in the log and on standard error, when the API listens beyond this machine without authentication.
+pub fn warn_if_exposed(settings: &Settings) {
+    if settings.api_beyond_loopback() && settings.api.auth == crate::settings::AuthMode::Off {
+        let message = format!(
+            "the API listens on {} without authentication: anyone who reaches it reads every plan; set api.auth: \
+             required (API_AUTH=required) and make tokens with plan-server token create",
+            settings.api.host
+        );
+        tracing::warn!("{message}");
+        eprintln!("warning: {message}");
+    }
+}
+
+/// The base of links in webhook bodies (archived chart images): `api.public_url`, else the API's configured
+/// address as this machine reaches it.
+pub fn link_base(settings: &Settings) -> String {
+    if let Some(public) = &settings.api.public_url {
+        return public.trim_end_matches('/').to_owned();
+    }
+    mcp_config(settings, settings.api.port).local_url
+}
+
+/// The webhook delivery worker of this process, running until [`Delivery::stop`]; `None` when `webhooks.deliver`
+/// is off.
+///
+/// # Errors
+/// When its HTTP client cannot be built.
+pub fn start_delivery(
+    settings: &Settings,
+    store: &Store,
+    service: &PlanService,
+) -> Result<Option<Delivery>, StartupError> {
+    if !settings.webhooks.deliver {
+        tracing::info!("webhooks are delivered by other processes (webhooks.deliver is false)");
+        return Ok(None);
+    }
+    let timeout = std::time::Duration::from_secs(settings.webhooks.timeout_seconds);
+    let worker = delivery_worker(settings, store, service)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(worker.run(async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    Ok(Some(Delivery { stop, task, timeout }))
+}
+
+/// The webhook delivery worker the settings describe, not yet running.
+///
+/// # Errors
+/// When its HTTP client cannot be built.
+pub fn delivery_worker(
+    settings: &Settings,
+    store: &Store,
+    service: &PlanService,
+) -> Result<webhooks::Worker, StartupError> {
+    let hooks = &settings.webhooks;
+    let config = webhooks::DeliveryConfig {
+        timeout: std::time::Duration::from_secs(hooks.timeout_seconds),
+        retry_for: std::time::Duration::from_secs(hooks.retry_hours * 3600),
+        first_retry: std::time::Duration::from_secs(hooks.first_retry_seconds),
+        poll_interval: std::time::Duration::from_millis(hooks.poll_interval_ms),
+        allow_insecure_loopback: hooks.allow_insecure_loopback,
+        ..webhooks::DeliveryConfig::default()
+    };
+    let (service, base) = (service.clone(), link_base(settings));
+    let render: webhooks::RenderPlan = Arc::new(move |plan| {
+        let (service, base) = (service.clone(), base.clone());
+        Box::pin(async move { http_api::plan_json(&service, &base, &plan).await })
+    });
+    webhooks::Worker::new(store.webhooks(), Arc::new(SystemClock), render, config)
+        .map_err(|e| StartupError::failed("cannot start the webhook delivery worker", e))
+}
+
+/// A running delivery worker.
+#[derive(Debug)]
+pub struct Delivery {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    timeout: std::time::Duration,
+}
+
+impl Delivery {
+    /// Stops claiming deliveries and waits for attempts in flight (each bounded by the attempt timeout); one still
+    /// running then is abandoned, and its lease lets another process (or the next start) deliver it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(self.timeout + std::time::Duration::from_secs(1), &mut task).await.is_err() {
+            task.abort();
+        }
     }
 }
 
@@ -133,7 +248,11 @@ pub fn open_store(settings: &Settings) -> Result<Store, StartupError> {
 ///
 /// # Errors
 /// When the address cannot be bound.
-pub fn api_application(settings: &Settings, service: PlanService) -> std::io::Result<http_api::Application> {
+pub fn api_application(
+    settings: &Settings,
+    service: PlanService,
+    store: &Store,
+) -> std::io::Result<http_api::Application> {
     let config = api_config(settings);
     let listener = std::net::TcpListener::bind((config.host.as_str(), config.port))?;
     let port = listener.local_addr()?.port();
@@ -142,7 +261,9 @@ pub fn api_application(settings: &Settings, service: PlanService) -> std::io::Re
     let closer = transport.clone();
     let mount =
         http_api::Mount::new(move |config| transport.configure(config)).on_stop(move || closer.close_sessions());
-    http_api::Application::from_listener(listener, config, service, Some(mount))
+    let services =
+        http_api::Services { plans: service, access: Some(access(store)), webhooks: Some(webhooks(settings, store)) };
+    http_api::Application::from_listener(listener, config, services, Some(mount))
 }
 
 /// How the MCP server answers, from the settings; `port` is the API's (links to chart images point there when

@@ -142,6 +142,22 @@ impl Store {
         }
     }
 
+    /// The API tokens.
+    pub fn tokens(&self) -> Arc<dyn core_model::TokenStore> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
+    /// The webhook subscriptions and their outbox.
+    pub fn webhooks(&self) -> Arc<dyn core_model::WebhookStore> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
     /// Its records, to copy them out or in.
     pub fn transfer(&self) -> Arc<dyn core_model::transfer::StoreTransfer> {
         match self {

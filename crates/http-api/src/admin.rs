@@ -141,23 +141,57 @@ pub struct DeliveriesDto {
     pub deliveries: Vec<DeliveryDto>,
 }
 
+/// An event a subscription can receive.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum PlanEvent {
+    /// A plan was posted.
+    #[serde(rename = "plan.created")]
+    Created,
+    /// A plan's text changed.
+    #[serde(rename = "plan.edited")]
+    Edited,
+    /// A plan was deleted.
+    #[serde(rename = "plan.deleted")]
+    Deleted,
+    /// A deleted plan was restored.
+    #[serde(rename = "plan.restored")]
+    Restored,
+    /// Only a plan's charts changed.
+    #[serde(rename = "plan.charts_changed")]
+    ChartsChanged,
+}
+
+impl PlanEvent {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Created => "plan.created",
+            Self::Edited => "plan.edited",
+            Self::Deleted => "plan.deleted",
+            Self::Restored => "plan.restored",
+            Self::ChartsChanged => "plan.charts_changed",
+        }
+    }
+}
+
 /// The body of `POST /api/v1/webhooks`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddWebhook {
-    /// Where deliveries go: an `https://` URL of a public host.
-    #[schema(example = "https://hooks.example.com/coach-plans")]
+    /// Where deliveries go: an `https://` URL of a public host (not a private, loopback or link-local address), with
+    /// no credentials in it.
+    #[schema(example = "https://hooks.example.com/coach-plans", format = "uri")]
     pub url: String,
     /// The events to receive; every plan event when absent or empty.
     #[serde(default)]
     #[schema(example = json!(["plan.created", "plan.edited"]))]
-    pub events: Vec<String>,
+    pub events: Vec<PlanEvent>,
 }
 
 fn webhooks(state: &AppState) -> Result<&service::Webhooks, ApiError> {
-    state.webhooks.as_ref().ok_or_else(|| {
-        ApiError::client(StatusCode::SERVICE_UNAVAILABLE, &"webhooks are not available on this server")
-    })
+    state
+        .webhooks
+        .as_ref()
+        .ok_or_else(|| ApiError::client(StatusCode::SERVICE_UNAVAILABLE, &"webhooks are not available on this server"))
 }
 
 fn subscription_id(req: &HttpRequest) -> Result<i64, ApiError> {
@@ -208,7 +242,8 @@ pub async fn add(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
             "the body is not a subscription ({e}); send {{\"url\": \"https://...\", \"events\": [\"plan.created\"]}}"
         ))
     })?;
-    let subscription = webhooks(&state)?.add(&request.url, &request.events.join(",")).await?;
+    let events: Vec<&str> = request.events.iter().map(|e| e.name()).collect();
+    let subscription = webhooks(&state)?.add(&request.url, &events.join(",")).await?;
     let body = NewSubscriptionDto {
         secret: subscription.secret.expose().to_owned(),
         subscription: SubscriptionDto::new(&subscription),

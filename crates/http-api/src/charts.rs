@@ -41,6 +41,16 @@ impl ChartCopies {
         Self { base: base_url(state, req), by_source }
     }
 
+    /// The copies of the charts of `plans` that the service finds, linked under `base` (the API's base URL): for
+    /// answers made outside a request, such as webhook bodies. A failure to read them leaves the original links.
+    pub(crate) async fn outside_request(service: &service::PlanService, base: &str, plans: &[Plan]) -> Self {
+        let by_source = service.archived_images(plans).await.unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "cannot read the archived chart images; using the original links");
+            HashMap::new()
+        });
+        Self { base: base.trim_end_matches('/').to_owned(), by_source }
+    }
+
     /// The archived copy of `chart`, if any.
     pub(crate) fn copy_of(&self, chart: &Chart) -> Option<&ArchivedImage> {
         (chart.kind == ChartKind::Attachment).then(|| self.by_source.get(source_key(&chart.url))).flatten()

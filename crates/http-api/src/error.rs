@@ -107,12 +107,14 @@ impl fmt::Display for ApiError {
 pub(crate) fn code_of(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::CONFLICT => "conflict",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_server_error() => "internal_error",
         _ => "client_error",
@@ -239,6 +241,8 @@ mod tests {
         check(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
         check(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
         check(StatusCode::URI_TOO_LONG, "uri_too_long");
+        check(StatusCode::UNAUTHORIZED, "unauthorized");
+        check(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
         check(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
         check(StatusCode::BAD_GATEWAY, "internal_error");
         check(StatusCode::IM_A_TEAPOT, "client_error");

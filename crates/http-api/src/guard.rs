@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError as _, web};
 use base64::Engine as _;
@@ -40,8 +40,10 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// The default: 20 requests a second, 60 at once; no polling agent comes near it.
+    /// The deployments' default (`api.rate_limit`): 20 requests a second, 60 at once; no polling agent comes near it.
     pub const DEFAULT: Self = Self { per_second: 20, burst: 60 };
+    /// No limit.
+    pub const OFF: Self = Self { per_second: 0, burst: 0 };
 
     fn quota(self) -> Option<Quota> {
         let per_second = NonZeroU32::new(self.per_second)?;
@@ -65,11 +67,13 @@ pub struct AccessConfig {
 }
 
 impl Default for AccessConfig {
+    /// No tokens and no limits: an app built in code limits what its builder asks for (the binaries ask for what
+    /// the settings say, [`RateLimit::DEFAULT`] unless configured).
     fn default() -> Self {
         Self {
             auth_required: false,
-            rate_limit: RateLimit::DEFAULT,
-            admin_rate_limit: RateLimit::DEFAULT,
+            rate_limit: RateLimit::OFF,
+            admin_rate_limit: RateLimit::OFF,
             trusted_proxies: Vec::new(),
         }
     }
@@ -158,7 +162,8 @@ fn presented(req: &ServiceRequest) -> Result<Option<String>, &'static str> {
             .decode(rest)
             .map_err(|_| "the Basic credentials are not base64")?;
         let text = String::from_utf8(decoded).map_err(|_| "the Basic credentials are not UTF-8")?;
-        let (_, password) = text.split_once(':').ok_or("the Basic credentials have no password; put the token there")?;
+        let (_, password) =
+            text.split_once(':').ok_or("the Basic credentials have no password; put the token there")?;
         return Ok(Some(password.to_owned()));
     }
     Err("use Authorization: Bearer <token>, or HTTP Basic with the token as password")
@@ -247,7 +252,9 @@ pub(crate) async fn guard(
                         "the token {} has the {} scope; this route needs an admin token",
                         record.name, record.scope
                     );
-                    return Ok(req.into_response(refusal(&path, StatusCode::FORBIDDEN, &message)).map_into_right_body());
+                    return Ok(req
+                        .into_response(refusal(&path, StatusCode::FORBIDDEN, &message))
+                        .map_into_right_body());
                 }
                 scope = Some(record.scope);
                 caller = Some(Caller::Token(record.name.to_string()));
@@ -289,7 +296,8 @@ mod tests {
         let bearer = TestRequest::default().insert_header(("authorization", "Bearer cpt_abc")).to_srv_request();
         assert_eq!(presented(&bearer), Ok(Some("cpt_abc".to_owned())));
         // `agent:cpt_abc`, as Python's requests sends it for http://agent:cpt_abc@host/.
-        let basic = TestRequest::default().insert_header(("authorization", "Basic YWdlbnQ6Y3B0X2FiYw==")).to_srv_request();
+        let basic =
+            TestRequest::default().insert_header(("authorization", "Basic YWdlbnQ6Y3B0X2FiYw==")).to_srv_request();
         assert_eq!(presented(&basic), Ok(Some("cpt_abc".to_owned())));
         let digest = TestRequest::default().insert_header(("authorization", "Digest x")).to_srv_request();
         assert!(presented(&digest).unwrap_err().contains("Bearer"));
@@ -324,7 +332,10 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(limiters.check(&other, Some(Scope::Read)).is_ok(), "others are not limited by it");
         assert_eq!(limiters.refused.load(Ordering::Relaxed), 1);
-        let off = Limiters::new(&AccessConfig { rate_limit: RateLimit { per_second: 0, burst: 0 }, ..AccessConfig::default() });
+        let off = Limiters::new(&AccessConfig {
+            rate_limit: RateLimit { per_second: 0, burst: 0 },
+            ..AccessConfig::default()
+        });
         assert!((0..1000).all(|_| off.check(&one, None).is_ok()), "0 turns the limit off");
     }
 

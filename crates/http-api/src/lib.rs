@@ -31,11 +31,18 @@ use actix_web::{App, HttpMessage as _, HttpServer, ResponseError as _, web};
 use tracing_actix_web::TracingLogger;
 
 pub use error::{ApiError, ErrorBody};
+pub use guard::{AccessConfig, RateLimit};
 pub use metrics::{LATENCY_BUCKETS, RequestMetrics};
 pub use openapi::{ApiDoc, document as openapi_document};
 pub use request_id::REQUEST_ID_HEADER;
-pub use guard::{AccessConfig, RateLimit};
 pub use state::{ApiConfig, AppState, Services};
+
+/// A plan as the v1 routes answer it (`PlanDto`, with the links of its archived chart images under `base`, the
+/// API's base URL): the body of webhook deliveries, so that they and the API never disagree.
+pub async fn plan_json(service: &service::PlanService, base: &str, plan: &core_model::Plan) -> serde_json::Value {
+    let copies = charts::ChartCopies::outside_request(service, base, std::slice::from_ref(plan)).await;
+    serde_json::to_value(dto::PlanDto::new(plan, &service.policy().roster, &copies)).unwrap_or_default()
+}
 
 /// What adds a mount's routes to an app.
 type MountedRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;

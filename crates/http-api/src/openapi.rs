@@ -32,7 +32,7 @@ use crate::{admin, charts, dto, error, legacy, ops, v1};
         ops::Health, ops::DatabaseHealth, ops::BotHealthDto, ops::MetricsBody, ops::RequestCounts,
         ops::RouteMetrics, ops::PlanCounts, ops::ServiceDescription,
         admin::SubscriptionDto, admin::NewSubscriptionDto, admin::SubscriptionsDto, admin::DeliveryDto,
-        admin::DeliveriesDto, admin::AddWebhook,
+        admin::DeliveriesDto, admin::AddWebhook, admin::PlanEvent,
     )),
     tags(
         (name = "legacy", description = "The predecessor's routes, unchanged for existing agents"),

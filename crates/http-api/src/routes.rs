@@ -69,17 +69,17 @@ pub(crate) const ROUTES: &[Route] = &[
         web::resource(p)
             .route(web::route().guard(read_guard()).to(admin::list))
             .route(web::post().to(admin::add))
-            .default_service(web::to(|req: HttpRequest| not_allowed(req, "GET, HEAD or POST")))
+            .default_service(web::to(|req: HttpRequest| not_allowed(req, &["GET", "HEAD", "POST"])))
     }),
     Route::with_methods("/api/v1/webhooks/{id}", &["delete"], |p| {
         web::resource(p)
             .route(web::delete().to(admin::remove))
-            .default_service(web::to(|req: HttpRequest| not_allowed(req, "DELETE")))
+            .default_service(web::to(|req: HttpRequest| not_allowed(req, &["DELETE"])))
     }),
     Route::with_methods("/api/v1/webhooks/{id}/test", &["post"], |p| {
         web::resource(p)
             .route(web::post().to(admin::test))
-            .default_service(web::to(|req: HttpRequest| not_allowed(req, "POST")))
+            .default_service(web::to(|req: HttpRequest| not_allowed(req, &["POST"])))
     }),
     Route::new("/api/v1/webhooks/{id}/deliveries", |p| get(p, admin::deliveries)),
 ];
@@ -118,11 +118,21 @@ pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    not_allowed(req, "GET or HEAD").await
+    not_allowed(req, &["GET", "HEAD"]).await
 }
 
-async fn not_allowed(req: HttpRequest, allowed: &str) -> HttpResponse {
-    ApiError::method_not_allowed(req.method().as_str(), allowed).error_response()
+/// A JSON 405 whose message and `Allow` header name `allowed`.
+async fn not_allowed(req: HttpRequest, allowed: &[&str]) -> HttpResponse {
+    let words = match allowed {
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [] => "nothing".to_owned(),
+    };
+    let mut response = ApiError::method_not_allowed(req.method().as_str(), &words).error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 async fn legacy_method_not_allowed(req: HttpRequest) -> HttpResponse {

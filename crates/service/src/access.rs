@@ -96,8 +96,7 @@ impl Access {
         if !stored {
             return Err(AdminError::NameTaken(name));
         }
-        let record =
-            TokenRecord { name, scope, created_at: now, expires_at, last_used_at: None, revoked_at: None };
+        let record = TokenRecord { name, scope, created_at: now, expires_at, last_used_at: None, revoked_at: None };
         Ok((token, record))
     }
 
@@ -117,7 +116,11 @@ impl Access {
     pub async fn revoke(&self, name: &str) -> Result<(), AdminError> {
         let name = TokenName::parse(name)?;
         let (tokens, at, key) = (Arc::clone(&self.tokens), self.clock.now(), name.clone());
-        if run_blocking(move || tokens.revoke_token(&key, at)).await? { Ok(()) } else { Err(AdminError::UnknownToken(name)) }
+        if run_blocking(move || tokens.revoke_token(&key, at)).await? {
+            Ok(())
+        } else {
+            Err(AdminError::UnknownToken(name))
+        }
     }
 
     /// Checks a presented token: it must be ours, known, not revoked and not expired. Looked up in storage on every

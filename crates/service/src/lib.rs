@@ -26,11 +26,11 @@ pub use admin_error::AdminError;
 pub use bot_status::{BOT_CONNECTION_KEY, BotHealth, BotState};
 pub use error::{Operation, ServiceError};
 pub use policy::Policy;
-pub use webhooks::Webhooks;
 pub use search::{
     DEFAULT_SEARCH_DAYS, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_DAYS, MAX_SEARCH_LIMIT, Mentions, SearchRequest,
     SearchResults,
 };
+pub use webhooks::Webhooks;
 
 /// Most history entries one request returns.
 pub const MAX_HISTORY_LIMIT: usize = 1000;

@@ -29,7 +29,12 @@ pub(crate) fn announce(conn: &Connection, event: EventType, plan: &Plan, at: Tim
     Ok(())
 }
 
-const TOKEN_COLUMNS: &str = "name, scope, created_at, expires_at, last_used_at, revoked_at";
+/// `SELECT` of a token's columns, then `$rest`.
+macro_rules! token_select {
+    ($rest:literal) => {
+        concat!("SELECT name, scope, created_at, expires_at, last_used_at, revoked_at FROM api_tokens ", $rest)
+    };
+}
 
 fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     let name: String = row.get(0)?;
@@ -44,7 +49,12 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-const SUBSCRIPTION_COLUMNS: &str = "id, url, events, secret, created_at, disabled_at, disabled_reason";
+/// A subscription's columns, in the order [`subscription_from_row`] reads them.
+macro_rules! subscription_columns {
+    () => {
+        "id, url, events, secret, created_at, disabled_at, disabled_reason"
+    };
+}
 
 fn subscription_from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
     let secret: String = row.get(3)?;
@@ -59,8 +69,24 @@ fn subscription_from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.message_id, d.subscription_id, d.event_type, d.occurred_at, d.plan, d.status, \
-                                d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error";
+/// `SELECT` of a delivery's columns from `webhook_deliveries d`, then `$rest`.
+macro_rules! delivery_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT d.id, d.message_id, d.subscription_id, d.event_type, d.occurred_at, d.plan, d.status, d.attempts, \
+             d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error FROM webhook_deliveries d ",
+            $rest
+        )
+    };
+}
+
+/// The conditions of a due delivery (`?1` is now).
+macro_rules! due {
+    () => {
+        "d.status = 'pending' AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1) \
+         AND s.disabled_at IS NULL"
+    };
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("not {0}")]
@@ -87,9 +113,7 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
 }
 
 fn delivery_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Delivery>> {
-    conn.prepare_cached(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.id = ?1"))?
-        .query_row([id], delivery_from_row)
-        .optional()
+    conn.prepare_cached(delivery_select!("WHERE d.id = ?1"))?.query_row([id], delivery_from_row).optional()
 }
 
 impl TokenStore for SqliteStore {
@@ -116,7 +140,7 @@ impl TokenStore for SqliteStore {
 
     fn list_tokens(&self) -> Result<Vec<TokenRecord>, RepoError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"))?;
+            let mut stmt = conn.prepare_cached(token_select!("ORDER BY id"))?;
             stmt.query_map([], token_from_row)?.collect()
         })
     }
@@ -133,7 +157,7 @@ impl TokenStore for SqliteStore {
 
     fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, RepoError> {
         self.read(|conn| {
-            conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_sha256 = ?1"))?
+            conn.prepare_cached(token_select!("WHERE token_sha256 = ?1"))?
                 .query_row([hash.to_hex()], token_from_row)
                 .optional()
         })
@@ -152,9 +176,9 @@ impl TokenStore for SqliteStore {
 impl WebhookStore for SqliteStore {
     fn add_subscription(&self, new: &NewSubscription) -> Result<Subscription, RepoError> {
         self.write(|tx| {
-            tx.prepare_cached(&format!(
-                "INSERT INTO webhook_subscriptions (url, events, secret, created_at) VALUES (?1, ?2, ?3, ?4) \
-                 RETURNING {SUBSCRIPTION_COLUMNS}"
+            tx.prepare_cached(concat!(
+                "INSERT INTO webhook_subscriptions (url, events, secret, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING ",
+                subscription_columns!()
             ))
             .and_then(|mut stmt| {
                 stmt.query_row(
@@ -168,8 +192,11 @@ impl WebhookStore for SqliteStore {
 
     fn subscriptions(&self) -> Result<Vec<Subscription>, RepoError> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions ORDER BY id"))?;
+            let mut stmt = conn.prepare_cached(concat!(
+                "SELECT ",
+                subscription_columns!(),
+                " FROM webhook_subscriptions ORDER BY id"
+            ))?;
             stmt.query_map([], subscription_from_row)?.collect()
         })
     }
@@ -207,14 +234,13 @@ impl WebhookStore for SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<(Delivery, Subscription)>, RepoError> {
-        let due_where = "d.status = 'pending' AND d.next_attempt_at <= ?1 \
-                         AND (d.lease_until IS NULL OR d.lease_until <= ?1) \
-                         AND s.disabled_at IS NULL";
         // A read first: a worker polling an empty outbox never takes the write lock.
         let any_due = self.read(|conn| {
-            conn.prepare_cached(&format!(
+            conn.prepare_cached(concat!(
                 "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhook_subscriptions s \
-                 ON s.id = d.subscription_id WHERE {due_where})"
+                 ON s.id = d.subscription_id WHERE ",
+                due!(),
+                ")"
             ))?
             .query_row([ts(now)], |r| r.get::<_, bool>(0))
         })?;
@@ -223,9 +249,11 @@ impl WebhookStore for SqliteStore {
         }
         self.write(|tx| {
             let ids: Vec<i64> = tx
-                .prepare_cached(&format!(
+                .prepare_cached(concat!(
                     "SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
-                     WHERE {due_where} ORDER BY d.next_attempt_at, d.id LIMIT ?2"
+                     WHERE ",
+                    due!(),
+                    " ORDER BY d.next_attempt_at, d.id LIMIT ?2"
                 ))
                 .and_then(|mut stmt| stmt.query_map(params![ts(now), limit], |r| r.get(0))?.collect())
                 .map_err(repo_error)?;
@@ -236,8 +264,10 @@ impl WebhookStore for SqliteStore {
                     .map_err(repo_error)?;
                 let delivery = delivery_by_id(tx, id).map_err(repo_error)?;
                 let subscription = tx
-                    .prepare_cached(&format!(
-                        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = \
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        subscription_columns!(),
+                        " FROM webhook_subscriptions WHERE id = \
                          (SELECT subscription_id FROM webhook_deliveries WHERE id = ?1)"
                     ))
                     .and_then(|mut stmt| stmt.query_row([id], subscription_from_row))
@@ -292,9 +322,8 @@ impl WebhookStore for SqliteStore {
 
     fn deliveries(&self, subscription: Option<i64>, limit: u32) -> Result<Vec<Delivery>, RepoError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d \
-                 WHERE ?1 IS NULL OR d.subscription_id = ?1 ORDER BY d.id DESC LIMIT ?2"
+            let mut stmt = conn.prepare_cached(delivery_select!(
+                "WHERE ?1 IS NULL OR d.subscription_id = ?1 ORDER BY d.id DESC LIMIT ?2"
             ))?;
             stmt.query_map(params![subscription, limit], delivery_from_row)?.collect()
         })

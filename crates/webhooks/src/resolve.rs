@@ -2,10 +2,13 @@
 //! the attempt, and only public ones are connected to (loopback too when the operator allows it), so that a name
 //! pointed at an internal service (or re-pointed after the subscription was checked) reaches nothing inside.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use core_model::webhook::is_public_address;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use hyper_util::client::legacy::connect::dns::Name;
 
 /// Resolves with the system resolver and keeps the addresses deliveries may go to.
 #[derive(Debug, Clone, Copy)]
@@ -13,21 +16,21 @@ pub(crate) struct PublicOnly {
     pub(crate) allow_loopback: bool,
 }
 
-/// A name that resolved to no address deliveries may go to.
-#[derive(Debug, thiserror::Error)]
-#[error("{name} resolves to no public address (only {found}); webhooks are delivered to public hosts only")]
-struct NotPublic {
-    name: String,
-    found: String,
-}
-
 /// Whether a delivery may connect to `ip`.
 pub(crate) fn admitted(ip: std::net::IpAddr, allow_loopback: bool) -> bool {
     is_public_address(ip) || (allow_loopback && ip.is_loopback())
 }
 
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
+impl tower_service::Service<Name> for PublicOnly {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
         let allow_loopback = self.allow_loopback;
         Box::pin(async move {
             let host = name.as_str().to_owned();
@@ -36,24 +39,31 @@ impl Resolve for PublicOnly {
             if kept.is_empty() {
                 let found: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
                 let found = if found.is_empty() { "no address".to_owned() } else { found.join(", ") };
-                return Err(Box::new(NotPublic { name: host, found }) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("{host} resolves to no public address (only {found}); webhooks go to public hosts only"),
+                ));
             }
-            Ok(Box::new(kept.into_iter()) as Addrs)
+            Ok(kept.into_iter())
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr as _;
+
+    use tower_service::Service as _;
+
     use super::*;
 
     #[tokio::test]
     async fn localhost_resolves_only_when_loopback_is_allowed() {
-        let name: Name = "localhost".parse().unwrap();
-        let refused = PublicOnly { allow_loopback: false }.resolve(name).await.err().unwrap().to_string();
+        let refused = PublicOnly { allow_loopback: false }.call(Name::from_str("localhost").unwrap()).await;
+        let refused = refused.err().unwrap().to_string();
         assert!(refused.contains("no public address"), "{refused}");
-        let name: Name = "localhost".parse().unwrap();
-        let kept: Vec<SocketAddr> = PublicOnly { allow_loopback: true }.resolve(name).await.unwrap().collect();
+        let kept: Vec<SocketAddr> =
+            PublicOnly { allow_loopback: true }.call(Name::from_str("localhost").unwrap()).await.unwrap().collect();
         assert!(!kept.is_empty() && kept.iter().all(|a| a.ip().is_loopback()));
     }
 }

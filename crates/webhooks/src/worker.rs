@@ -5,9 +5,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use core_model::jiff::{SignedDuration, Timestamp};
 use core_model::{AttemptOutcome, Clock, Delivery, EventType, Plan, Subscription, WebhookStore};
-use reqwest::StatusCode;
+use http_body_util::Full;
+use hyper::StatusCode;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use tokio::task::JoinSet;
 
 use crate::resolve::{PublicOnly, admitted};
@@ -73,7 +79,7 @@ pub struct Worker {
     store: Arc<dyn WebhookStore>,
     clock: Arc<dyn Clock>,
     render: RenderPlan,
-    client: reqwest::Client,
+    client: Client<HttpsConnector<HttpConnector<PublicOnly>>, Full<Bytes>>,
     config: DeliveryConfig,
 }
 
@@ -103,41 +109,32 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The HTTP client of deliveries: TLS with the web's roots (ring), no proxies, no redirects, bounded time, and the
-/// resolver that admits public addresses only.
-///
-/// # Errors
-/// When the TLS configuration cannot be built.
-fn client(config: &DeliveryConfig) -> Result<reqwest::Client, reqwest::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    let mut builder = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent(concat!("coach-plans-webhooks/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(PublicOnly { allow_loopback: config.allow_insecure_loopback }));
-    if let Ok(tls) = tls {
-        builder = builder.tls_backend_preconfigured(tls);
-    }
-    builder.build()
+/// The HTTP client of deliveries: TLS with the web's roots (rustls with ring, given explicitly, so nothing is
+/// installed process-wide), HTTP/1.1, no redirects followed, and the resolver that admits public addresses only.
+fn client(config: &DeliveryConfig) -> Result<Client<HttpsConnector<HttpConnector<PublicOnly>>, Full<Bytes>>, String> {
+    let mut http = HttpConnector::new_with_resolver(PublicOnly { allow_loopback: config.allow_insecure_loopback });
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(config.timeout));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| e.to_string())?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 impl Worker {
     /// A worker over `store`, rendering plans with `render`.
     ///
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// When the HTTP client cannot be built (its TLS configuration), with the reason.
     pub fn new(
         store: Arc<dyn WebhookStore>,
         clock: Arc<dyn Clock>,
         render: RenderPlan,
         config: DeliveryConfig,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, String> {
         Ok(Self { store, clock, render, client: client(&config)?, config })
     }
 
@@ -145,10 +142,7 @@ impl Worker {
     /// looked at again after the poll interval. Attempts in flight at shutdown are finished (each is bounded by the
     /// timeout); deliveries not attempted stay pending for the next start.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
-        tracing::info!(
-            poll_ms = self.config.poll_interval.as_millis() as u64,
-            "webhook delivery worker started"
-        );
+        tracing::info!(poll_ms = self.config.poll_interval.as_millis() as u64, "webhook delivery worker started");
         tokio::pin!(shutdown);
         loop {
             let sent = tokio::select! {
@@ -282,23 +276,19 @@ impl Worker {
         let key = subscription.secret.key().ok_or("the subscription's secret is not base64")?;
         let timestamp = sent_at.as_second();
         let signed = signature(&key, &delivery.message_id, timestamp, body.as_bytes()).ok_or("empty secret")?;
-        let response = self
-            .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+        let uri: hyper::Uri = url.as_str().parse().map_err(|e| format!("the URL cannot be requested: {e}"))?;
+        let request = hyper::Request::post(uri)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::USER_AGENT, concat!("coach-plans-webhooks/", env!("CARGO_PKG_VERSION")))
             .header("webhook-id", &delivery.message_id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signed)
-            .body(body)
-            .send()
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("the request cannot be made: {e}"))?;
+        let response = tokio::time::timeout(self.config.timeout, self.client.request(request))
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    format!("no answer within {}", humanize(self.config.timeout))
-                } else {
-                    chain(&e)
-                }
-            })?;
+            .map_err(|_| format!("no answer within {}", humanize(self.config.timeout)))?
+            .map_err(|e| chain(&e))?;
         // The answer's body is not needed: dropping the response closes the connection without reading it.
         Ok(response.status())
     }

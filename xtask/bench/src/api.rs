@@ -103,7 +103,15 @@ pub fn run(bin_dir: &Path, options: &ApiOptions) -> Result<()> {
         stats.active_plans, stats.deleted_plans, stats.charts, stats.history_entries,
     );
 
-    let env = vec![database_env, ("API_HOST", "127.0.0.1".to_owned()), ("API_PORT", "0".to_owned())];
+    // The load generator is one client address: a limit it never reaches keeps the rate limiter in the path, as in
+    // a deployment, without refusing it.
+    let env = vec![
+        database_env,
+        ("API_HOST", "127.0.0.1".to_owned()),
+        ("API_PORT", "0".to_owned()),
+        ("API_RATE_PER_SECOND", "1000000000".to_owned()),
+        ("API_RATE_BURST", "1000000000".to_owned()),
+    ];
     let (api, line) =
         Product::start(&plan_api, &[], &env, dir.path(), "plan-api listening on http://", Duration::from_secs(30))?;
     let api_addr = address_in(&line, "http://")?;

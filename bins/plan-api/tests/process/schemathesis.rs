@@ -39,6 +39,11 @@ const BASE_CONFIG: &str = "[checks.negative_data_rejection]\n\
 /// Runs schemathesis against `api` with every phase and check; `config` is added to [`BASE_CONFIG`] in its
 /// configuration file. Fails the test on any failure or error, or when a phase or an operation was not run.
 fn run_schemathesis(dir: &Path, api: &PlanApi, config: &str) -> Exchanges {
+    run_schemathesis_with(dir, api, config, &[])
+}
+
+/// [`run_schemathesis`] with more arguments (e.g. a header every request sends).
+fn run_schemathesis_with(dir: &Path, api: &PlanApi, config: &str, args: &[&str]) -> Exchanges {
     let config_file = dir.join("schemathesis.toml");
     std::fs::write(&config_file, format!("{BASE_CONFIG}{config}")).unwrap();
     let reports = dir.join("reports");
@@ -53,6 +58,7 @@ fn run_schemathesis(dir: &Path, api: &PlanApi, config: &str) -> Exchanges {
         .args(["--max-examples", MAX_EXAMPLES, "--generation-database", "none"])
         .args(["--request-timeout", "30", "--no-color", "--report", "json,har", "--report-dir"])
         .arg(&reports)
+        .args(args)
         .current_dir(dir)
         // The rules between parameters that the document states in words only (see the module).
         .env("PYTHONPATH", Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process"))
@@ -96,14 +102,23 @@ fn read_report(dir: &Path, prefix: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
 }
 
-fn start_api(dir: &Path, db: &Path) -> PlanApi {
-    PlanApi::start(dir, &["--database", db.to_str().unwrap(), "--port", "0"], &[("LOG_LEVEL", "warn")])
+/// `plan-api` over `db` for a fuzzer: rate limits off (a fuzzer is the runaway loop they stop; they are tested on
+/// their own), and no webhook deliveries (the receivers a fuzzer subscribes are not for real).
+fn start_api(dir: &Path, db: &Path, env: &[(&str, &str)]) -> PlanApi {
+    let base = [
+        ("LOG_LEVEL", "warn"),
+        ("API_RATE_PER_SECOND", "0"),
+        ("COACH_PLANS__API__RATE_LIMIT__ADMIN_PER_SECOND", "0"),
+        ("WEBHOOKS_DELIVER", "false"),
+    ];
+    let env: Vec<(&str, &str)> = base.iter().copied().chain(env.iter().copied()).collect();
+    PlanApi::start(dir, &["--database", db.to_str().unwrap(), "--port", "0"], &env)
 }
 
 #[test]
 fn schemathesis_finds_nothing_over_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
-    let api = start_api(dir.path(), &dir.path().join("empty.db"));
+    let api = start_api(dir.path(), &dir.path().join("empty.db"), &[]);
     let exchanges = run_schemathesis(dir.path(), &api, "");
     assert!(exchanges.0.len() > 500, "a real run: {} requests", exchanges.0.len());
 }
@@ -114,7 +129,7 @@ fn schemathesis_finds_nothing_over_a_database_with_plans_history_and_chart_image
     let db = dir.path().join("seeded.db");
     let today = TradingDate::today_in(Timestamp::now(), &MarketTimeZone::default()).to_string();
     let digest = seed(&db, &[EXAMPLE_DATE, &today]);
-    let api = start_api(dir.path(), &db);
+    let api = start_api(dir.path(), &db, &[]);
     // Half of the dates and digests drawn are ones that have plans and images, so that answers with bodies (plans,
     // charts with their copies, history, image files) are checked as often as the refusals.
     let config = format!(
@@ -135,4 +150,30 @@ fn schemathesis_finds_nothing_over_a_database_with_plans_history_and_chart_image
     assert!(exchanges.any(under("/api/coach-plans/all"), 200, "\"coach_d\""), "the plans of a date");
     assert!(exchanges.any(under("/api/v1/plans?"), 200, "\"tickers\":[\"SPY\"]"), "a search found plans");
     assert!(exchanges.any(under("/api/v1/tickers"), 200, "\"ticker\":\"SPY\""), "tickers were counted");
+}
+
+#[test]
+fn schemathesis_finds_nothing_with_authentication_required_and_an_admin_token() {
+    use core_model::TokenStore as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("auth.db");
+    let today = TradingDate::today_in(Timestamp::now(), &MarketTimeZone::default()).to_string();
+    seed(&db, &[EXAMPLE_DATE, &today]);
+    let token = core_model::ApiToken::from_random([42; 32]);
+    let store = storage::SqliteStore::open(&db, storage::StoreOptions::default()).unwrap();
+    let admin = core_model::NewToken {
+        name: core_model::TokenName::parse("fuzzer").unwrap(),
+        scope: core_model::Scope::Admin,
+        hash: token.hash(),
+        created_at: Timestamp::now(),
+        expires_at: None,
+    };
+    assert!(store.create_token(&admin).unwrap());
+    drop(store);
+    let api = start_api(dir.path(), &db, &[("API_AUTH", "required")]);
+    let header = format!("Authorization: Bearer {}", token.expose());
+    let exchanges = run_schemathesis_with(dir.path(), &api, "", &["--header", &header]);
+    assert!(exchanges.any(|p| p == "/api/v1/webhooks", 201, "\"secret\":\"whsec_"), "a subscription was made");
+    assert!(exchanges.any(|p| p.starts_with("/api/v1/plans"), 200, ""), "plans were read with the token");
 }

@@ -5,12 +5,18 @@ the requests it generates as valid are valid.
 - `/api/v1/plans`: `date` is not given with `from` or `to`.
 - `/api/v1/plans` and `/api/v1/tickers`: the range from `from` (default: 29 days before `to`) to `to` (default:
   today in the market time zone) is not backwards and covers at most 366 days.
+- `POST /api/v1/webhooks`: the receiver's URL is `https://`, without credentials, at a public host (the document's
+  description says so; a format cannot). A URL whose host the WHATWG parser might read as an address, or that
+  Python's parser and the server's could read differently, is left out of the valid ones.
 
 Only the cases schemathesis generates as valid are filtered: the ones it makes invalid on purpose still go out, and
 the server must refuse them. Every check stays on.
 """
 
 import datetime
+import ipaddress
+import re
+import urllib.parse
 import zoneinfo
 
 import schemathesis
@@ -19,6 +25,37 @@ MARKET_TIME_ZONE = zoneinfo.ZoneInfo("America/New_York")
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 SEARCH_ROUTES = ("/api/v1/plans", "/api/v1/tickers")
+WEBHOOKS_ROUTE = "/api/v1/webhooks"
+DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def _receivable(url):
+    """Whether the server accepts `url` as a webhook receiver (a conservative reading of its rule)."""
+    if not isinstance(url, str) or len(url) > 2048 or not url.isascii() or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port
+    except ValueError:
+        return False
+    if parts.scheme != "https" or "@" in parts.netloc or "\\" in url:
+        return False
+    host = parts.hostname or ""
+    if host.startswith("["):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        pass
+    labels = host.split(".")
+    last = labels[-1]
+    return (
+        DOMAIN.fullmatch(host) is not None
+        and host != "localhost"
+        and any(c.isalpha() for c in last)
+        and not last.startswith("0x")
+        and not any(label.startswith("xn--") for label in labels)
+    )
 
 
 def _single(value):
@@ -62,9 +99,11 @@ def _admissible(case):
 @schemathesis.hook
 def filter_case(context, case):
     """Generated cases (coverage, fuzzing, stateful) that are meant to be valid follow the rules."""
-    if case.operation.path not in SEARCH_ROUTES or case.meta is None:
+    if case.meta is None or not case.meta.generation.mode.is_positive:
         return True
-    if not case.meta.generation.mode.is_positive:
+    if case.operation.path == WEBHOOKS_ROUTE and case.operation.method.upper() == "POST":
+        return isinstance(case.body, dict) and _receivable(case.body.get("url"))
+    if case.operation.path not in SEARCH_ROUTES:
         return True
     return _admissible(case)
 

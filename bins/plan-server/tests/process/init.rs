@@ -2,7 +2,7 @@
 
 use discord_emulator::{ChannelId, Emulator, EmulatorConfig, GuildSpec, UserId, UserSpec};
 
-use crate::support::{Running, WAIT, get_json, plan_server, run};
+use crate::support::{Running, WAIT, get_json, get_json_with_token, plan_server, run};
 
 const TOKEN: &str = "init-test-token.abc";
 
@@ -45,6 +45,9 @@ async fn a_file_written_non_interactively_is_accepted_by_serve() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("market_timezone: \"Europe/London\""), "{text}");
     assert!(!stdout.contains(TOKEN), "the token is not echoed: {stdout}");
+    assert!(text.contains("auth: required"), "a written deployment needs API tokens: {text}");
+    let api_token = stdout.lines().last().unwrap().to_owned();
+    assert!(api_token.starts_with("cpt_"), "the first API token is alone on the last line: {stdout}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -63,9 +66,14 @@ async fn a_file_written_non_interactively_is_accepted_by_serve() {
     emulator.post_message(desk, UserId(1001), "!plan o Heavy call flow in AMD", vec![]).unwrap();
     let replies = emulator.wait_for_sent_messages(desk, 1, WAIT).await.unwrap();
     assert!(replies[0].content.contains("Options Flow"), "the configured roster: {}", replies[0].content);
-    let ((status, coaches), (_, plan)) = tokio::task::block_in_place(|| {
-        (get_json(&format!("{api}/api/v1/coaches")), get_json(&format!("{api}/api/v1/plans/o/today")))
+    let ((status, coaches), (_, plan), (refused, _)) = tokio::task::block_in_place(|| {
+        (
+            get_json_with_token(&format!("{api}/api/v1/coaches"), &api_token),
+            get_json_with_token(&format!("{api}/api/v1/plans/o/today"), &api_token),
+            get_json(&format!("{api}/api/v1/plans/o/today")),
+        )
     });
+    assert_eq!(refused, 401, "nothing but health answers without a token");
     assert_eq!(status, 200);
     assert_eq!(coaches.to_string().matches("\"id\"").count(), 2, "{coaches}");
     assert_eq!((plan["text"].as_str(), plan["version"].as_u64()), (Some("Heavy call flow in AMD"), Some(1)), "{plan}");

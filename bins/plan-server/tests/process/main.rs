@@ -1,7 +1,9 @@
 //! Process-level tests of the built `plan-server`: the sandbox driven through standard input, `serve` stopping
 //! cleanly under load, `doctor`, `init`, configuration errors, `migrate` and `import-legacy`, search, the MCP
-//! server over stdio and HTTP, and `copy-db` between SQLite and PostgreSQL.
+//! server over stdio and HTTP, `copy-db` between SQLite and PostgreSQL, API tokens with the predecessor's Python
+//! client, and webhooks verified by the Standard Webhooks library through outages and a killed server.
 
+mod api_auth;
 mod cli;
 mod copy_db;
 mod doctor;
@@ -12,3 +14,4 @@ mod sandbox;
 mod search;
 mod serve;
 mod support;
+mod webhooks;

@@ -49,7 +49,12 @@ fn request_spans(lines: &[String]) -> (usize, usize) {
 fn sigterm_under_load_answers_every_accepted_request_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = plan_server(dir.path());
-    command.args(["--port", "0", "--database", "plans.db"]).env("MOCK_MODE", "true").env("LOG_FORMAT", "json");
+    // Eight clients on one address, as fast as they can: the rate limit would refuse them (it is tested on its own).
+    command
+        .args(["--port", "0", "--database", "plans.db"])
+        .env("MOCK_MODE", "true")
+        .env("LOG_FORMAT", "json")
+        .env("API_RATE_PER_SECOND", "0");
     let server = Running::start(&mut command);
     let api = server.printed_url("HTTP API on");
 

@@ -166,6 +166,15 @@ pub fn get(url: &str) -> (u16, String) {
     (status, response.text().unwrap())
 }
 
+/// A blocking HTTP GET of JSON with an API token.
+pub fn get_json_with_token(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let client = reqwest::blocking::Client::builder().timeout(WAIT).pool_max_idle_per_host(0).build().unwrap();
+    let response = client.get(url).bearer_auth(token).send().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let body = response.text().unwrap();
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}")))
+}
+
 /// A blocking HTTP GET of JSON.
 pub fn get_json(url: &str) -> (u16, serde_json::Value) {
     let (status, body) = get(url);
@@ -175,12 +184,22 @@ pub fn get_json(url: &str) -> (u16, serde_json::Value) {
 /// `plan-server serve` on a free port over `plans.db` in `dir`, connected to `emulator`: the running server and its
 /// API's base URL, once the bot's session is ready.
 pub async fn serve_against(emulator: &discord_emulator::Emulator, dir: &Path) -> (Running, String) {
+    serve_against_with(emulator, dir, &[]).await
+}
+
+/// [`serve_against`], with more environment variables.
+pub async fn serve_against_with(
+    emulator: &discord_emulator::Emulator,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (Running, String) {
     let mut command = plan_server(dir);
     command
         .args(["serve", "--port", "0", "--database", "plans.db"])
         .env("DISCORD_BOT_TOKEN", emulator.token())
         .env("DISCORD_API_BASE_URL", emulator.http_base_url())
-        .env("DISCORD_GATEWAY_URL", emulator.gateway_url());
+        .env("DISCORD_GATEWAY_URL", emulator.gateway_url())
+        .envs(env.iter().copied());
     let server = Running::start(&mut command);
     let api = tokio::task::block_in_place(|| server.printed_url("HTTP API on"));
     emulator.wait_for_ready(WAIT).await.unwrap();

@@ -10,7 +10,7 @@ use super::shorten;
 pub(crate) const NESTED_ENV_PREFIX: &str = "COACH_PLANS__";
 
 /// The sections, in order.
-pub(crate) const SECTIONS: &[&str] = &["database", "api", "log", "client", "discord", "plans"];
+pub(crate) const SECTIONS: &[&str] = &["database", "api", "log", "client", "discord", "plans", "webhooks"];
 
 /// What a setting holds, which decides how its raw value is checked and normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub(crate) enum Kind {
     Level,
     /// A log format.
     Format,
+    /// One of a few words, in any case; stored in lower case.
+    Word(&'static [&'static str]),
     /// Discord ids (snowflakes): a list, or comma-separated text.
     IdList,
     /// A list of texts, or comma-separated text.
@@ -106,6 +108,37 @@ pub(crate) const KEYS: &[Key] = &[
         Kind::Text,
         "a URL",
         "use the address agents reach the API at, e.g. https://plans.example.com, or leave it unset",
+    ),
+    key(
+        "api.auth",
+        Some("API_AUTH"),
+        Kind::Word(&["off", "required"]),
+        "off or required",
+        "use required to need an API token on every route but /health and / (make one with plan-server token \
+         create), or off",
+    ),
+    key(
+        "api.rate_limit.per_second",
+        Some("API_RATE_PER_SECOND"),
+        Kind::Uint(U32),
+        "a number of requests per second",
+        "use e.g. 20 (0 turns the limit off)",
+    ),
+    key("api.rate_limit.burst", Some("API_RATE_BURST"), Kind::Uint(U32), "a number of requests", "use e.g. 60"),
+    key(
+        "api.rate_limit.admin_per_second",
+        None,
+        Kind::Uint(U32),
+        "a number of requests per second",
+        "use e.g. 20 (0 turns the limit off)",
+    ),
+    key("api.rate_limit.admin_burst", None, Kind::Uint(U32), "a number of requests", "use e.g. 60"),
+    key(
+        "api.trusted_proxies",
+        Some("API_TRUSTED_PROXIES"),
+        Kind::TextList,
+        "a list of addresses or networks",
+        "use the addresses of your reverse proxies, comma-separated, e.g. 10.0.0.0/8,192.168.1.5",
     ),
     key("log.level", Some("LOG_LEVEL"), Kind::Level, "a log level", "use one of trace, debug, info, warn, error, off"),
     key("log.format", Some("LOG_FORMAT"), Kind::Format, "a log format", "use pretty or json"),
@@ -253,6 +286,42 @@ pub(crate) const KEYS: &[Key] = &[
         "a list of coaches",
         "give each coach an id and a name as in config/base.yaml, or in the environment write `d=Day Trading,i=Intraday`",
     ),
+    key(
+        "webhooks.deliver",
+        Some("WEBHOOKS_DELIVER"),
+        Kind::Bool,
+        "true or false",
+        "use true (this process delivers webhooks) or false (others do)",
+    ),
+    key(
+        "webhooks.allow_insecure_loopback",
+        Some("WEBHOOKS_ALLOW_INSECURE_LOOPBACK"),
+        Kind::Bool,
+        "true or false",
+        "use true only for receivers on this machine (tests, the sandbox), else false",
+    ),
+    key("webhooks.timeout_seconds", None, Kind::Uint(U64), "a number of seconds", "use a number from 1 to 60, e.g. 10"),
+    key(
+        "webhooks.retry_hours",
+        None,
+        Kind::Uint(U64),
+        "a number of hours",
+        "use a number of hours from 1 to 168, e.g. 24",
+    ),
+    key(
+        "webhooks.first_retry_seconds",
+        None,
+        Kind::Uint(U64),
+        "a number of seconds",
+        "use a number from 1 to 3600, e.g. 5",
+    ),
+    key(
+        "webhooks.poll_interval_ms",
+        None,
+        Kind::Uint(U64),
+        "a number of milliseconds",
+        "use a number from 50 to 60000, e.g. 500",
+    ),
 ];
 
 impl Key {
@@ -309,6 +378,10 @@ impl Key {
             Kind::Format => {
                 scalar_text(raw).and_then(|s| s.parse::<super::LogFormat>().ok()).map(|format| text(format.as_str()))
             }
+            Kind::Word(words) => scalar_text(raw)
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| words.contains(&s.as_str()))
+                .map(|s| text(&s)),
             Kind::TextList => list_items(raw).map(|items| {
                 let texts = items.iter().filter_map(scalar_text).map(|s| text(s.trim()));
                 Value::new(None, ValueKind::Array(texts.collect()))

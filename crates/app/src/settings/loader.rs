@@ -303,17 +303,62 @@ fn rank(setting: &str) -> usize {
     }
 }
 
+/// The value at `section` then `field`, a dotted path within the section (`rate_limit.per_second`).
 fn lookup<'a>(root: &'a Map<String, Value>, section: &str, field: &str) -> Option<&'a Value> {
-    match &root.get(section)?.kind {
-        ValueKind::Table(table) => table.get(field),
-        _ => None,
+    let mut value = root.get(section)?;
+    for part in field.split('.') {
+        match &value.kind {
+            ValueKind::Table(table) => value = table.get(part)?,
+            _ => return None,
+        }
     }
+    Some(value)
 }
 
 fn insert(root: &mut Map<String, Value>, section: &str, field: &str, value: Value) {
-    let entry = root.entry(section.to_owned()).or_insert_with(|| Value::new(None, ValueKind::Table(Map::new())));
-    if let ValueKind::Table(table) = &mut entry.kind {
-        table.insert(field.to_owned(), value);
+    let mut table = root;
+    let mut parts: Vec<&str> = std::iter::once(section).chain(field.split('.')).collect();
+    let Some(last) = parts.pop() else { return };
+    for part in parts {
+        let entry = table.entry(part.to_owned()).or_insert_with(|| Value::new(None, ValueKind::Table(Map::new())));
+        match &mut entry.kind {
+            ValueKind::Table(inner) => table = inner,
+            _ => return,
+        }
+    }
+    table.insert(last.to_owned(), value);
+}
+
+/// Problems for the settings under `prefix` (a section, or a group within one such as `api.rate_limit`) that do not
+/// exist.
+fn unknown_fields(prefix: &str, table: &Map<String, Value>, problems: &mut Vec<Problem>) {
+    let mut fields: Vec<(&String, &Value)> = table.iter().collect();
+    fields.sort_by_key(|(name, _)| *name);
+    for (field, value) in fields {
+        let name = format!("{prefix}.{field}");
+        if keys::find(&name).is_some() {
+            continue;
+        }
+        let group = format!("{name}.");
+        if let ValueKind::Table(inner) = &value.kind
+            && KEYS.iter().any(|k| k.name.starts_with(&group))
+        {
+            unknown_fields(&name, inner, problems);
+            continue;
+        }
+        let mut known: Vec<&str> = Vec::new();
+        for name in KEYS.iter().filter_map(|k| k.name.strip_prefix(prefix)?.strip_prefix('.')) {
+            let first = name.split('.').next().unwrap_or(name);
+            if !known.contains(&first) {
+                known.push(first);
+            }
+        }
+        problems.push(Problem::new(
+            name,
+            where_set(value),
+            "unknown setting",
+            format!("check the spelling; {prefix} has {}", known.join(", ")),
+        ));
     }
 }
 
@@ -333,23 +378,7 @@ fn unknown_settings(root: &Map<String, Value>) -> Vec<Problem> {
             continue;
         }
         match &value.kind {
-            ValueKind::Table(table) => {
-                let mut fields: Vec<(&String, &Value)> = table.iter().collect();
-                fields.sort_by_key(|(name, _)| *name);
-                for (field, value) in fields {
-                    let name = format!("{section}.{field}");
-                    if keys::find(&name).is_none() {
-                        let known: Vec<&str> =
-                            KEYS.iter().map(|k| k.path()).filter(|(s, _)| s == section).map(|(_, f)| f).collect();
-                        problems.push(Problem::new(
-                            name,
-                            where_set(value),
-                            "unknown setting",
-                            format!("check the spelling; {section} has {}", known.join(", ")),
-                        ));
-                    }
-                }
-            }
+            ValueKind::Table(table) => unknown_fields(section, table, &mut problems),
             ValueKind::Nil => {}
             _ => problems.push(Problem::new(
                 section.as_str(),

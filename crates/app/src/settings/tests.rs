@@ -95,6 +95,17 @@ const FLAT_ENV: &[(&str, &str, Accessor, &str)] = &[
     ("ADMIN_ROLE_IDS", "666", |s| format!("{:?}", s.admin_roles()), "[RoleId(666)]"),
     ("TICKER_STOPLIST", "on, ALL", |s| format!("{:?}", s.plans.ticker_stoplist), "[\"on\", \"ALL\"]"),
     ("TICKER_UNIVERSE", "NVDA,amd", |s| format!("{:?}", s.plans.ticker_universe), "[\"NVDA\", \"amd\"]"),
+    ("API_AUTH", "Required", |s| format!("{:?}", s.api.auth), "Required"),
+    ("API_RATE_PER_SECOND", "5", |s| s.api.rate_limit.per_second.to_string(), "5"),
+    ("API_RATE_BURST", "7", |s| s.api.rate_limit.burst.to_string(), "7"),
+    (
+        "API_TRUSTED_PROXIES",
+        "10.0.0.0/8, 192.168.1.5",
+        |s| format!("{:?}", s.trusted_proxies()),
+        "[10.0.0.0/8, 192.168.1.5/32]",
+    ),
+    ("WEBHOOKS_DELIVER", "false", |s| s.webhooks.deliver.to_string(), "false"),
+    ("WEBHOOKS_ALLOW_INSECURE_LOOPBACK", "yes", |s| s.webhooks.allow_insecure_loopback.to_string(), "true"),
 ];
 
 /// Settings that have no flat name, by their nested name.
@@ -103,6 +114,12 @@ const NESTED_ONLY: &[(&str, &str, Accessor, &str)] = &[
     ("COACH_PLANS__DATABASE__BUSY_TIMEOUT_MS", "250", |s| format!("{:?}", s.database.busy_timeout()), "250ms"),
     ("COACH_PLANS__API__MAX_BODY_BYTES", "1024", |s| s.api.max_body_bytes.to_string(), "1024"),
     ("COACH_PLANS__PLANS__COACHES", "x=Xray, y = Yankee", |s| s.roster().describe(), "x (Xray), y (Yankee)"),
+    ("COACH_PLANS__API__RATE_LIMIT__ADMIN_PER_SECOND", "0", |s| s.api.rate_limit.admin_per_second.to_string(), "0"),
+    ("COACH_PLANS__API__RATE_LIMIT__ADMIN_BURST", "9", |s| s.api.rate_limit.admin_burst.to_string(), "9"),
+    ("COACH_PLANS__WEBHOOKS__TIMEOUT_SECONDS", "3", |s| s.webhooks.timeout_seconds.to_string(), "3"),
+    ("COACH_PLANS__WEBHOOKS__RETRY_HOURS", "2", |s| s.webhooks.retry_hours.to_string(), "2"),
+    ("COACH_PLANS__WEBHOOKS__FIRST_RETRY_SECONDS", "1", |s| s.webhooks.first_retry_seconds.to_string(), "1"),
+    ("COACH_PLANS__WEBHOOKS__POLL_INTERVAL_MS", "100", |s| s.webhooks.poll_interval_ms.to_string(), "100"),
 ];
 
 #[track_caller]
@@ -159,6 +176,11 @@ fn every_flat_environment_variable_sets_its_setting() {
         "DISCORD_CHANNEL_IDS",
         "ADMIN_USER_IDS",
         "ADMIN_ROLE_IDS",
+        "API_AUTH",
+        "API_RATE_PER_SECOND",
+        "API_RATE_BURST",
+        "API_TRUSTED_PROXIES",
+        "WEBHOOKS_ALLOW_INSECURE_LOOPBACK",
     ] {
         assert!(documented.contains(name), "{name} is an operator-interface name (DESIGN.md)");
     }
@@ -379,7 +401,7 @@ fn validation_reports_every_problem_at_once() {
         "- plans.coaches (COACH_PLANS__PLANS__COACHES): coach #2: the coach id `a b` may only contain letters, digits, \
          `-` and `_`; use a short id such as d: letters, digits, - or _, at most 16 characters",
         "- api.prot (COACH_PLANS__API__PROT): unknown setting; check the spelling; api has host, port, cors_origins, \
-         max_body_bytes, public_url",
+         max_body_bytes, public_url, auth, rate_limit, trusted_proxies",
     ];
     let got: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
     assert_eq!(got, expected);
@@ -451,9 +473,9 @@ fn unknown_sections_and_settings_are_reported_with_where_they_were_set() {
                 KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
             ),
             format!("- api ({base}): `5` is not a section; write api as a mapping of settings, as in config/base.yaml"),
-            format!("- apii ({base}): unknown section; check the spelling; the sections are database, api, log, client, discord, plans"),
+            format!("- apii ({base}): unknown section; check the spelling; the sections are database, api, log, client, discord, plans, webhooks"),
             "- databse (COACH_PLANS__DATABSE__PATH): unknown section; check the spelling; the sections are database, api, \
-             log, client, discord, plans"
+             log, client, discord, plans, webhooks"
                 .to_owned(),
             format!("- log.levle ({base}): unknown setting; check the spelling; log has level, format, file, max_size_mb, backup_count"),
         ]
@@ -621,17 +643,29 @@ fn a_token_of_the_wrong_type_is_reported_without_its_value() {
     );
 }
 
-/// The leaves of a YAML file: `api.port`, ...
+/// The leaves of a YAML file: `api.port`, `api.rate_limit.burst`, ...
 fn yaml_leaves(path: &Path) -> BTreeSet<String> {
     let text = fs::read_to_string(path).unwrap();
     let map = config::Format::parse(&config::FileFormat::Yaml, None, &text).unwrap();
     let mut leaves = BTreeSet::new();
     for (section, value) in map {
-        for field in value.into_table().unwrap().into_keys() {
-            leaves.insert(format!("{section}.{field}"));
-        }
+        add_leaves(&section, value, &mut leaves);
     }
     leaves
+}
+
+fn add_leaves(prefix: &str, value: config::Value, leaves: &mut BTreeSet<String>) {
+    match value.clone().into_table() {
+        // A group of settings (not the roster, whose items are tables in a list).
+        Ok(table) if !KEYS.iter().any(|k| k.name == prefix) => {
+            for (field, inner) in table {
+                add_leaves(&format!("{prefix}.{field}"), inner, leaves);
+            }
+        }
+        _ => {
+            leaves.insert(prefix.to_owned());
+        }
+    }
 }
 
 #[test]
@@ -667,8 +701,13 @@ fn the_catalogue_matches_the_settings_structs() {
     let value = serde_json::to_value(Settings::default()).unwrap();
     let mut fields = BTreeSet::new();
     for (section, table) in value.as_object().unwrap() {
-        for field in table.as_object().unwrap().keys() {
-            fields.insert(format!("{section}.{field}"));
+        for (field, value) in table.as_object().unwrap() {
+            match value.as_object() {
+                Some(group) => fields.extend(group.keys().map(|inner| format!("{section}.{field}.{inner}"))),
+                None => {
+                    fields.insert(format!("{section}.{field}"));
+                }
+            }
         }
     }
     let all: BTreeSet<String> = KEYS.iter().map(|k| k.name.to_owned()).collect();

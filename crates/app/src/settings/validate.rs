@@ -72,6 +72,50 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
         );
     }
 
+    let bad_proxies: Vec<String> = api
+        .trusted_proxies
+        .iter()
+        .filter(|p| super::parse_network(p).is_none())
+        .map(|p| format!("`{}`", shorten(p)))
+        .collect();
+    if !bad_proxies.is_empty() {
+        report(
+            "api.trusted_proxies",
+            format!("{} cannot be read as an address or a network", bad_proxies.join(", ")),
+            "write each as an IP address (10.0.0.5) or a network (10.0.0.0/8)",
+        );
+    }
+
+    let webhooks = &settings.webhooks;
+    if !(1..=60).contains(&webhooks.timeout_seconds) {
+        report(
+            "webhooks.timeout_seconds",
+            format!("{} seconds is not a usable attempt timeout", webhooks.timeout_seconds),
+            "use a number from 1 to 60, e.g. 10",
+        );
+    }
+    if !(1..=168).contains(&webhooks.retry_hours) {
+        report(
+            "webhooks.retry_hours",
+            format!("{} hours is not a usable retry period", webhooks.retry_hours),
+            "use a number of hours from 1 to 168, e.g. 24",
+        );
+    }
+    if !(1..=3600).contains(&webhooks.first_retry_seconds) {
+        report(
+            "webhooks.first_retry_seconds",
+            format!("{} seconds is not a usable first retry", webhooks.first_retry_seconds),
+            "use a number from 1 to 3600, e.g. 5",
+        );
+    }
+    if !(50..=60_000).contains(&webhooks.poll_interval_ms) {
+        report(
+            "webhooks.poll_interval_ms",
+            format!("{} ms is not a usable poll interval", webhooks.poll_interval_ms),
+            "use a number from 50 to 60000, e.g. 500",
+        );
+    }
+
     let log = &settings.log;
     if let Some(file) = &log.file
         && (file.file_name().is_none() || file.as_os_str().to_string_lossy().ends_with(['/', '\\']))

@@ -10,12 +10,17 @@ use crate::helpers::{TODAY, TestApp, ann, spawn_app_with};
 
 fn required(rate_limit: RateLimit) -> ApiConfig {
     ApiConfig {
-        access: AccessConfig { auth_required: true, rate_limit, admin_rate_limit: rate_limit, ..AccessConfig::default() },
+        access: AccessConfig {
+            auth_required: true,
+            rate_limit,
+            admin_rate_limit: rate_limit,
+            ..AccessConfig::default()
+        },
         ..ApiConfig::default()
     }
 }
 
-const UNLIMITED: RateLimit = RateLimit { per_second: 0, burst: 0 };
+const UNLIMITED: RateLimit = RateLimit::OFF;
 
 /// One route of each group, as a GET.
 const READ_ROUTES: &[&str] = &[
@@ -111,18 +116,13 @@ async fn a_runaway_caller_is_limited_and_others_are_not() {
         codes.push(status(&app, "/api/v1/coaches", Some(&bearer(loud.expose()))).await.0);
     }
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 5, "the burst passes, then no more: {codes:?}");
-    let response = app
-        .client
-        .get(app.url("/api/v1/coaches"))
-        .header("authorization", bearer(loud.expose()))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.get(app.url("/api/v1/coaches")).header("authorization", bearer(loud.expose())).send().await.unwrap();
     assert_eq!(response.status(), 429);
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "client_error");
+    assert_eq!(body["error"], "rate_limited");
     assert!(body["message"].as_str().unwrap().contains("too many requests"), "{body}");
     assert_eq!(status(&app, "/api/v1/coaches", Some(&bearer(quiet.expose()))).await.0, 200, "others go on");
     for _ in 0..20 {

@@ -104,8 +104,7 @@ async fn spawn(
     config.host = "127.0.0.1".into();
     config.port = 0;
     config.workers = Some(1);
-    let services =
-        Services { plans: service.clone(), access: Some(access.clone()), webhooks: Some(webhooks.clone()) };
+    let services = Services { plans: service.clone(), access: Some(access.clone()), webhooks: Some(webhooks.clone()) };
     let application = Application::build(config, services).unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until(std::future::pending()));

@@ -67,7 +67,8 @@ fn a_database_from_before_search_is_indexed_when_it_opens_and_only_then() {
         conn.execute(insert, ("i", "2025-11-04", "NVDA deleted plan", Some("2025-11-04T00:00:00.000000Z"))).unwrap();
     }
     let store = open(&dir.db());
-    assert_eq!(store.applied_at_open(), [5]);
+    let from_search_on: Vec<u32> = (5..=storage::migrations::latest_version()).collect();
+    assert_eq!(store.applied_at_open(), from_search_on);
     assert_eq!(by_ticker(&store, "NVDA"), ["NVDA swing into the close", "NVDA gap fill, $amd weak"]);
     assert_eq!(by_ticker(&store, "amd"), ["NVDA gap fill, $amd weak"]);
     assert_eq!(by_words(&store, "\"gap fill\""), ["NVDA gap fill, $amd weak"], "old texts are in the word index");
