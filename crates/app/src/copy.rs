@@ -152,6 +152,9 @@ fn fold(digest: &mut ContentDigest, batch: &TransferBatch) {
         TransferBatch::Images(records) => records.iter().for_each(|r| digest.image(r)),
         TransferBatch::Links(records) => records.iter().for_each(|r| digest.link(r)),
         TransferBatch::Status(entries) => entries.iter().for_each(|e| digest.status(e)),
+        TransferBatch::Tokens(entries) => entries.iter().for_each(|e| digest.token(e)),
+        TransferBatch::Subscriptions(all) => all.iter().for_each(|s| digest.subscription(s)),
+        TransferBatch::Deliveries(all) => all.iter().for_each(|d| digest.delivery(d)),
     }
 }
 
@@ -194,6 +197,20 @@ fn each_batch(store: &dyn StoreTransfer, mut each: impl FnMut(TransferBatch) -> 
             return Ok(());
         }
     }
-    each(TransferBatch::Status(store.export_status()?));
+    if !each(TransferBatch::Status(store.export_status()?))
+        || !each(TransferBatch::Tokens(store.export_tokens()?))
+        || !each(TransferBatch::Subscriptions(store.export_subscriptions()?))
+    {
+        return Ok(());
+    }
+    let mut after = 0;
+    loop {
+        let deliveries = store.export_deliveries(after, HISTORY_PER_BATCH)?;
+        let Some(last) = deliveries.last() else { break };
+        after = last.id;
+        if !each(TransferBatch::Deliveries(deliveries)) {
+            return Ok(());
+        }
+    }
     Ok(())
 }

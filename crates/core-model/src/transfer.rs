@@ -8,7 +8,10 @@
 use jiff::Timestamp;
 use sha2::{Digest as _, Sha256};
 
-use crate::{ChartImage, HistoryEntry, ImageDigest, Plan, RepoError, StatusRecord};
+use crate::{
+    ChartImage, Delivery, HistoryEntry, ImageDigest, Plan, RepoError, StatusRecord, Subscription, TokenHash,
+    TokenRecord,
+};
 
 /// A plan with its charts, as stored, and the keys the predecessor's importer left on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +64,17 @@ pub struct StatusEntry {
     pub record: StatusRecord,
 }
 
+/// An API token as stored: its hash and what is known of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenEntry {
+    /// The SHA-256 of the token.
+    pub hash: TokenHash,
+    /// Its name, scope and times.
+    pub record: TokenRecord,
+}
+
 /// A batch of records to write, all of one kind. Plans go before the history that names them, images before the
-/// links to them.
+/// links to them, subscriptions before their deliveries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferBatch {
     /// Plans with their charts.
@@ -75,6 +87,12 @@ pub enum TransferBatch {
     Links(Vec<ImageLinkRecord>),
     /// Runtime status values.
     Status(Vec<StatusEntry>),
+    /// API tokens, oldest first.
+    Tokens(Vec<TokenEntry>),
+    /// Webhook subscriptions, with their ids.
+    Subscriptions(Vec<Subscription>),
+    /// Webhook deliveries, with their ids and message ids (after the subscriptions they belong to).
+    Deliveries(Vec<Delivery>),
 }
 
 /// How many records of each kind a store holds.
@@ -92,6 +110,12 @@ pub struct TransferCounts {
     pub links: u64,
     /// Runtime status values.
     pub status: u64,
+    /// API tokens, revoked ones included.
+    pub tokens: u64,
+    /// Webhook subscriptions.
+    pub subscriptions: u64,
+    /// Webhook deliveries.
+    pub deliveries: u64,
 }
 
 impl TransferCounts {
@@ -105,8 +129,17 @@ impl std::fmt::Display for TransferCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} plans, {} charts, {} history entries, {} chart images ({} links), {} status values",
-            self.plans, self.charts, self.history, self.images, self.links, self.status
+            "{} plans, {} charts, {} history entries, {} chart images ({} links), {} status values, {} API tokens, \
+             {} webhook subscriptions, {} webhook deliveries",
+            self.plans,
+            self.charts,
+            self.history,
+            self.images,
+            self.links,
+            self.status,
+            self.tokens,
+            self.subscriptions,
+            self.deliveries
         )
     }
 }
@@ -114,7 +147,8 @@ impl std::fmt::Display for TransferCounts {
 /// Reading every record of a store and writing records into an empty one.
 ///
 /// Contract (checked by the copy round trip tests): exports return records ordered by their key (plans and history
-/// by id, images by digest, links by source key, status by key), those after `after`, at most `limit`; an import
+/// by id, images by digest, links by source key, status by key, tokens, subscriptions and deliveries by id), those
+/// after `after`, at most `limit`; an import
 /// writes one batch as one unit, keeping ids, so that history entries still name their plans and the next plan
 /// created gets an id past every imported one (after [`finish_import`](Self::finish_import)); [`clear`](Self::clear)
 /// removes every record, leaving the schema.
@@ -155,6 +189,24 @@ pub trait StoreTransfer: Send + Sync {
     /// Storage failures.
     fn export_status(&self) -> Result<Vec<StatusEntry>, RepoError>;
 
+    /// Every API token, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn export_tokens(&self) -> Result<Vec<TokenEntry>, RepoError>;
+
+    /// Every webhook subscription, by id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn export_subscriptions(&self) -> Result<Vec<Subscription>, RepoError>;
+
+    /// Webhook deliveries with an id past `after`, by id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn export_deliveries(&self, after: i64, limit: usize) -> Result<Vec<Delivery>, RepoError>;
+
     /// Writes a batch as one unit, keeping ids.
     ///
     /// # Errors
@@ -167,7 +219,8 @@ pub trait StoreTransfer: Send + Sync {
     /// Storage failures.
     fn finish_import(&self) -> Result<(), RepoError>;
 
-    /// Removes every record (plans, charts, history, images, links, status), keeping the schema.
+    /// Removes every record (plans, charts, history, images, links, status, tokens, subscriptions, deliveries),
+    /// keeping the schema.
     ///
     /// # Errors
     /// Storage failures.
@@ -225,6 +278,24 @@ impl ContentDigest {
     pub fn status(&mut self, entry: &StatusEntry) {
         self.field("status");
         self.field(&format!("{entry:?}"));
+    }
+
+    /// Adds a token: its hash and record.
+    pub fn token(&mut self, entry: &TokenEntry) {
+        self.field("token");
+        self.field(&format!("{} {:?}", entry.hash.to_hex(), entry.record));
+    }
+
+    /// Adds a subscription, its secret included (`Debug` leaves it out).
+    pub fn subscription(&mut self, subscription: &Subscription) {
+        self.field("subscription");
+        self.field(&format!("{subscription:?} {}", subscription.secret.expose()));
+    }
+
+    /// Adds a delivery.
+    pub fn delivery(&mut self, delivery: &Delivery) {
+        self.field("delivery");
+        self.field(&format!("{delivery:?}"));
     }
 
     /// The digest, as 64 lowercase hexadecimal digits.

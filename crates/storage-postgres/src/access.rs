@@ -3,6 +3,7 @@
 //! Workers in several processes (or on several machines) claim due deliveries with `FOR UPDATE SKIP LOCKED`, so two
 //! claims never wait for or return the same row.
 
+use core_model::transfer::TokenEntry;
 use core_model::{
     AttemptOutcome, Delivery, DeliveryStatus, EventSet, EventType, NewSubscription, NewToken, Plan, RepoError, Scope,
     Subscription, TokenHash, TokenName, TokenRecord, TokenStore, WebhookSecret, WebhookStore, webhook::GONE_REASON,
@@ -306,4 +307,108 @@ impl WebhookStore for PgStore {
             rows.iter().map(delivery_from_row).collect()
         })
     }
+}
+
+/// Every token with its hash, oldest first (for `copy-db`).
+pub(crate) fn export_tokens(tx: &mut Tx<'_>) -> Result<Vec<TokenEntry>, RepoError> {
+    let rows = tx
+        .query(
+            "SELECT name, scope, created_at, expires_at, last_used_at, revoked_at, token_sha256 FROM api_tokens \
+             ORDER BY id",
+            &[],
+        )
+        .map_err(repo_error)?;
+    rows.iter()
+        .map(|row| {
+            let hash: String = get(row, 6)?;
+            Ok(TokenEntry {
+                hash: TokenHash::from_hex(&hash).ok_or_else(|| bad("api_tokens.token_sha256", "(not a SHA-256)"))?,
+                record: token_from_row(row)?,
+            })
+        })
+        .collect()
+}
+
+/// Every subscription, by id (for `copy-db`).
+pub(crate) fn export_subscriptions(tx: &mut Tx<'_>) -> Result<Vec<Subscription>, RepoError> {
+    let rows = tx
+        .query(
+            "SELECT id, url, events, secret, created_at, disabled_at, disabled_reason FROM webhook_subscriptions \
+             ORDER BY id",
+            &[],
+        )
+        .map_err(repo_error)?;
+    rows.iter().map(subscription_from_row).collect()
+}
+
+/// Deliveries with an id past `after`, by id (for `copy-db`).
+pub(crate) fn export_deliveries(tx: &mut Tx<'_>, after: i64, limit: i64) -> Result<Vec<Delivery>, RepoError> {
+    let rows = tx
+        .query(
+            "SELECT id, message_id, subscription_id, event_type, occurred_at, plan, status, attempts, \
+             next_attempt_at, last_attempt_at, last_status, last_error FROM webhook_deliveries WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+            &[&after, &limit],
+        )
+        .map_err(repo_error)?;
+    rows.iter().map(delivery_from_row).collect()
+}
+
+/// Writes a token as exported.
+pub(crate) fn import_token(tx: &mut Tx<'_>, entry: &TokenEntry) -> Result<(), RepoError> {
+    let r = &entry.record;
+    tx.execute(
+        "INSERT INTO api_tokens (name, scope, token_sha256, created_at, expires_at, last_used_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &r.name.as_str(),
+            &r.scope.as_str(),
+            &entry.hash.to_hex(),
+            &r.created_at,
+            &r.expires_at,
+            &r.last_used_at,
+            &r.revoked_at,
+        ],
+    )
+    .map(drop)
+    .map_err(repo_error)
+}
+
+/// Writes a subscription as exported, with its id.
+pub(crate) fn import_subscription(tx: &mut Tx<'_>, s: &Subscription) -> Result<(), RepoError> {
+    tx.execute(
+        "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, disabled_at, disabled_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&s.id, &s.url, &bits(s.events), &s.secret.expose(), &s.created_at, &s.disabled_at, &s.disabled_reason],
+    )
+    .map(drop)
+    .map_err(repo_error)
+}
+
+/// Writes a delivery as exported, with its id and message id (no lease: nothing is delivering it).
+pub(crate) fn import_delivery(tx: &mut Tx<'_>, d: &Delivery) -> Result<(), RepoError> {
+    let plan = d.plan.as_ref().map(serde_json::to_string).transpose().map_err(|e| RepoError::Failure(Box::new(e)))?;
+    let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
+    let last_status = d.last_status.map(i32::from);
+    tx.execute(
+        "INSERT INTO webhook_deliveries (id, message_id, subscription_id, event_type, occurred_at, plan, status, \
+         attempts, next_attempt_at, last_attempt_at, last_status, last_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &d.id,
+            &d.message_id,
+            &d.subscription_id,
+            &d.event.as_str(),
+            &d.occurred_at,
+            &plan,
+            &d.status.as_str(),
+            &attempts,
+            &d.next_attempt_at,
+            &d.last_attempt_at,
+            &last_status,
+            &d.last_error,
+        ],
+    )
+    .map(drop)
+    .map_err(repo_error)
 }

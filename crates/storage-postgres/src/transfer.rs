@@ -2,15 +2,16 @@
 //! `plan-server copy-db`; the identity sequences then start past every imported id.
 
 use core_model::transfer::{
-    HistoryRecord, ImageLinkRecord, ImageRecord, PlanRecord, StatusEntry, StoreTransfer, TransferBatch, TransferCounts,
+    HistoryRecord, ImageLinkRecord, ImageRecord, PlanRecord, StatusEntry, StoreTransfer, TokenEntry, TransferBatch,
+    TransferCounts,
 };
-use core_model::{ChartImage, ImageDigest, PlanId, RepoError, StatusRecord};
+use core_model::{ChartImage, Delivery, ImageDigest, PlanId, RepoError, StatusRecord, Subscription};
 use postgres::Row;
 
 use crate::error::{BadStoredValue, opt_id_to_sql, repo_error};
 use crate::rows::{self, plan_columns};
 use crate::store::{PgStore, Tx};
-use crate::words;
+use crate::{access, words};
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -31,7 +32,9 @@ impl StoreTransfer for PgStore {
                 .query_one(
                     "SELECT (SELECT COUNT(*) FROM plans), (SELECT COUNT(*) FROM charts), \
                      (SELECT COUNT(*) FROM plan_history), (SELECT COUNT(*) FROM chart_images), \
-                     (SELECT COUNT(*) FROM chart_image_links), (SELECT COUNT(*) FROM runtime_status)",
+                     (SELECT COUNT(*) FROM chart_image_links), (SELECT COUNT(*) FROM runtime_status), \
+                     (SELECT COUNT(*) FROM api_tokens), (SELECT COUNT(*) FROM webhook_subscriptions), \
+                     (SELECT COUNT(*) FROM webhook_deliveries)",
                     &[],
                 )
                 .map_err(repo_error)?;
@@ -44,6 +47,9 @@ impl StoreTransfer for PgStore {
                 images: n(3)?,
                 links: n(4)?,
                 status: n(5)?,
+                tokens: n(6)?,
+                subscriptions: n(7)?,
+                deliveries: n(8)?,
             })
         })
     }
@@ -170,8 +176,23 @@ impl StoreTransfer for PgStore {
         })
     }
 
+    fn export_tokens(&self) -> Result<Vec<TokenEntry>, RepoError> {
+        self.read(access::export_tokens)
+    }
+
+    fn export_subscriptions(&self) -> Result<Vec<Subscription>, RepoError> {
+        self.read(access::export_subscriptions)
+    }
+
+    fn export_deliveries(&self, after: i64, n: usize) -> Result<Vec<Delivery>, RepoError> {
+        self.read(|tx| access::export_deliveries(tx, after, limit(n)))
+    }
+
     fn import(&self, batch: &TransferBatch) -> Result<(), RepoError> {
         self.write(|tx| match batch {
+            TransferBatch::Tokens(entries) => entries.iter().try_for_each(|e| access::import_token(tx, e)),
+            TransferBatch::Subscriptions(all) => all.iter().try_for_each(|s| access::import_subscription(tx, s)),
+            TransferBatch::Deliveries(all) => all.iter().try_for_each(|d| access::import_delivery(tx, d)),
             TransferBatch::Plans(records) => records.iter().try_for_each(|record| import_plan(tx, record)),
             TransferBatch::History(records) => records.iter().try_for_each(|record| import_history(tx, record)),
             TransferBatch::Images(records) => records.iter().try_for_each(|record| {
@@ -216,6 +237,12 @@ impl StoreTransfer for PgStore {
                 "SELECT setval(pg_get_serial_sequence('charts', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM charts",
                 "SELECT setval(pg_get_serial_sequence('plan_history', 'id'), COALESCE(MAX(id), 0) + 1, false) \
                  FROM plan_history",
+                "SELECT setval(pg_get_serial_sequence('api_tokens', 'id'), COALESCE(MAX(id), 0) + 1, false) \
+                 FROM api_tokens",
+                "SELECT setval(pg_get_serial_sequence('webhook_subscriptions', 'id'), COALESCE(MAX(id), 0) + 1, false) \
+                 FROM webhook_subscriptions",
+                "SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'id'), COALESCE(MAX(id), 0) + 1, false) \
+                 FROM webhook_deliveries",
             ] {
                 tx.query_one(sql, &[]).map_err(repo_error)?;
             }
@@ -226,8 +253,8 @@ impl StoreTransfer for PgStore {
     fn clear(&self) -> Result<(), RepoError> {
         self.write(|tx| {
             tx.execute(
-                "TRUNCATE chart_image_links, chart_images, plan_tickers, charts, plan_history, plans, runtime_status \
-                 RESTART IDENTITY",
+                "TRUNCATE chart_image_links, chart_images, plan_tickers, charts, plan_history, plans, runtime_status, \
+                 webhook_deliveries, webhook_subscriptions, api_tokens RESTART IDENTITY",
                 &[],
             )
             .map(drop)

@@ -1,5 +1,6 @@
 //! API tokens, webhook subscriptions and the outbox of deliveries in SQLite ([`TokenStore`], [`WebhookStore`]).
 
+use core_model::transfer::TokenEntry;
 use core_model::{
     AttemptOutcome, Delivery, DeliveryStatus, EventSet, EventType, NewSubscription, NewToken, Plan, RepoError, Scope,
     Subscription, TokenHash, TokenName, TokenRecord, TokenStore, WebhookSecret, WebhookStore, webhook::GONE_REASON,
@@ -328,4 +329,95 @@ impl WebhookStore for SqliteStore {
             stmt.query_map(params![subscription, limit], delivery_from_row)?.collect()
         })
     }
+}
+
+/// Every token with its hash, oldest first (for `copy-db`).
+pub(crate) fn export_tokens(conn: &Connection) -> rusqlite::Result<Vec<TokenEntry>> {
+    conn.prepare_cached(
+        "SELECT name, scope, created_at, expires_at, last_used_at, revoked_at, token_sha256 FROM api_tokens ORDER BY id",
+    )?
+    .query_map([], |row| {
+        let hash: String = row.get(6)?;
+        Ok(TokenEntry {
+            hash: TokenHash::from_hex(&hash).ok_or_else(|| conversion_error(6, BadValue("a SHA-256")))?,
+            record: token_from_row(row)?,
+        })
+    })?
+    .collect()
+}
+
+/// Every subscription, by id (for `copy-db`).
+pub(crate) fn export_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscription>> {
+    conn.prepare_cached(concat!("SELECT ", subscription_columns!(), " FROM webhook_subscriptions ORDER BY id"))?
+        .query_map([], subscription_from_row)?
+        .collect()
+}
+
+/// Deliveries with an id past `after`, by id (for `copy-db`).
+pub(crate) fn export_deliveries(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<Delivery>> {
+    conn.prepare_cached(delivery_select!("WHERE d.id > ?1 ORDER BY d.id LIMIT ?2"))?
+        .query_map(params![after, limit], delivery_from_row)?
+        .collect()
+}
+
+/// Writes a token as exported.
+pub(crate) fn import_token(tx: &Connection, entry: &TokenEntry) -> rusqlite::Result<()> {
+    let r = &entry.record;
+    tx.prepare_cached(
+        "INSERT INTO api_tokens (name, scope, token_sha256, created_at, expires_at, last_used_at, revoked_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        r.name.as_str(),
+        r.scope.as_str(),
+        entry.hash.to_hex(),
+        ts(r.created_at),
+        r.expires_at.map(ts),
+        r.last_used_at.map(ts),
+        r.revoked_at.map(ts),
+    ])
+    .map(drop)
+}
+
+/// Writes a subscription as exported, with its id.
+pub(crate) fn import_subscription(tx: &Connection, s: &Subscription) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, disabled_at, disabled_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        s.id,
+        s.url,
+        s.events.bits(),
+        s.secret.expose(),
+        ts(s.created_at),
+        s.disabled_at.map(ts),
+        s.disabled_reason,
+    ])
+    .map(drop)
+}
+
+/// Writes a delivery as exported, with its id and message id (no lease: nothing is delivering it).
+pub(crate) fn import_delivery(tx: &Connection, d: &Delivery) -> rusqlite::Result<()> {
+    let plan = d.plan.as_ref().map(serde_json::to_string).transpose().map_err(|e| conversion_error(5, e))?;
+    tx.prepare_cached(
+        "INSERT INTO webhook_deliveries (id, message_id, subscription_id, event_type, occurred_at, plan, status, \
+         attempts, next_attempt_at, last_attempt_at, last_status, last_error) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        d.id,
+        d.message_id,
+        d.subscription_id,
+        d.event.as_str(),
+        ts(d.occurred_at),
+        plan,
+        d.status.as_str(),
+        d.attempts,
+        ts(d.next_attempt_at),
+        d.last_attempt_at.map(ts),
+        d.last_status,
+        d.last_error,
+    ])
+    .map(drop)
 }

@@ -2,16 +2,17 @@
 //! `plan-server copy-db`.
 
 use core_model::transfer::{
-    HistoryRecord, ImageLinkRecord, ImageRecord, PlanRecord, StatusEntry, StoreTransfer, TransferBatch, TransferCounts,
+    HistoryRecord, ImageLinkRecord, ImageRecord, PlanRecord, StatusEntry, StoreTransfer, TokenEntry, TransferBatch,
+    TransferCounts,
 };
-use core_model::{ChartImage, ImageDigest, PlanId, RepoError, StatusRecord};
+use core_model::{ChartImage, Delivery, ImageDigest, PlanId, RepoError, StatusRecord, Subscription};
 use rusqlite::types::Type;
 use rusqlite::{Connection, params};
 
 use crate::error::{opt_id_to_sql, repo_error};
 use crate::rows::{self, plan_columns};
 use crate::store::SqliteStore;
-use crate::timestamp;
+use crate::{access, timestamp};
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -36,6 +37,9 @@ impl StoreTransfer for SqliteStore {
                 images: count(conn, "SELECT COUNT(*) FROM chart_images")?,
                 links: count(conn, "SELECT COUNT(*) FROM chart_image_links")?,
                 status: count(conn, "SELECT COUNT(*) FROM runtime_status")?,
+                tokens: count(conn, "SELECT COUNT(*) FROM api_tokens")?,
+                subscriptions: count(conn, "SELECT COUNT(*) FROM webhook_subscriptions")?,
+                deliveries: count(conn, "SELECT COUNT(*) FROM webhook_deliveries")?,
             })
         })
     }
@@ -146,8 +150,29 @@ impl StoreTransfer for SqliteStore {
         })
     }
 
+    fn export_tokens(&self) -> Result<Vec<TokenEntry>, RepoError> {
+        self.read(access::export_tokens)
+    }
+
+    fn export_subscriptions(&self) -> Result<Vec<Subscription>, RepoError> {
+        self.read(access::export_subscriptions)
+    }
+
+    fn export_deliveries(&self, after: i64, n: usize) -> Result<Vec<Delivery>, RepoError> {
+        self.read(|conn| access::export_deliveries(conn, after, limit(n)))
+    }
+
     fn import(&self, batch: &TransferBatch) -> Result<(), RepoError> {
         self.write(|tx| match batch {
+            TransferBatch::Tokens(entries) => {
+                entries.iter().try_for_each(|e| access::import_token(tx, e)).map_err(repo_error)
+            }
+            TransferBatch::Subscriptions(all) => {
+                all.iter().try_for_each(|s| access::import_subscription(tx, s)).map_err(repo_error)
+            }
+            TransferBatch::Deliveries(all) => {
+                all.iter().try_for_each(|d| access::import_delivery(tx, d)).map_err(repo_error)
+            }
             TransferBatch::Plans(records) => records.iter().try_for_each(|record| import_plan(tx, record)),
             TransferBatch::History(records) => records.iter().try_for_each(|record| import_history(tx, record)),
             TransferBatch::Images(records) => records.iter().try_for_each(|record| {
@@ -202,7 +227,8 @@ impl StoreTransfer for SqliteStore {
         self.write(|tx| {
             tx.execute_batch(
                 "DELETE FROM chart_image_links; DELETE FROM chart_images; DELETE FROM plan_tickers; \
-                 DELETE FROM charts; DELETE FROM plan_history; DELETE FROM plans; DELETE FROM runtime_status;",
+                 DELETE FROM charts; DELETE FROM plan_history; DELETE FROM plans; DELETE FROM runtime_status; \
+                 DELETE FROM webhook_deliveries; DELETE FROM webhook_subscriptions; DELETE FROM api_tokens;",
             )
             .map_err(repo_error)
         })

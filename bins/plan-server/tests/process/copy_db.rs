@@ -7,12 +7,18 @@ use std::path::Path;
 
 use app::store::{Location, Store};
 use core_model::jiff::Timestamp;
-use core_model::{ChartImage, ChartImageStore as _, StatusStore as _};
+use core_model::{ChartImage, ChartImageStore as _, StatusStore as _, TokenStore as _, WebhookStore as _};
 
 use crate::operator::LEGACY_SCHEMA;
 use crate::support::{plan_server, run};
 
-/// The predecessor's database imported into `plans.db` in `dir`, with an archived chart image and a status value.
+/// The API token `imported_sqlite` stores.
+fn token() -> core_model::ApiToken {
+    core_model::ApiToken::from_random([5; 32])
+}
+
+/// The predecessor's database imported into `plans.db` in `dir`, with an archived chart image, a status value, an
+/// API token and a webhook subscription with a delivery attempted once.
 fn imported_sqlite(dir: &Path) -> std::path::PathBuf {
     let legacy = dir.join("coach_plans.db");
     rusqlite::Connection::open(&legacy).unwrap().execute_batch(LEGACY_SCHEMA).unwrap();
@@ -23,6 +29,25 @@ fn imported_sqlite(dir: &Path) -> std::path::PathBuf {
     let png = ChartImage::new("image/png", include_bytes!("../../assets/demo-chart.png").to_vec());
     store.put_chart_image("https://cdn.discordapp.com/attachments/1/2/spy.png", &png, Timestamp::UNIX_EPOCH).unwrap();
     store.put_status("bot.connection", "connected", Timestamp::UNIX_EPOCH).unwrap();
+    let token = core_model::NewToken {
+        name: core_model::TokenName::parse("agent").unwrap(),
+        scope: core_model::Scope::Read,
+        hash: token().hash(),
+        created_at: Timestamp::UNIX_EPOCH,
+        expires_at: None,
+    };
+    assert!(store.create_token(&token).unwrap());
+    let subscription = store
+        .add_subscription(&core_model::NewSubscription {
+            url: "https://hooks.example.com/plans".into(),
+            events: core_model::EventSet::all(),
+            secret: core_model::WebhookSecret::from_random([6; 32]),
+            created_at: Timestamp::UNIX_EPOCH,
+        })
+        .unwrap();
+    let delivery = store.enqueue_test(subscription.id, Timestamp::UNIX_EPOCH).unwrap().unwrap();
+    let outcome = core_model::AttemptOutcome::Delivered { status: 204 };
+    store.record_attempt(delivery.id, &outcome, Timestamp::UNIX_EPOCH).unwrap();
     db
 }
 
@@ -63,7 +88,10 @@ async fn the_predecessors_plans_copied_to_postgres_answer_the_same_and_copy_back
     let (status, stdout, stderr) = copy(&["--from", "plans.db", "--to", "configured"]);
     assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("copied 2 plans, 2 charts, 4 history entries, 1 chart images (1 links), 1 status values"),
+        stdout.contains(
+            "copied 2 plans, 2 charts, 4 history entries, 1 chart images (1 links), 1 status values, 1 API tokens, 1 \
+             webhook subscriptions, 1 webhook deliveries"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("the copy matches its source"), "{stdout}");
@@ -82,6 +110,12 @@ async fn the_predecessors_plans_copied_to_postgres_answer_the_same_and_copy_back
     let settings = app::Settings::default();
     let from_sqlite = answers(Store::open(&Location::Sqlite(sqlite.clone()), &settings).unwrap(), &paths).await;
     let postgres = Store::open(&Location::parse(pg.url()).unwrap(), &settings).unwrap();
+    let (tokens, webhooks) = (postgres.tokens(), postgres.webhooks());
+    let copied = tokio::task::block_in_place(|| tokens.token_by_hash(&token().hash())).unwrap();
+    assert_eq!(copied.map(|t| t.name.to_string()).as_deref(), Some("agent"), "the agents' token works there too");
+    let copied = tokio::task::block_in_place(|| webhooks.deliveries(None, 10)).unwrap();
+    assert_eq!(copied.len(), 1);
+    assert_eq!((copied[0].attempts, copied[0].last_status), (1, Some(204)), "{copied:?}");
     let from_postgres = answers(postgres, &paths).await;
     for ((path, sqlite_answer), postgres_answer) in paths.iter().zip(&from_sqlite).zip(&from_postgres) {
         assert_eq!(sqlite_answer, postgres_answer, "{path}");
