@@ -86,17 +86,16 @@ enum Caller {
     Address(IpAddr),
 }
 
-/// The rate limiters of one app, and how many requests they refused.
+/// The rate limiters of one app. What they refuse is counted in `/metrics` as the status 429 of each route.
 pub(crate) struct Limiters {
     read: Option<DefaultKeyedRateLimiter<Caller>>,
     admin: Option<DefaultKeyedRateLimiter<Caller>>,
     checks: AtomicU64,
-    pub(crate) refused: AtomicU64,
 }
 
 impl std::fmt::Debug for Limiters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Limiters").field("refused", &self.refused).finish_non_exhaustive()
+        f.debug_struct("Limiters").finish_non_exhaustive()
     }
 }
 
@@ -106,7 +105,6 @@ impl Limiters {
             read: config.rate_limit.quota().map(DefaultKeyedRateLimiter::keyed),
             admin: config.admin_rate_limit.quota().map(DefaultKeyedRateLimiter::keyed),
             checks: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
         }
     }
 
@@ -118,10 +116,7 @@ impl Limiters {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             limiter.retain_recent();
         }
-        limiter.check_key(caller).map_err(|not_until| {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            not_until.wait_time_from(DefaultClock::default().now())
-        })
+        limiter.check_key(caller).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 
@@ -208,6 +203,26 @@ fn unauthorized(path: &str, message: &str) -> HttpResponse {
     response
 }
 
+fn too_many(path: &str, wait: Duration) -> HttpResponse {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let message = format!("too many requests; wait {seconds} s (Retry-After) and slow down");
+    let mut response = refusal(path, StatusCode::TOO_MANY_REQUESTS, &message);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// A 401, counted against the client's address like an anonymous request: a client guessing tokens gets 429s once
+/// over its address's limit.
+fn refused_token(req: &ServiceRequest, state: &AppState, path: &str, message: &str) -> HttpResponse {
+    let address = client_address(req, &state.config.access.trusted_proxies);
+    match address.map(|ip| state.limiters.check(&Caller::Address(ip), None)) {
+        Some(Err(wait)) => too_many(path, wait),
+        _ => unauthorized(path, message),
+    }
+}
+
 /// Checks the request's token and its rate, then calls the route.
 pub(crate) async fn guard(
     req: ServiceRequest,
@@ -237,9 +252,13 @@ pub(crate) async fn guard(
                 let message = "this API needs a token: send Authorization: Bearer <token>, or put it in the URL as \
                                http://agent:<token>@host/ (HTTP Basic); the operator makes one with plan-server \
                                token create";
-                return Ok(req.into_response(unauthorized(&path, message)).map_into_right_body());
+                let response = refused_token(&req, &state, &path, message);
+                return Ok(req.into_response(response).map_into_right_body());
             }
-            Err(message) => return Ok(req.into_response(unauthorized(&path, message)).map_into_right_body()),
+            Err(message) => {
+                let response = refused_token(&req, &state, &path, message);
+                return Ok(req.into_response(response).map_into_right_body());
+            }
         };
         let Some(tokens) = state.access.as_ref() else {
             return Ok(req.into_response(ApiError::internal().error_response()).map_into_right_body());
@@ -266,7 +285,8 @@ pub(crate) async fn guard(
                 return Ok(req.into_response(response).map_into_right_body());
             }
             Err(error) => {
-                return Ok(req.into_response(unauthorized(&path, &error.to_string())).map_into_right_body());
+                let response = refused_token(&req, &state, &path, &error.to_string());
+                return Ok(req.into_response(response).map_into_right_body());
             }
         }
     }
@@ -274,13 +294,7 @@ pub(crate) async fn guard(
     if let Some(caller) = caller
         && let Err(wait) = state.limiters.check(&caller, scope)
     {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let message = format!("too many requests; wait {seconds} s (Retry-After) and slow down");
-        let mut response = refusal(&path, StatusCode::TOO_MANY_REQUESTS, &message);
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return Ok(req.into_response(response).map_into_right_body());
+        return Ok(req.into_response(too_many(&path, wait)).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
@@ -331,7 +345,6 @@ mod tests {
         let wait = limiters.check(&one, None).unwrap_err();
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(limiters.check(&other, Some(Scope::Read)).is_ok(), "others are not limited by it");
-        assert_eq!(limiters.refused.load(Ordering::Relaxed), 1);
         let off = Limiters::new(&AccessConfig {
             rate_limit: RateLimit { per_second: 0, burst: 0 },
             ..AccessConfig::default()

@@ -128,6 +128,14 @@ async fn a_runaway_caller_is_limited_and_others_are_not() {
     for _ in 0..20 {
         assert_eq!(status(&app, "/health", None).await.0, 200, "probes are never limited");
     }
+    // Guessing tokens counts against the address: after the burst, 429 instead of 401.
+    let mut guesses = Vec::new();
+    for n in 0..8 {
+        let guess = format!("Bearer cpt_{n:0>30}");
+        guesses.push(status(&app, "/api/v1/coaches", Some(&guess)).await.0);
+    }
+    assert_eq!(&guesses[..5], [401; 5], "{guesses:?}");
+    assert!(guesses[5..].iter().all(|s| *s == 429), "{guesses:?}");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(status(&app, "/api/v1/coaches", Some(&bearer(loud.expose()))).await.0, 200, "it recovers");
     let metrics = app.get("/metrics?format=prometheus").await;
