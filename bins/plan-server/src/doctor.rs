@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use app::Settings;
 use app::startup::{self, ConfigArgs, EXIT_BAD_CONFIG, EXIT_FAILURE, ServerArgs};
+use core_model::error_chain;
 use discord_adapter::bot::BotToken;
 use discord_adapter::probe::{self, ProbeError};
 use secrecy::ExposeSecret as _;
@@ -184,18 +185,6 @@ fn postgres_database(url: &storage_postgres::DatabaseUrl) -> Check {
             )
         }
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut detail = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    detail
 }
 
 /// A SQLite database file: can it be opened, is its schema current, can it be written.

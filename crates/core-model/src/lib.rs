@@ -9,6 +9,7 @@ pub mod access;
 mod chart;
 mod coach;
 mod date;
+mod error_chain;
 mod identity;
 pub mod image;
 mod plan;
@@ -33,6 +34,7 @@ pub use chart::{
 };
 pub use coach::{Coach, CoachId, CoachIdError, MAX_COACH_ID_LEN, Roster, RosterError, UnknownCoach};
 pub use date::{DateError, MarketTimeZone, TradingDate, UnknownTimeZone};
+pub use error_chain::error_chain;
 pub use identity::{Actor, Author, RoleId, UserId};
 pub use image::{ArchivedImage, BadImageDigest, ChartImage, ImageDigest};
 pub use plan::{HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanSource};

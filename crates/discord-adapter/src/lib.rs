@@ -17,14 +17,4 @@ pub mod retry;
 pub mod session;
 pub mod split;
 
-/// An error and its causes on one line (`outer: cause: root cause`), for log lines and the errors built from them.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use core_model::error_chain;

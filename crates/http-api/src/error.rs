@@ -141,17 +141,7 @@ pub(crate) fn classify(err: &ServiceError) -> StatusCode {
     status
 }
 
-/// An error and all its causes on one line.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use core_model::error_chain;
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {

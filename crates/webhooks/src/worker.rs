@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use core_model::jiff::{SignedDuration, Timestamp};
-use core_model::{AttemptOutcome, Clock, Delivery, EventType, Plan, Subscription, WebhookStore};
+use core_model::{AttemptOutcome, Clock, Delivery, EventType, Plan, Subscription, WebhookStore, error_chain};
 use http_body_util::Full;
 use hyper::StatusCode;
 use hyper_rustls::HttpsConnector;
@@ -94,21 +94,6 @@ fn origin(url: &str) -> String {
     url::Url::parse(url).map_or_else(|_| "(a bad URL)".to_owned(), |u| u.origin().ascii_serialization())
 }
 
-/// An error and its causes on one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// The HTTP client of deliveries: TLS with the web's roots (rustls with ring, given explicitly, so nothing is
 /// installed process-wide), HTTP/1.1, no redirects followed, and the resolver that admits public addresses only.
 fn client(config: &DeliveryConfig) -> Result<Client<HttpsConnector<HttpConnector<PublicOnly>>, Full<Bytes>>, String> {
@@ -168,7 +153,7 @@ impl Worker {
         let claimed = match tokio::task::spawn_blocking(move || store.claim_due(now, lease_until, batch)).await {
             Ok(Ok(claimed)) => claimed,
             Ok(Err(error)) => {
-                tracing::warn!(error = %chain(&error), "cannot read the webhook outbox; trying again later");
+                tracing::warn!(error = %error_chain(&error), "cannot read the webhook outbox; trying again later");
                 return 0;
             }
             Err(_) => return 0,
@@ -212,7 +197,7 @@ impl Worker {
         let recorded = tokio::task::spawn_blocking(move || store.record_attempt(id, &outcome, at)).await;
         if let Ok(Err(error)) = recorded {
             // The lease runs out and the delivery is attempted again: at least once, never lost.
-            tracing::warn!(delivery = id, error = %chain(&error), "cannot record a webhook attempt");
+            tracing::warn!(delivery = id, error = %error_chain(&error), "cannot record a webhook attempt");
         }
     }
 
@@ -288,7 +273,7 @@ impl Worker {
         let response = tokio::time::timeout(self.config.timeout, self.client.request(request))
             .await
             .map_err(|_| format!("no answer within {}", humanize(self.config.timeout)))?
-            .map_err(|e| chain(&e))?;
+            .map_err(|e| error_chain(&e))?;
         // The answer's body is not needed: dropping the response closes the connection without reading it.
         Ok(response.status())
     }

@@ -1,0 +1,102 @@
+//! What the bot is configured with, and why it stops on its own.
+
+use std::time::Duration;
+
+use crate::retry::RetryPolicy;
+
+/// The bot token. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct BotToken(String);
+
+impl BotToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token, for the clients that send it.
+    pub(super) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BotToken(<redacted>)")
+    }
+}
+
+/// How the bot connects and replies.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// The bot token.
+    pub token: BotToken,
+    /// REST base URL (`http://127.0.0.1:9000` for a local emulator); `None` for Discord itself.
+    pub api_base_url: Option<String>,
+    /// Gateway URL (`ws://127.0.0.1:9001`); `None` for Discord itself.
+    pub gateway_url: Option<String>,
+    /// Retries of failed REST calls.
+    pub retry: RetryPolicy,
+    /// Timeout of one REST call.
+    pub request_timeout: Duration,
+    /// How often the connection state is recorded while connected (the heartbeat `/health` reads).
+    pub status_every: Duration,
+    /// How long to wait for the gateway to close and the workers to finish at shutdown.
+    pub shutdown_grace: Duration,
+    /// Whether to wait between identifies as Discord requires (off only against a local emulator in tests).
+    pub identify_queue: bool,
+    /// At most this many messages per channel, the newest, are read back after a new session (0 turns catch-up
+    /// off).
+    pub catch_up_limit: usize,
+    /// Messages older than this are not read back after a new session.
+    pub catch_up_max_age: Duration,
+    /// Channels read back after a new session even before a message arrived in them (besides every channel the
+    /// bot has handled a message in, which it remembers in storage).
+    pub watched_channels: Vec<u64>,
+    /// How often the gateway session is saved for a resume after a restart (when it moved on since).
+    pub session_save_every: Duration,
+}
+
+impl BotConfig {
+    /// A configuration with the defaults for everything but the token.
+    pub fn new(token: BotToken) -> Self {
+        Self {
+            token,
+            api_base_url: None,
+            gateway_url: None,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+            status_every: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
+            identify_queue: true,
+            catch_up_limit: 500,
+            catch_up_max_age: Duration::from_secs(72 * 60 * 60),
+            watched_channels: Vec::new(),
+            session_save_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why the bot stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// The Discord API base URL is not `http://host[:port]` or `https://host[:port]`.
+    #[error("the Discord API base URL `{0}` must look like http://127.0.0.1:9000 or https://proxy.example.com")]
+    BadApiUrl(String),
+    /// The gateway closed for good (e.g. the token was refused, or intents are not enabled).
+    #[error("the Discord gateway closed the connection for good: {0}")]
+    GatewayClosed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let config = BotConfig::new(BotToken::new("super-secret-token-value"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("super-secret-token-value"), "{debug}");
+        assert!(debug.contains("<redacted>"));
+    }
+}
