@@ -22,6 +22,8 @@ pub mod timestamp;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod memory;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transfer;
 pub mod transition;
 pub mod webhook;

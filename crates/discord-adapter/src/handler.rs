@@ -353,20 +353,11 @@ fn without_query(url: &str) -> &str {
 mod tests {
     use std::sync::Arc;
 
-    use core_model::jiff::Timestamp;
     use core_model::memory::MemoryStore;
-    use core_model::{Actor, Clock, PlanRepository as _, UserId};
+    use core_model::{Actor, PlanRepository as _, UserId};
     use service::{PlanService, Policy};
 
     use super::*;
-
-    struct FixedClock;
-
-    impl Clock for FixedClock {
-        fn now(&self) -> Timestamp {
-            "2025-11-10T03:30:00Z".parse().unwrap()
-        }
-    }
 
     fn message(message_id: u64, content: &str) -> IncomingMessage {
         IncomingMessage {
@@ -384,7 +375,12 @@ mod tests {
     #[tokio::test]
     async fn a_replayed_post_or_repost_is_handled_once_and_the_plan_follows_the_repost() {
         let store = Arc::new(MemoryStore::new());
-        let service = PlanService::new(store.clone(), store.clone(), Arc::new(FixedClock), Policy::default());
+        let service = PlanService::new(
+            store.clone(),
+            store.clone(),
+            Arc::new(core_model::testing::ManualClock::at_now()),
+            Policy::default(),
+        );
         let handler = CommandHandler::new(service, "!", Listening::default());
         let (first, repost) = (message(100, "!plan d first"), message(101, "!plan d second"));
         assert!(handler.on_message(&first).await.unwrap().contains("saved"));

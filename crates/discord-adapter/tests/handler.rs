@@ -1,27 +1,20 @@
 //! The command handler over the in-memory store: every command's reply, its errors, and who may do what.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use core_model::jiff::Timestamp;
 use core_model::memory::MemoryStore;
-use core_model::{Actor, Attachment, Clock, CoachId, PlanRepository as _, RoleId, UserId};
+use core_model::{Actor, Attachment, CoachId, PlanRepository as _, RoleId, UserId};
 use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening};
 use service::{PlanService, Policy};
 
-struct FixedClock(Mutex<Timestamp>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
+use core_model::testing::ManualClock as FixedClock;
 
 const GUILD: u64 = 10;
 const CHANNEL: u64 = 20;
 
 fn handler_with(listening: Listening, max_charts: usize) -> (CommandHandler, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(FixedClock(Mutex::new("2025-11-10T03:30:00Z".parse().unwrap())));
+    let clock = Arc::new(FixedClock::at_now());
     let policy = Policy { admin_roles: vec![RoleId(77)], max_charts, ..Policy::default() };
     let service = PlanService::new(store.clone(), store.clone(), clock, policy);
     (CommandHandler::new(service, "!", listening), store)

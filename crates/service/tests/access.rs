@@ -1,23 +1,17 @@
 //! Tokens and webhook subscriptions, over the in-memory store: what an operator and an agent see.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use core_model::jiff::{SignedDuration, Timestamp};
+use core_model::jiff::SignedDuration;
 use core_model::memory::MemoryStore;
-use core_model::{Clock, EventType, Scope, TokenStore};
+use core_model::{EventType, Scope, TokenStore};
 use service::{Access, AdminError, AuthError, Webhooks};
 
-struct FixedClock(Mutex<Timestamp>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
+use core_model::testing::ManualClock as FixedClock;
 
 fn fixture() -> (Access, Arc<MemoryStore>, Arc<FixedClock>) {
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(FixedClock(Mutex::new("2026-01-05T12:00:00Z".parse().unwrap())));
+    let clock = Arc::new(FixedClock::starting_at("2026-01-05T12:00:00Z"));
     (Access::new(store.clone(), clock.clone()), store, clock)
 }
 
@@ -46,7 +40,7 @@ async fn unknown_malformed_and_expired_tokens_are_refused() {
     let (token, record) = access.create("short-lived", Scope::Admin, Some(1)).await.unwrap();
     assert_eq!(record.expires_at, Some(record.created_at + SignedDuration::from_hours(24)));
     assert!(access.authenticate(token.expose()).await.is_ok());
-    *clock.0.lock().unwrap() += SignedDuration::from_hours(24);
+    clock.advance_by(SignedDuration::from_hours(24));
     assert!(matches!(access.authenticate(token.expose()).await, Err(AuthError::Expired(_))));
     for presented in ["", "Bearer x", "cpt_", "cpt_0123456789012345678901234567890123456789012"] {
         assert!(matches!(access.authenticate(presented).await, Err(AuthError::Unknown)), "{presented}");

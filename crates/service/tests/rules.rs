@@ -1,6 +1,6 @@
 //! The service's rules, over the in-memory store: authorization, every error, and the behaviours users rely on.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use core_model::jiff::Timestamp;
 use core_model::memory::MemoryStore;
@@ -10,20 +10,7 @@ use core_model::{
 };
 use service::{EditPlan, Operation, PlanService, Policy, PostPlan, Posted, ServiceError};
 
-struct FixedClock(Mutex<Timestamp>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl FixedClock {
-    fn advance(&self, seconds: i64) {
-        let mut now = self.0.lock().unwrap();
-        *now = now.checked_add(core_model::jiff::SignedDuration::from_secs(seconds)).unwrap();
-    }
-}
+use core_model::testing::ManualClock as FixedClock;
 
 struct Fixture {
     service: PlanService,
@@ -31,9 +18,7 @@ struct Fixture {
     clock: Arc<FixedClock>,
 }
 
-/// 2025-11-10 03:30 UTC: still 2025-11-09 in New York.
-const NOW: &str = "2025-11-10T03:30:00Z";
-const TODAY: &str = "2025-11-09";
+use core_model::testing::{NOW, TODAY};
 
 fn policy() -> Policy {
     Policy { admin_users: vec![UserId(9)], admin_roles: vec![RoleId(77)], ..Policy::default() }
@@ -41,7 +26,7 @@ fn policy() -> Policy {
 
 fn fixture_with(policy: Policy) -> Fixture {
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(FixedClock(Mutex::new(NOW.parse().unwrap())));
+    let clock = Arc::new(FixedClock::starting_at(NOW));
     let service = PlanService::new(store.clone(), store.clone(), clock.clone(), policy);
     Fixture { service, store, clock }
 }
@@ -548,7 +533,7 @@ impl StatusStore for FailingStore {
 
 fn failing_service(fail: MakeError) -> PlanService {
     let store = Arc::new(FailingStore(fail));
-    let clock = Arc::new(FixedClock(Mutex::new(NOW.parse().unwrap())));
+    let clock = Arc::new(FixedClock::starting_at(NOW));
     PlanService::new(store.clone(), store, clock, policy())
 }
 

@@ -7,10 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use app::LogFormat;
-use core_model::jiff::{SignedDuration, Timestamp};
-use core_model::{
-    Actor, ChartKind, Clock, CoachId, NewChart, PlanRepository, PlanSource, PlanText, TradingDate, UserId,
-};
+use core_model::{Actor, ChartKind, CoachId, NewChart, PlanRepository, PlanSource, PlanText, TradingDate, UserId};
 use http_api::{ApiConfig, Application, Services};
 use service::{Access, EditPlan, PlanService, Policy, PostPlan, Webhooks};
 use storage::{SqliteStore, StoreOptions};
@@ -18,35 +15,10 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 
-/// 2025-11-10 03:30 UTC: still 2025-11-09 in New York.
-pub const NOW: &str = "2025-11-10T03:30:00Z";
-/// Today in the market time zone at [`NOW`].
-pub const TODAY: &str = "2025-11-09";
+pub use core_model::testing::TODAY;
 
 /// A clock the test moves.
-pub struct TestClock(Mutex<Timestamp>);
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl TestClock {
-    pub fn advance(&self, seconds: i64) {
-        let mut now = self.0.lock().unwrap();
-        *now = now.checked_add(SignedDuration::from_secs(seconds)).unwrap();
-    }
-
-    pub fn set(&self, to: Timestamp) {
-        *self.0.lock().unwrap() = to;
-    }
-
-    pub fn advance_micros(&self, micros: i64) {
-        let mut now = self.0.lock().unwrap();
-        *now = now.checked_add(SignedDuration::from_micros(micros)).unwrap();
-    }
-}
+pub type TestClock = core_model::testing::ManualClock;
 
 pub struct TestApp {
     pub address: String,
@@ -97,7 +69,7 @@ async fn spawn(
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("plans.db");
     let store = Arc::new(SqliteStore::open(&db_path, StoreOptions::default()).unwrap());
-    let clock = Arc::new(TestClock(Mutex::new(NOW.parse().unwrap())));
+    let clock = Arc::new(TestClock::at_now());
     let access = Access::new(store.clone(), clock.clone());
     let webhooks = Webhooks::new(store.clone(), clock.clone(), true);
     let service = PlanService::new(plans(store.clone()), store.clone(), clock.clone(), policy).with_chart_images(store);

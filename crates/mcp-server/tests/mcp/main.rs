@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use core_model::jiff::Timestamp;
-use core_model::{Actor, ChartImage, ChartKind, Clock, CoachId, NewChart, PlanSource, PlanText, TradingDate, UserId};
+use core_model::{Actor, ChartImage, ChartKind, CoachId, NewChart, PlanSource, PlanText, TradingDate, UserId};
 use http_api::{ApiConfig, Application};
 use mcp_server::{McpConfig, PlanMcp};
 use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams, ResourceContents};
@@ -20,20 +19,17 @@ const NOW: &str = "2025-11-10T15:00:00Z";
 const TODAY: &str = "2025-11-10";
 const ATTACHED: &str = "https://cdn.discordapp.com/attachments/2/9/amd.png?ex=1&is=2&hm=3";
 
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        NOW.parse().unwrap()
-    }
-}
-
 /// A service over a fresh database with plans: coach d today (AMD and TSLA, an attached chart with its archived copy,
 /// edited), coach i two weeks ago (AMD), coach s forty days ago (AMD), coach n today (no ticker).
 async fn seeded_service(dir: &std::path::Path) -> PlanService {
     let store = Arc::new(SqliteStore::open(dir.join("plans.db"), StoreOptions::default()).unwrap());
-    let service = PlanService::new(store.clone(), store.clone(), Arc::new(FixedClock), Policy::default())
-        .with_chart_images(store);
+    let service = PlanService::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(core_model::testing::ManualClock::starting_at(NOW)),
+        Policy::default(),
+    )
+    .with_chart_images(store);
     let ann = Actor::new(UserId(111), "Ann");
     let post = |coach: &str, date: &str, text: &str, charts: Vec<NewChart>| PostPlan {
         coach: CoachId::new(coach).unwrap(),

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_model::jiff::Timestamp;
-use core_model::{Actor, ChartKind, Clock, CoachId, NewChart, PlanSource, PlanText, TradingDate, UserId};
+use core_model::{Actor, ChartKind, CoachId, NewChart, PlanSource, PlanText, TradingDate, UserId};
 use http_api::{ApiConfig, Application};
 use plan_client::{ClientBuilder, ManualClock, PlanClient};
 use service::{EditPlan, PlanService, Policy, PostPlan};
@@ -21,15 +20,6 @@ pub const TTL: Duration = Duration::from_secs(60);
 /// The client's "no plan" TTL in these tests.
 pub const NEGATIVE_TTL: Duration = Duration::from_secs(10);
 
-/// The server's clock: it stands still.
-struct FixedClock(Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 pub struct RealApi {
     pub base_url: String,
     pub service: PlanService,
@@ -43,7 +33,8 @@ pub fn ann() -> Actor {
 pub async fn spawn_api() -> RealApi {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
-    let clock = Arc::new(FixedClock(NOW.parse().unwrap()));
+    // The server's clock: it stands still.
+    let clock = Arc::new(core_model::testing::ManualClock::starting_at(NOW));
     let service = PlanService::new(store.clone(), store.clone(), clock, Policy::default()).with_chart_images(store);
     let config = ApiConfig { host: "127.0.0.1".into(), port: 0, workers: Some(1), ..ApiConfig::default() };
     let application = Application::build(config, service.clone()).unwrap();
