@@ -32,8 +32,9 @@ where
     S: WebhookStore + PlanRepository,
     F: Fn() -> S,
 {
-    let cases: [Case<S>; 5] = [
+    let cases: [Case<S>; 6] = [
         ("every_change_queues_its_event_for_subscribers", every_change_queues_its_event_for_subscribers),
+        ("racing_claims_never_share_a_delivery", racing_claims_never_share_a_delivery),
         ("claims_lease_due_deliveries_once", claims_lease_due_deliveries_once),
         ("attempts_are_recorded_and_retries_wait", attempts_are_recorded_and_retries_wait),
         ("gone_disables_the_subscription", gone_disables_the_subscription),
@@ -132,6 +133,40 @@ fn every_change_queues_its_event_for_subscribers<S: WebhookStore + PlanRepositor
     let test = store.enqueue_test(created_only.id, at(7)).unwrap().unwrap();
     assert_eq!((test.event, test.plan.is_none(), test.status), (EventType::WebhookTest, true, DeliveryStatus::Pending));
     assert_eq!(store.enqueue_test(999, at(7)).unwrap(), None);
+}
+
+fn racing_claims_never_share_a_delivery<S: WebhookStore + PlanRepository>(store: Arc<S>) {
+    const PLANS: usize = 40;
+    subscribe(&*store, "https://a.example/hook", EventSet::all());
+    for n in 0..PLANS {
+        let day = format!("2025-10-{:02}", n % 28 + 1);
+        let coach = ["d", "i", "s", "n"][n / 28];
+        store.insert(new_plan(coach, &day, "racing", author(1, "Ann")), at(1)).unwrap();
+    }
+    // Four workers (each on its own connection of the pool) claim a few at a time until nothing is due.
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store.claim_due(at(2), at(600), 3).unwrap();
+                    if claimed.is_empty() {
+                        return mine;
+                    }
+                    for (delivery, _) in claimed {
+                        store.record_attempt(delivery.id, &AttemptOutcome::Delivered { status: 200 }, at(3)).unwrap();
+                        mine.push(delivery.id);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let claimed = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!((claimed, all.len()), (PLANS, PLANS), "every delivery claimed by exactly one worker");
 }
 
 fn claims_lease_due_deliveries_once<S: WebhookStore + PlanRepository>(store: Arc<S>) {
