@@ -6,6 +6,7 @@
 //! [`ChartImageStore`], [`Clock`]) are implemented by adapters; [`memory::MemoryStore`] is the in-memory one.
 
 pub mod access;
+pub mod bot_records;
 mod chart;
 mod coach;
 mod date;
@@ -31,6 +32,7 @@ pub mod webhook;
 pub use access::{
     ApiToken, BadAccessValue, NewToken, Scope, TOKEN_PREFIX, TokenHash, TokenName, TokenRecord, TokenState, TokenStore,
 };
+pub use bot_records::{BotRecords, ChannelProgress, KnownChannel, KnownChannels, StoredSession};
 pub use chart::{
     Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_of_message, is_chart_url,
 };

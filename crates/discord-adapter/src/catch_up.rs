@@ -3,15 +3,10 @@
 //! that could not be resumed are never replayed, so messages posted while the bot had no session are read through
 //! REST instead, newest first, down to the last message the channel's worker handled.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use twilight_model::channel::Message;
-
-/// Status key holding the channels the bot has handled messages in, with their guilds, so that a restarted bot
-/// knows where to catch up before any message arrives.
-pub const KNOWN_CHANNELS_KEY: &str = "bot.channels";
 
 /// Most messages one `GET /channels/{id}/messages` returns.
 pub const PAGE: u16 = 100;
@@ -93,67 +88,6 @@ where
         backlog.over_count = true;
     }
     Ok(backlog)
-}
-
-/// A channel known to the bot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KnownChannel {
-    /// Its guild (`None` for direct messages).
-    pub guild: Option<u64>,
-    /// The first message the bot saw there, noted before handling it: a catch-up of a channel where nothing was
-    /// handled yet (the bot stopped first) starts from it.
-    pub since: u64,
-}
-
-/// The channels known to the bot, as stored under [`KNOWN_CHANNELS_KEY`]: `channel:guild:first message` triples
-/// (`-` for no guild), comma-separated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KnownChannels(pub BTreeMap<u64, KnownChannel>);
-
-impl KnownChannels {
-    /// The stored form.
-    pub fn encode(&self) -> String {
-        let triples: Vec<String> = self
-            .0
-            .iter()
-            .map(|(channel, known)| {
-                let guild = known.guild.map_or_else(|| "-".to_owned(), |g| g.to_string());
-                format!("{channel}:{guild}:{}", known.since)
-            })
-            .collect();
-        triples.join(",")
-    }
-
-    /// Reads the stored form, skipping damaged entries.
-    pub fn decode(value: &str) -> Self {
-        let triples = value.split(',').filter_map(|triple| {
-            let mut parts = triple.trim().split(':');
-            let channel = parts.next()?.parse().ok().filter(|c| *c != 0)?;
-            let guild = match parts.next()? {
-                "-" => None,
-                guild => Some(guild.parse().ok()?),
-            };
-            let since = parts.next()?.parse().ok()?;
-            parts.next().is_none().then_some((channel, KnownChannel { guild, since }))
-        });
-        Self(triples.collect())
-    }
-
-    /// Notes `message` of `channel`: a channel seen for the first time is added, with this message as its first;
-    /// a known one learns its guild if it had none. Whether anything changed.
-    pub fn remember(&mut self, channel: u64, guild: Option<u64>, message: u64) -> bool {
-        match self.0.get_mut(&channel) {
-            Some(known) if known.guild == guild || guild.is_none() => false,
-            Some(known) => {
-                known.guild = guild;
-                true
-            }
-            None => {
-                self.0.insert(channel, KnownChannel { guild, since: message });
-                true
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -244,21 +178,6 @@ mod tests {
         assert_eq!(requests, 1);
         let (backlog, _) = read(&channel, channel[4].id.get(), LookBack { messages: 10, max_age: HOUR }).await;
         assert!(backlog.messages.is_empty(), "nothing after the cursor");
-    }
-
-    #[test]
-    fn known_channels_read_back_and_remember_their_guilds_and_first_messages() {
-        let mut known = KnownChannels::default();
-        assert!(known.remember(200, Some(100), 5000));
-        assert!(!known.remember(200, Some(100), 5001));
-        assert!(!known.remember(200, None, 5002), "a message without its guild does not forget it");
-        assert!(known.remember(7, None, 6000));
-        assert!(known.remember(7, Some(8), 6001), "a guild learnt later");
-        assert_eq!(known.encode(), "7:8:6000,200:100:5000");
-        assert_eq!(KnownChannels::decode(&known.encode()), known);
-        let one = KnownChannels([(9, KnownChannel { guild: None, since: 3 })].into_iter().collect());
-        assert_eq!(KnownChannels::decode("x,0:1:2,5:y:1,9:-:3,4:4,6:6:6:6"), one);
-        assert_eq!(KnownChannels::decode(""), KnownChannels::default());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod access;
 mod admin_error;
+mod bot_records;
 mod bot_status;
 mod error;
 mod images;

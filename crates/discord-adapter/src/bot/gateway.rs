@@ -22,9 +22,11 @@ use super::convert::incoming;
 use super::rest::http_client;
 use super::spans::event_span;
 use super::worker::{ChannelWorker, Job, Work};
-use crate::catch_up::{KNOWN_CHANNELS_KEY, KnownChannels, LookBack};
+use core_model::{ChannelProgress, KnownChannels, StoredSession};
+
+use crate::catch_up::LookBack;
 use crate::handler::{CommandHandler, IncomingMessage};
-use crate::session::{self, ChannelProgress, EventMark, SESSION_KEY, SessionProgress, StoredSession};
+use crate::session::{self, EventMark, SessionProgress};
 
 /// The shard; with a session stored by a previous run, it first tries to resume it (Discord answers with the events
 /// after its sequence, or refuses and the shard identifies anew).
@@ -186,17 +188,17 @@ struct Runtime {
 
 /// The session the previous run saved, when it belongs to this gateway.
 async fn stored_session(handler: &CommandHandler, gateway: &str) -> Option<StoredSession> {
-    let record = match handler.service().status(SESSION_KEY).await {
-        Ok(record) => record?,
+    let (stored, saved_at) = match handler.service().stored_session().await {
+        Ok(stored) => stored?,
         Err(error) => {
             tracing::warn!(error = %error, "cannot read the saved gateway session; starting a new one");
             return None;
         }
     };
-    let stored = StoredSession::decode(&record.value).filter(|s| s.gateway == gateway)?;
+    let stored = Some(stored).filter(|s| s.gateway == gateway)?;
     tracing::info!(
         sequence = stored.sequence,
-        saved_at = %record.updated_at,
+        saved_at = %saved_at,
         "resuming the gateway session of the previous run after the last event it handled"
     );
     Some(stored)
@@ -204,8 +206,8 @@ async fn stored_session(handler: &CommandHandler, gateway: &str) -> Option<Store
 
 /// The channels handled in by earlier runs.
 async fn known_channels(handler: &CommandHandler) -> KnownChannels {
-    match handler.service().status(KNOWN_CHANNELS_KEY).await {
-        Ok(record) => record.map(|r| KnownChannels::decode(&r.value)).unwrap_or_default(),
+    match handler.service().known_channels().await {
+        Ok(known) => known,
         Err(error) => {
             tracing::warn!(error = %error, "cannot read the channels of earlier runs; only this run's are caught up");
             KnownChannels::default()
@@ -260,7 +262,7 @@ impl Runtime {
         if self.saved_session.as_ref() == Some(&stored) {
             return;
         }
-        match self.handler.service().record_status(SESSION_KEY, &stored.encode()).await {
+        match self.handler.service().save_session(&stored).await {
             Ok(()) => {
                 self.saved_session = Some(stored);
                 self.save_failing = false;
@@ -280,8 +282,7 @@ impl Runtime {
         if !self.known_channels.remember(channel_id, guild_id, message.message_id) {
             return;
         }
-        let value = self.known_channels.encode();
-        if let Err(error) = self.handler.service().record_status(KNOWN_CHANNELS_KEY, &value).await {
+        if let Err(error) = self.handler.service().save_known_channels(&self.known_channels).await {
             tracing::warn!(error = %error, channel_id, "cannot remember this channel for catching up after a restart");
         }
     }

@@ -19,8 +19,9 @@ use super::spans::caught_up_span;
 use crate::catch_up::{self, LookBack};
 use crate::handler::{CommandHandler, IncomingMessage};
 use crate::retry::RetryPolicy;
-use crate::session::{ChannelProgress, EventMark};
+use crate::session::EventMark;
 use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
+use core_model::ChannelProgress;
 
 /// Work for a channel's worker.
 pub(super) enum Work {
@@ -49,12 +50,6 @@ pub(super) struct Job {
     pub(super) mark: Option<EventMark>,
 }
 
-/// Status key holding where a channel stands: the last message and the last gateway event handled there
-/// ([`ChannelProgress`]).
-fn cursor_key(channel_id: u64) -> String {
-    format!("bot.cursor.{channel_id}")
-}
-
 /// Why a catch-up could not read a channel.
 #[derive(Debug, thiserror::Error)]
 enum CatchUpError {
@@ -79,8 +74,8 @@ pub(super) struct ChannelWorker {
 
 impl ChannelWorker {
     pub(super) async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
-        self.progress = match self.handler.service().status(&cursor_key(self.channel_id)).await {
-            Ok(record) => record.map(|r| ChannelProgress::decode(&r.value)).unwrap_or_default(),
+        self.progress = match self.handler.service().channel_progress(self.channel_id).await {
+            Ok(progress) => progress,
             Err(error) => {
                 tracing::warn!(error = %error, channel_id = self.channel_id, "cannot read where this channel was left");
                 ChannelProgress::default()
@@ -94,7 +89,7 @@ impl ChannelWorker {
     }
 
     async fn work(&mut self, work: Work, mark: Option<&EventMark>) {
-        if let Some(mark) = mark.filter(|m| self.progress.has_handled(m)) {
+        if let Some(mark) = mark.filter(|m| self.progress.has_handled(m.session_id(), m.sequence())) {
             // A replay, after a restart, of an event the previous run handled after it last saved the session.
             tracing::debug!(sequence = mark.sequence(), "event handled already");
             return;
@@ -135,8 +130,7 @@ impl ChannelWorker {
         if let Some(mark) = mark {
             self.progress.last_event = Some((mark.session_id().to_owned(), mark.sequence()));
         }
-        let key = cursor_key(self.channel_id);
-        if let Err(error) = self.handler.service().record_status(&key, &self.progress.encode()).await {
+        if let Err(error) = self.handler.service().save_channel_progress(self.channel_id, &self.progress).await {
             tracing::warn!(error = %error, "cannot record the last message handled");
         }
     }

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use core_model::{PlanRepository as _, StatusStore as _};
-use discord_adapter::catch_up::KNOWN_CHANNELS_KEY;
-use discord_adapter::session::{SESSION_KEY, StoredSession};
+use core_model::{BotRecords as _, PlanRepository as _, StatusStore as _, StoredSession};
 use discord_emulator::{ChannelId, MessageId};
 
 use crate::helpers::{ANN, BOB, CHANNEL, TestBot, WAIT, spawn_bot, within};
@@ -24,11 +22,10 @@ fn replies_to(bot: &TestBot, message: MessageId) -> Vec<String> {
 
 /// Waits until the channel's worker has recorded `message` as handled.
 async fn handled(bot: &TestBot, channel: ChannelId, message: MessageId) {
-    let key = format!("bot.cursor.{}", channel.get());
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let cursor = bot.store.status(&key).unwrap().map(|r| r.value).unwrap_or_default();
-        if cursor.split_whitespace().next() == Some(&message.get().to_string()) {
+        let cursor = bot.store.channel_progress(channel.get()).unwrap().cursor;
+        if cursor == Some(message.get()) {
             return;
         }
         assert!(tokio::time::Instant::now() < deadline, "message {message} never recorded as handled: {cursor:?}");
@@ -37,8 +34,7 @@ async fn handled(bot: &TestBot, channel: ChannelId, message: MessageId) {
 }
 
 fn stored_session(bot: &TestBot) -> StoredSession {
-    let record = bot.store.status(SESSION_KEY).unwrap().expect("a saved session");
-    StoredSession::decode(&record.value).expect("a readable saved session")
+    bot.store.stored_session().unwrap().expect("a saved, readable session").0
 }
 
 #[tokio::test]
@@ -130,9 +126,9 @@ async fn a_first_start_knows_where_to_catch_up_from_what_earlier_runs_stored() {
         let mut bot = spawn_bot().await;
         bot.say(ANN, "!plan d 2030-01-01 seen by the first run", 0).await;
         bot.stop().await.unwrap();
-        let known = bot.store.status(KNOWN_CHANNELS_KEY).unwrap().unwrap().value;
+        let known = bot.store.known_channels().unwrap();
         let guild = discord_emulator::EmulatorConfig::DEFAULT_GUILD.get();
-        assert!(known.starts_with(&format!("{}:{guild}:", CHANNEL.get())), "{known}");
+        assert_eq!(known.0.get(&CHANNEL.get()).map(|k| k.guild), Some(Some(guild)), "{known:?}");
         // A new session and no channel configured: the stored channel is read back all the same.
         bot.emulator.invalidate_sessions();
         let missed = bot.emulator.post_message(CHANNEL, ANN, "!plan i 2030-01-01 posted while away", vec![]).unwrap();
