@@ -325,7 +325,9 @@ async fn lost_session(db: Db) {
         gateway.resumes_rejected
     );
     assert_eq!((tally.lost, tally.duplicates), (0, 0), "seed {seed}");
-    assert!(repeated <= 1, "at most the confirmation in flight at the kill is sent again (seed {seed})");
+    // Each of the two kills may fall between a confirmation and the cursor that records it (the first one right
+    // after the last reply before the downtime): at most one confirmation per kill is sent again, as in the test above.
+    assert!(repeated <= 2, "at most one confirmation per kill is sent again (seed {seed})");
     let chatter: BTreeSet<MessageId> = replies.keys().copied().collect::<BTreeSet<_>>();
     assert_eq!(chatter.len(), stream.len(), "chatter gets no reply; every plan message does");
     assert!(gateway.resumes_rejected >= 1, "the lost session was refused");

@@ -11,9 +11,9 @@ use tokio::task::JoinHandle;
 use crate::config::{EmulatorConfig, GuildSpec, UserSpec};
 use crate::error::EmulatorError;
 use crate::faults::{FaultResponse, GatewayFault, RestFault, RouteFilter};
-use crate::ids::{ChannelId, MessageId, UserId, unix_millis_now};
+use crate::ids::{ChannelId, GuildId, MessageId, UserId, unix_millis_now};
 use crate::model::{AttachmentSpec, GatewayStats, MessageEvent, RestCall, SentMessage, SessionInfo, StoredMessage};
-use crate::state::{NewMessage, Shared, parse_mentions};
+use crate::state::{CommandScope, NewMessage, Shared, parse_mentions};
 use crate::{clock, gateway, rest};
 
 /// A running local Discord: a gateway listener and a REST listener on 127.0.0.1.
@@ -439,6 +439,20 @@ impl Emulator {
         let mut state = self.shared.lock();
         state.rest_calls.clear();
         state.sent.clear();
+    }
+
+    /// The application commands registered for `guild`, or the global ones, as the emulator stored them (with
+    /// their ids).
+    #[must_use]
+    pub fn registered_commands(&self, guild: Option<GuildId>) -> Vec<serde_json::Value> {
+        let scope = guild.map_or(CommandScope::Global, |g| CommandScope::Guild(g.get()));
+        self.shared.lock().commands.get(&scope).cloned().unwrap_or_default()
+    }
+
+    /// How many bulk overwrites of application commands the bot made (global and guild ones together).
+    #[must_use]
+    pub fn command_overwrites(&self) -> usize {
+        self.shared.lock().command_overwrites
     }
 
     /// The bot's successfully created messages in `channel`, in order.

@@ -2,6 +2,7 @@
 //! injected faults, and the record of every call.
 
 mod cdn;
+mod commands;
 mod messages;
 
 use std::sync::Arc;
@@ -200,7 +201,7 @@ fn error_body(status: u16, message: &str, code: u32) -> Response {
 pub(super) struct ApiError(Response);
 
 impl ApiError {
-    fn new(status: u16, message: &str, code: u32) -> Self {
+    pub(super) fn new(status: u16, message: &str, code: u32) -> Self {
         Self(error_body(status, message, code))
     }
 
@@ -212,7 +213,7 @@ impl ApiError {
         Self::new(404, "Unknown Message", 10008)
     }
 
-    fn invalid_form(field: &str, code: &str, message: &str) -> Self {
+    pub(super) fn invalid_form(field: &str, code: &str, message: &str) -> Self {
         Self(Response::json(
             400,
             &json!({
@@ -259,6 +260,12 @@ fn api(shared: &Shared, request: &Request, route: &str) -> Response {
         ("GET", ["guilds", gid, "channels"]) => get_guild_channels(shared, gid),
         ("GET", ["guilds", gid, "members", uid]) => get_member(shared, gid, uid),
         ("POST", ["attachments", "refresh-urls"]) => cdn::refresh_urls(shared, request),
+        ("GET", ["applications", app, "commands"]) => commands::list(shared, app, None),
+        ("PUT", ["applications", app, "commands"]) => commands::overwrite(shared, request, app, None),
+        ("GET", ["applications", app, "guilds", gid, "commands"]) => commands::list(shared, app, Some(gid)),
+        ("PUT", ["applications", app, "guilds", gid, "commands"]) => {
+            commands::overwrite(shared, request, app, Some(gid))
+        }
         (_, path) if known_path(path) => Err(ApiError::new(405, "405: Method Not Allowed", 0)),
         _ => Err(ApiError::new(404, "404: Not Found", 0)),
     };
@@ -279,6 +286,8 @@ fn known_path(path: &[&str]) -> bool {
             | ["guilds", _, "channels"]
             | ["guilds", _, "members", _]
             | ["attachments", "refresh-urls"]
+            | ["applications", _, "commands"]
+            | ["applications", _, "guilds", _, "commands"]
     )
 }
 
@@ -301,7 +310,7 @@ fn get_user(shared: &Shared, id: &str) -> ApiResult {
     Ok(Response::json(200, &payload::user(&user)))
 }
 
-fn find_guild<'a>(state: &'a State, id: &str) -> Result<&'a crate::config::GuildSpec, ApiError> {
+pub(super) fn find_guild<'a>(state: &'a State, id: &str) -> Result<&'a crate::config::GuildSpec, ApiError> {
     let id = GuildId(parse_snowflake(id, "guild_id")?);
     state.config.guilds.iter().find(|g| g.id == id).ok_or_else(|| ApiError::new(404, "Unknown Guild", 10004))
 }

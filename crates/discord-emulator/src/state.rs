@@ -287,6 +287,15 @@ pub(crate) struct NewMessage {
 }
 
 /// The mutable state behind [`Shared::lock`].
+/// Where application commands apply: everywhere, or in one guild (by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum CommandScope {
+    /// Every guild and direct messages.
+    Global,
+    /// One guild.
+    Guild(u64),
+}
+
 pub(crate) struct State {
     pub(crate) config: EmulatorConfig,
     pub(crate) gateway_url: String,
@@ -297,6 +306,10 @@ pub(crate) struct State {
     pub(crate) blobs: HashMap<AttachmentId, Blob>,
     sessions: Vec<Session>,
     pub(crate) stats: GatewayStats,
+    /// Application commands, by scope, as registered.
+    pub(crate) commands: BTreeMap<CommandScope, Vec<serde_json::Value>>,
+    /// How many bulk overwrites of commands were made.
+    pub(crate) command_overwrites: usize,
     pub(crate) rest_calls: Vec<RestCall>,
     pub(crate) sent: Vec<SentMessage>,
     pub(crate) rest_faults: VecDeque<RestFault>,
@@ -334,6 +347,8 @@ impl State {
             url_secret: fnv1a(&started_ms.to_le_bytes()) ^ u64::from(std::process::id()),
             next_connection: 0,
             started_ms,
+            commands: BTreeMap::new(),
+            command_overwrites: 0,
         }
     }
 

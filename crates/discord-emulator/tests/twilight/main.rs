@@ -1,5 +1,6 @@
 //! The emulator driven by the real twilight clients (gateway, HTTP, model 0.18) over loopback.
 
+mod commands;
 mod gateway;
 mod misbehaving;
 mod rest;
