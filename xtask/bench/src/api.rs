@@ -28,6 +28,8 @@ pub struct ApiOptions {
     pub routes: Vec<String>,
     /// A PostgreSQL database instead of a SQLite file.
     pub database_url: Option<String>,
+    /// Whether plan-api requires a token (`api.auth: required`), every request sending one.
+    pub auth: bool,
 }
 
 /// A route under test and its body on the ceiling.
@@ -105,8 +107,13 @@ pub fn run(bin_dir: &Path, options: &ApiOptions) -> Result<()> {
 
     // The load generator is one client address: a limit it never reaches keeps the rate limiter in the path, as in
     // a deployment, without refusing it.
+    let token = if options.auth { Some(seed::read_token(&database, options.database_url.as_deref())?) } else { None };
+    let token = token.as_deref();
+    let auth = if options.auth { "required" } else { "off" };
+    println!("api.auth: {auth}{}", if options.auth { " (a read token on every request)" } else { "" });
     let env = vec![
         database_env,
+        ("API_AUTH", auth.to_owned()),
         ("API_HOST", "127.0.0.1".to_owned()),
         ("API_PORT", "0".to_owned()),
         ("API_RATE_PER_SECOND", "1000000000".to_owned()),
@@ -126,7 +133,7 @@ pub fn run(bin_dir: &Path, options: &ApiOptions) -> Result<()> {
         }
     }
     for route in &routes {
-        let (status, body) = load::fetch(api_addr, &route.path)?;
+        let (status, body) = load::fetch_with(api_addr, &route.path, token)?;
         if status != 200 {
             bail!("{} answered {status}: {}", route.path, String::from_utf8_lossy(&body));
         }
@@ -155,8 +162,8 @@ pub fn run(bin_dir: &Path, options: &ApiOptions) -> Result<()> {
             for &connections in &options.connections {
                 let ceiling_path = format!("/{}", route.name);
                 let (ceiling_report, ceiling_cpu) =
-                    measure(&ceiling, ceiling_addr, &ceiling_path, connections, options)?;
-                let (product_report, product_cpu) = measure(&api, api_addr, &route.path, connections, options)?;
+                    measure(&ceiling, ceiling_addr, &ceiling_path, None, connections, options)?;
+                let (product_report, product_cpu) = measure(&api, api_addr, &route.path, token, connections, options)?;
                 for (who, report) in [("ceiling", &ceiling_report), ("plan-api", &product_report)] {
                     if report.bad_status > 0 {
                         bail!(
@@ -197,10 +204,11 @@ fn measure(
     product: &Product,
     addr: SocketAddr,
     path: &str,
+    token: Option<&str>,
     connections: usize,
     options: &ApiOptions,
 ) -> Result<(LoadReport, Duration)> {
-    let request = load::get_request(addr, path);
+    let request = load::get_request(addr, path, token);
     let cpu_before = product.cpu_time()?;
     let report = load::run(addr, request, connections, options.warmup, options.duration)?;
     let cpu = product.cpu_time()?.saturating_sub(cpu_before);

@@ -55,7 +55,7 @@ pub fn run(bin_dir: &Path, options: &FootprintOptions) -> Result<()> {
     let date = seed::READ_DATE;
     let mut loaded = Vec::new();
     for path in [format!("/api/coach-plans/all?date={date}"), format!("/api/v1/plans/d/{date}")] {
-        let report = load::run(addr, load::get_request(addr, &path), 64, Duration::ZERO, options.load_for)?;
+        let report = load::run(addr, load::get_request(addr, &path, None), 64, Duration::ZERO, options.load_for)?;
         if report.bad_status > 0 {
             bail!("{} of {} answers to {path} were not 200", report.bad_status, report.requests);
         }

@@ -54,10 +54,14 @@ pub fn quantile(sorted: &[u32], q: f64) -> u32 {
     sorted[rank - 1]
 }
 
-/// A GET request for `path_and_query` on `addr`, as bytes on the wire.
-pub fn get_request(addr: SocketAddr, path_and_query: &str) -> Vec<u8> {
-    format!("GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nUser-Agent: coach-plans-bench\r\n\r\n")
-        .into_bytes()
+/// A GET request for `path_and_query` on `addr`, as bytes on the wire; with `token`, it sends it as a bearer token.
+pub fn get_request(addr: SocketAddr, path_and_query: &str, token: Option<&str>) -> Vec<u8> {
+    let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    format!(
+        "GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nUser-Agent: coach-plans-bench\r\n\
+         {authorization}\r\n"
+    )
+    .into_bytes()
 }
 
 /// Keeps `connections` connections busy with `request` for `warmup + duration`, measuring only after the warm-up.
@@ -200,7 +204,15 @@ async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<()> {
 /// # Errors
 /// As [`run`].
 pub fn fetch(addr: SocketAddr, path_and_query: &str) -> Result<(u16, Vec<u8>)> {
-    let request = get_request(addr, path_and_query);
+    fetch_with(addr, path_and_query, None)
+}
+
+/// [`fetch`], with a bearer token when given.
+///
+/// # Errors
+/// As [`fetch`].
+pub fn fetch_with(addr: SocketAddr, path_and_query: &str, token: Option<&str>) -> Result<(u16, Vec<u8>)> {
+    let request = get_request(addr, path_and_query, token);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;

@@ -49,6 +49,9 @@ enum Command {
         /// A PostgreSQL database to seed and serve from instead of a SQLite file (everything it holds is replaced).
         #[arg(long, env = "BENCH_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
+        /// Require API tokens (`api.auth: required`), every request sending a read token.
+        #[arg(long)]
+        auth: bool,
     },
     /// Plan messages through the local Discord emulator into plan-bot.
     Ingest {
@@ -100,7 +103,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Api { bin_dir, connections, warmup, duration, rounds, routes, database_url } => api::run(
+        Command::Api { bin_dir, connections, warmup, duration, rounds, routes, database_url, auth } => api::run(
             &bin_dir,
             &api::ApiOptions {
                 connections,
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
                 rounds: rounds.max(1),
                 routes,
                 database_url,
+                auth,
             },
         ),
         Command::Ingest { bin_dir, channels, burst, rate, paced_for, database_url } => ingest::run(

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use core_model::jiff::civil::{Date, Weekday, date};
 use core_model::jiff::{Timestamp, tz::TimeZone};
 use core_model::{
@@ -61,6 +61,34 @@ pub fn seed_postgres(url: &str) -> Result<StoreStats> {
         .with_context(|| format!("opening {url}"))?;
     store.clear()?;
     seed_store(&store)
+}
+
+/// Stores a read token in the database (SQLite at `path`, or PostgreSQL at `url`) and returns it, for a run with
+/// `api.auth: required`.
+///
+/// # Errors
+/// When the database cannot be opened or written.
+pub fn read_token(path: &Path, url: Option<&str>) -> Result<String> {
+    use core_model::TokenStore as _;
+    let token = core_model::ApiToken::from_random([7; 32]);
+    let new = core_model::NewToken {
+        name: core_model::TokenName::parse("bench")?,
+        scope: core_model::Scope::Read,
+        hash: token.hash(),
+        created_at: core_model::jiff::Timestamp::now(),
+        expires_at: None,
+    };
+    let stored = match url {
+        Some(url) => {
+            let url = storage_postgres::DatabaseUrl::parse(url)?;
+            storage_postgres::PgStore::open(&url, storage_postgres::PgOptions::default())?.create_token(&new)?
+        }
+        None => SqliteStore::open(path, StoreOptions::default())?.create_token(&new)?,
+    };
+    if !stored {
+        bail!("the benchmark database holds a token named bench already");
+    }
+    Ok(token.expose().to_owned())
 }
 
 /// Writes the year into `store` (which should be empty) and returns what it holds.
