@@ -649,8 +649,7 @@ impl Settings {
 
     /// Whether the API listens beyond this machine (a host that is not a loopback address or `localhost`).
     pub fn api_beyond_loopback(&self) -> bool {
-        let host = self.api.host.trim_start_matches('[').trim_end_matches(']');
-        !(host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+        !core_model::is_loopback_host(&self.api.host)
     }
 
     /// Checks every setting and reports every problem at once.

@@ -54,7 +54,7 @@ pub use text::{MAX_PLAN_TEXT_CHARS, PlanText, TextError};
 pub use ticker::{BadTicker, CRYPTO_QUOTES, DEFAULT_STOPLIST, Ticker, TickerRules};
 pub use webhook::{
     AttemptOutcome, Delivery, DeliveryStatus, EventSet, EventType, NewSubscription, Subscription, WebhookSecret,
-    WebhookStore, event_of,
+    WebhookStore, event_of, is_loopback_host, is_public_address,
 };
 
 /// Re-exported so that users of the domain types name the same timestamp and date types.

@@ -273,6 +273,20 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+/// Whether `host` (a host name or IP address, IPv6 bracketed or not) is this machine: `localhost`, a loopback
+/// address, or an IPv4 loopback address mapped into IPv6.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Err(_) => false,
+    }
+}
+
 /// Whether deliveries may go to `ip`: not loopback, unspecified, private (RFC 1918, unique local), shared (CGNAT),
 /// link-local, multicast, broadcast or otherwise reserved. IPv4 addresses mapped into IPv6 are judged as IPv4.
 pub fn is_public_address(ip: std::net::IpAddr) -> bool {

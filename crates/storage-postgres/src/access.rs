@@ -23,6 +23,28 @@ fn bits(set: EventSet) -> i32 {
     i32::try_from(set.bits()).unwrap_or(i32::MAX)
 }
 
+/// A token's columns, in the order [`token_from_row`] reads them.
+macro_rules! token_columns {
+    () => {
+        "name, scope, created_at, expires_at, last_used_at, revoked_at"
+    };
+}
+
+/// A subscription's columns, in the order [`subscription_from_row`] reads them.
+macro_rules! subscription_columns {
+    () => {
+        "id, url, events, secret, created_at, disabled_at, disabled_reason"
+    };
+}
+
+/// A delivery's columns, in the order [`delivery_from_row`] reads them.
+macro_rules! delivery_columns {
+    () => {
+        "id, message_id, subscription_id, event_type, occurred_at, plan, status, attempts, next_attempt_at, \
+         last_attempt_at, last_status, last_error"
+    };
+}
+
 /// Queues `event` of `plan` for every enabled subscription that wants it, in the caller's transaction. Writes nothing
 /// when nobody subscribes.
 pub(crate) fn announce(tx: &mut Tx<'_>, event: EventType, plan: &Plan, at: Timestamp) -> Result<(), RepoError> {
@@ -112,10 +134,7 @@ impl TokenStore for PgStore {
     fn list_tokens(&self) -> Result<Vec<TokenRecord>, RepoError> {
         self.read(|tx| {
             let rows = tx
-                .query(
-                    "SELECT name, scope, created_at, expires_at, last_used_at, revoked_at FROM api_tokens ORDER BY id",
-                    &[],
-                )
+                .query(concat!("SELECT ", token_columns!(), " FROM api_tokens ORDER BY id"), &[])
                 .map_err(repo_error)?;
             rows.iter().map(token_from_row).collect()
         })
@@ -137,8 +156,7 @@ impl TokenStore for PgStore {
         self.read(|tx| {
             let row = tx
                 .query_opt(
-                    "SELECT name, scope, created_at, expires_at, last_used_at, revoked_at FROM api_tokens \
-                     WHERE token_sha256 = $1",
+                    concat!("SELECT ", token_columns!(), " FROM api_tokens WHERE token_sha256 = $1"),
                     &[&hash.to_hex()],
                 )
                 .map_err(repo_error)?;
@@ -163,8 +181,11 @@ impl WebhookStore for PgStore {
         self.write(|tx| {
             let row = tx
                 .query_one(
-                    "INSERT INTO webhook_subscriptions (url, events, secret, created_at) VALUES ($1, $2, $3, $4) \
-                     RETURNING id, url, events, secret, created_at, disabled_at, disabled_reason",
+                    concat!(
+                        "INSERT INTO webhook_subscriptions (url, events, secret, created_at) VALUES ($1, $2, $3, $4) \
+                         RETURNING ",
+                        subscription_columns!()
+                    ),
                     &[&new.url, &bits(new.events), &new.secret.expose(), &to_micros(new.created_at)],
                 )
                 .map_err(repo_error)?;
@@ -173,16 +194,7 @@ impl WebhookStore for PgStore {
     }
 
     fn subscriptions(&self) -> Result<Vec<Subscription>, RepoError> {
-        self.read(|tx| {
-            let rows = tx
-                .query(
-                    "SELECT id, url, events, secret, created_at, disabled_at, disabled_reason \
-                     FROM webhook_subscriptions ORDER BY id",
-                    &[],
-                )
-                .map_err(repo_error)?;
-            rows.iter().map(subscription_from_row).collect()
-        })
+        self.read(export_subscriptions)
     }
 
     fn remove_subscription(&self, id: i64) -> Result<bool, RepoError> {
@@ -196,11 +208,12 @@ impl WebhookStore for PgStore {
         self.write(|tx| {
             let row = tx
                 .query_opt(
-                    "INSERT INTO webhook_deliveries (message_id, subscription_id, event_type, occurred_at, status, \
+                    concat!(
+                        "INSERT INTO webhook_deliveries (message_id, subscription_id, event_type, occurred_at, status, \
                      next_attempt_at) SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), id, $2, $3, \
-                     'pending', $3 FROM webhook_subscriptions WHERE id = $1 \
-                     RETURNING id, message_id, subscription_id, event_type, occurred_at, plan, status, attempts, \
-                     next_attempt_at, last_attempt_at, last_status, last_error",
+                     'pending', $3 FROM webhook_subscriptions WHERE id = $1 RETURNING ",
+                        delivery_columns!()
+                    ),
                     &[&id, &EventType::WebhookTest.as_str(), &to_micros(at)],
                 )
                 .map_err(repo_error)?;
@@ -217,13 +230,14 @@ impl WebhookStore for PgStore {
         self.write(|tx| {
             let rows = tx
                 .query(
-                    "UPDATE webhook_deliveries SET lease_until = $2 WHERE id IN ( \
+                    concat!(
+                        "UPDATE webhook_deliveries SET lease_until = $2 WHERE id IN ( \
                        SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
                        WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
                          AND (d.lease_until IS NULL OR d.lease_until <= $1) AND s.disabled_at IS NULL \
-                       ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
-                     RETURNING id, message_id, subscription_id, event_type, occurred_at, plan, status, attempts, \
-                     next_attempt_at, last_attempt_at, last_status, last_error",
+                       ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) RETURNING ",
+                        delivery_columns!()
+                    ),
                     &[&to_micros(now), &to_micros(lease_until), &i64::from(limit)],
                 )
                 .map_err(repo_error)?;
@@ -232,8 +246,7 @@ impl WebhookStore for PgStore {
                 let delivery = delivery_from_row(row)?;
                 let subscription = tx
                     .query_one(
-                        "SELECT id, url, events, secret, created_at, disabled_at, disabled_reason \
-                         FROM webhook_subscriptions WHERE id = $1",
+                        concat!("SELECT ", subscription_columns!(), " FROM webhook_subscriptions WHERE id = $1"),
                         &[&delivery.subscription_id],
                     )
                     .map_err(repo_error)?;
@@ -298,9 +311,12 @@ impl WebhookStore for PgStore {
         self.read(|tx| {
             let rows = tx
                 .query(
-                    "SELECT id, message_id, subscription_id, event_type, occurred_at, plan, status, attempts, \
-                     next_attempt_at, last_attempt_at, last_status, last_error FROM webhook_deliveries \
-                     WHERE $1::bigint IS NULL OR subscription_id = $1 ORDER BY id DESC LIMIT $2",
+                    concat!(
+                        "SELECT ",
+                        delivery_columns!(),
+                        " FROM webhook_deliveries WHERE $1::bigint IS NULL OR subscription_id = $1 \
+                         ORDER BY id DESC LIMIT $2"
+                    ),
                     &[&subscription, &i64::from(limit)],
                 )
                 .map_err(repo_error)?;
@@ -312,11 +328,7 @@ impl WebhookStore for PgStore {
 /// Every token with its hash, oldest first (for `copy-db`).
 pub(crate) fn export_tokens(tx: &mut Tx<'_>) -> Result<Vec<TokenEntry>, RepoError> {
     let rows = tx
-        .query(
-            "SELECT name, scope, created_at, expires_at, last_used_at, revoked_at, token_sha256 FROM api_tokens \
-             ORDER BY id",
-            &[],
-        )
+        .query(concat!("SELECT ", token_columns!(), ", token_sha256 FROM api_tokens ORDER BY id"), &[])
         .map_err(repo_error)?;
     rows.iter()
         .map(|row| {
@@ -329,14 +341,10 @@ pub(crate) fn export_tokens(tx: &mut Tx<'_>) -> Result<Vec<TokenEntry>, RepoErro
         .collect()
 }
 
-/// Every subscription, by id (for `copy-db`).
+/// Every subscription, by id.
 pub(crate) fn export_subscriptions(tx: &mut Tx<'_>) -> Result<Vec<Subscription>, RepoError> {
     let rows = tx
-        .query(
-            "SELECT id, url, events, secret, created_at, disabled_at, disabled_reason FROM webhook_subscriptions \
-             ORDER BY id",
-            &[],
-        )
+        .query(concat!("SELECT ", subscription_columns!(), " FROM webhook_subscriptions ORDER BY id"), &[])
         .map_err(repo_error)?;
     rows.iter().map(subscription_from_row).collect()
 }
@@ -345,9 +353,7 @@ pub(crate) fn export_subscriptions(tx: &mut Tx<'_>) -> Result<Vec<Subscription>,
 pub(crate) fn export_deliveries(tx: &mut Tx<'_>, after: i64, limit: i64) -> Result<Vec<Delivery>, RepoError> {
     let rows = tx
         .query(
-            "SELECT id, message_id, subscription_id, event_type, occurred_at, plan, status, attempts, \
-             next_attempt_at, last_attempt_at, last_status, last_error FROM webhook_deliveries WHERE id > $1 \
-             ORDER BY id LIMIT $2",
+            concat!("SELECT ", delivery_columns!(), " FROM webhook_deliveries WHERE id > $1 ORDER BY id LIMIT $2"),
             &[&after, &limit],
         )
         .map_err(repo_error)?;

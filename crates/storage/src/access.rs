@@ -192,14 +192,7 @@ impl WebhookStore for SqliteStore {
     }
 
     fn subscriptions(&self) -> Result<Vec<Subscription>, RepoError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(concat!(
-                "SELECT ",
-                subscription_columns!(),
-                " FROM webhook_subscriptions ORDER BY id"
-            ))?;
-            stmt.query_map([], subscription_from_row)?.collect()
-        })
+        self.read(export_subscriptions)
     }
 
     fn remove_subscription(&self, id: i64) -> Result<bool, RepoError> {
@@ -346,7 +339,7 @@ pub(crate) fn export_tokens(conn: &Connection) -> rusqlite::Result<Vec<TokenEntr
     .collect()
 }
 
-/// Every subscription, by id (for `copy-db`).
+/// Every subscription, by id.
 pub(crate) fn export_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscription>> {
     conn.prepare_cached(concat!("SELECT ", subscription_columns!(), " FROM webhook_subscriptions ORDER BY id"))?
         .query_map([], subscription_from_row)?

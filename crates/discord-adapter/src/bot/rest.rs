@@ -6,6 +6,8 @@ use twilight_http::api_error::ApiError as DiscordApiError;
 use twilight_http::error::ErrorType;
 use twilight_http_ratelimiting::RateLimiter;
 
+use core_model::is_loopback_host;
+
 use super::config::{BotConfig, BotError};
 use crate::retry::Verdict;
 
@@ -53,17 +55,6 @@ fn host_of(host_port: &str) -> &str {
         // A bare IPv6 address has several colons and no port.
         Some((host, _)) if !host.contains(':') => host,
         _ => host_port,
-    }
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
-        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        Err(_) => false,
     }
 }
 
