@@ -39,6 +39,11 @@ pub struct EmulatorConfig {
     /// process died; a RESUME from before the oldest kept event is refused with op 9, as Discord refuses a session
     /// it no longer holds.
     pub session_log_limit: usize,
+    /// How long after an interaction its first answer (the callback) is accepted: Discord allows 3 seconds, then
+    /// answers `Unknown interaction` (10062). Default: 3 seconds.
+    pub interaction_deadline: Duration,
+    /// How long an interaction's token works for follow-ups and edits of its answers (Discord: 15 minutes).
+    pub interaction_token_ttl: Duration,
 }
 
 impl EmulatorConfig {
@@ -153,6 +158,20 @@ impl EmulatorConfig {
         self
     }
 
+    /// Sets how long after an interaction its callback is accepted (see [`Self::interaction_deadline`]).
+    #[must_use]
+    pub fn with_interaction_deadline(mut self, deadline: Duration) -> Self {
+        self.interaction_deadline = deadline;
+        self
+    }
+
+    /// Sets how long interaction tokens work for follow-ups and edits.
+    #[must_use]
+    pub fn with_interaction_token_ttl(mut self, ttl: Duration) -> Self {
+        self.interaction_token_ttl = ttl;
+        self
+    }
+
     /// Sets how long attachment URLs stay valid.
     #[must_use]
     pub fn with_attachment_url_ttl(mut self, ttl: Duration) -> Self {
@@ -177,6 +196,8 @@ impl Default for EmulatorConfig {
             gateway_port: 0,
             rest_port: 0,
             session_log_limit: 10_000,
+            interaction_deadline: Duration::from_secs(3),
+            interaction_token_ttl: Duration::from_secs(15 * 60),
         }
     }
 }

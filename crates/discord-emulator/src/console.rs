@@ -4,6 +4,8 @@
 //!
 //! Commands, one a line:
 //! - `as <user> <text>`: post as a scripted user (by name or id); `\n` in the text starts a new line;
+//! - `as <user> //<command> ...`: invoke the slash command `/<command>` as that user (see [`CONSOLE_HELP`] for how
+//!   options are given); `form <text>` fills in the form (modal) the bot opened last;
 //! - `edit <message id> <text>` and `delete <message id>`: change or remove a message of the current channel;
 //! - `channel <id>`: post in another configured channel; `users`, `channels`, `help`.
 
@@ -16,12 +18,17 @@ use crate::config::UserSpec;
 use crate::emulator::Emulator;
 use crate::error::EmulatorError;
 use crate::ids::{ChannelId, MessageId, UserId};
+use crate::interactions::{Acknowledgement, OptionValue};
 use crate::model::{MessageEvent, StoredMessage};
 
 /// The usage text of the console.
 pub const CONSOLE_HELP: &str = "\
 commands:
   as <user> <text>         post as a user (name or id); write \\n for a new line
+  as <user> //<cmd> ...    invoke the slash command /<cmd> as the user: words fill its options in order (an option
+                           without choices takes the rest of the line), or name them: //plan coach:d text:Long
+                           date:2025-11-10 chart:./spy.png (an attachment option takes a file path)
+  form <text>              fill in the form the bot opened last (e.g. after //plan d without text)
   edit <message id> <text> edit a message of the current channel
   delete <message id>      delete a message of the current channel
   channel <id>             post in another channel from now on
@@ -39,6 +46,18 @@ pub enum ConsoleError {
     /// No scripted user has that name or id.
     #[error("no user named `{0}`; type `users`")]
     UnknownUser(String),
+    /// `form` without a form the bot opened.
+    #[error("the bot opened no form to fill in; `as <user> //plan <coach>` without text opens one")]
+    NoForm,
+    /// An attachment option names a file that cannot be read.
+    #[error("cannot read `{path}` to attach it")]
+    File {
+        /// The path given.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The emulator refused the change.
     #[error("the emulator refused it")]
     Emulator(#[source] EmulatorError),
@@ -89,6 +108,10 @@ impl Console {
                 }
                 let user = self.user(who)?;
                 let text = unescape(text);
+                if let Some(command) = text.strip_prefix("//") {
+                    self.slash(user.id, command)?;
+                    return Ok(self.unheard());
+                }
                 self.emulator.post_message(self.channel, user.id, text, Vec::new()).map_err(ConsoleError::Emulator)?;
                 Ok(self.unheard())
             }
@@ -115,6 +138,17 @@ impl Console {
                 self.channel = channel;
                 Ok(Some(format!("posting in {}", self.channel_label(channel))))
             }
+            "form" => {
+                if rest.is_empty() {
+                    return Err(ConsoleError::Usage("form <text>"));
+                }
+                let (opened_by, field) = self.open_form().ok_or(ConsoleError::NoForm)?;
+                let text = unescape(rest);
+                self.emulator
+                    .submit_modal(opened_by, vec![(field.as_str(), text.as_str())])
+                    .map_err(ConsoleError::Emulator)?;
+                Ok(self.unheard())
+            }
             "users" => Ok(Some(self.users_text())),
             "channels" => Ok(Some(self.channels_text())),
             other => Err(ConsoleError::UnknownCommand(other.chars().take(30).collect())),
@@ -127,12 +161,17 @@ impl Console {
         match event {
             MessageEvent::Created(message) => {
                 let reply = message.reply_to.map(|id| format!(" ↩ {id}")).unwrap_or_default();
+                let content = if message.content.is_empty() && message.attachments.is_empty() {
+                    "(thinking…)"
+                } else {
+                    &message.content
+                };
                 format!(
                     "{} [{}] {}{reply}: {}",
                     self.channel_label(message.channel_id),
                     message.id,
                     self.author(message),
-                    indent(&message.content)
+                    indent(content)
                 )
             }
             MessageEvent::Updated(message) => {
@@ -147,7 +186,94 @@ impl Console {
             MessageEvent::Deleted { channel_id, message_id } => {
                 format!("{} [{message_id}] deleted", self.channel_label(*channel_id))
             }
+            MessageEvent::Ephemeral { channel_id, user_id, content } => format!(
+                "{} (only {} sees it) 🤖 bot: {}",
+                self.channel_label(*channel_id),
+                self.user_name(*user_id),
+                indent(content)
+            ),
+            MessageEvent::ModalOpened { channel_id, user_id, title, .. } => format!(
+                "{} 🤖 bot opened the form “{title}” for {}: fill it in with `form <text>`",
+                self.channel_label(*channel_id),
+                self.user_name(*user_id)
+            ),
         }
+    }
+
+    /// Invokes `/<command> ...` as `user`: positional words fill the options in their order, one word each except
+    /// an option without choices, which takes the rest; `name:value` names an option (its value runs to the next
+    /// `name:`); an attachment option's value is a file path.
+    fn slash(&self, user: UserId, line: &str) -> Result<(), ConsoleError> {
+        let (name, rest) = split_word(line);
+        if name.is_empty() {
+            return Err(ConsoleError::Usage("as <user> //<command> [options]"));
+        }
+        let guild = self.emulator.guilds().into_iter().find(|g| g.channels.iter().any(|c| c.id == self.channel));
+        let definitions = [guild.map(|g| g.id), None]
+            .into_iter()
+            .flat_map(|scope| self.emulator.registered_commands(scope))
+            .find(|c| c["name"] == name);
+        let Some(definition) = definitions else {
+            return Err(ConsoleError::Emulator(EmulatorError::UnknownCommand(name.to_owned())));
+        };
+        let defined: Vec<serde_json::Value> = definition["options"].as_array().cloned().unwrap_or_default();
+        let names: Vec<&str> = defined.iter().filter_map(|o| o["name"].as_str()).collect();
+        let mut given: Vec<(String, String)> = Vec::new();
+        let (positional, named) = split_named(rest, &names);
+        let mut words = positional.trim();
+        for option in &defined {
+            if words.is_empty() {
+                break;
+            }
+            let option_name = option["name"].as_str().unwrap_or_default();
+            if option["type"] == 11 || named.iter().any(|(n, _)| n == option_name) {
+                continue;
+            }
+            let free_text = option["type"] == 3 && option["choices"].as_array().is_none_or(Vec::is_empty);
+            let (value, rest) = if free_text { (words, "") } else { split_word(words) };
+            given.push((option_name.to_owned(), value.to_owned()));
+            words = rest;
+        }
+        given.extend(named);
+        let mut options = Vec::new();
+        for (option_name, value) in given {
+            let kind = defined.iter().find(|o| o["name"] == option_name.as_str()).map(|o| o["type"].clone());
+            let value = if kind == Some(serde_json::json!(11)) {
+                let data =
+                    std::fs::read(&value).map_err(|source| ConsoleError::File { path: value.clone(), source })?;
+                let filename = std::path::Path::new(&value)
+                    .file_name()
+                    .map_or_else(|| "file".to_owned(), |f| f.to_string_lossy().into_owned());
+                OptionValue::Attachment(crate::AttachmentSpec::new(filename, data))
+            } else {
+                OptionValue::String(value)
+            };
+            options.push((option_name, value));
+        }
+        let options = options.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        self.emulator.invoke_command(self.channel, user, name, options).map_err(ConsoleError::Emulator)?;
+        Ok(())
+    }
+
+    /// The latest form the bot opened and nobody submitted yet, with its first field.
+    fn open_form(&self) -> Option<(crate::InteractionId, String)> {
+        let interactions = self.emulator.interactions();
+        interactions.iter().rev().find_map(|record| {
+            match &record.acknowledgement {
+            Some(Acknowledgement::Modal { inputs, .. })
+                if !interactions.iter().any(|r| {
+                    matches!(r.kind, crate::InteractionKind::ModalSubmit { opened_by, .. } if opened_by == record.id)
+                }) =>
+            {
+                inputs.first().map(|input| (record.id, input.custom_id.clone()))
+            }
+            _ => None,
+        }
+        })
+    }
+
+    fn user_name(&self, user: UserId) -> String {
+        self.emulator.users().into_iter().find(|u| u.id == user).map_or_else(|| user.to_string(), |u| u.username)
     }
 
     /// The users and the channels, for a banner.
@@ -253,6 +379,31 @@ impl Console {
         }
         text
     }
+}
+
+/// Splits `name:value` pairs (for the option names given) off the end of a line: the text before the first pair,
+/// and the pairs, each value running to the next pair.
+fn split_named(line: &str, names: &[&str]) -> (String, Vec<(String, String)>) {
+    let mut starts: Vec<(usize, &str)> = Vec::new();
+    for name in names {
+        let marker = format!("{name}:");
+        let mut from = 0;
+        while let Some(found) = line[from..].find(&marker) {
+            let at = from + found;
+            if at == 0 || line[..at].ends_with(char::is_whitespace) {
+                starts.push((at, name));
+            }
+            from = at + marker.len();
+        }
+    }
+    starts.sort_unstable();
+    let Some(&(first, _)) = starts.first() else { return (line.to_owned(), Vec::new()) };
+    let mut pairs = Vec::new();
+    for (i, &(at, name)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(line.len(), |next| next.0);
+        pairs.push(((*name).to_owned(), line[at + name.len() + 1..end].trim().to_owned()));
+    }
+    (line[..first].to_owned(), pairs)
 }
 
 fn split_word(text: &str) -> (&str, &str) {

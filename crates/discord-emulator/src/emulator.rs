@@ -21,7 +21,7 @@ use crate::{clock, gateway, rest};
 /// Dropping it (or calling [`Emulator::shutdown`]) stops the listeners and closes every connection.
 /// Share it between tasks with an `Arc`.
 pub struct Emulator {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     gateway_addr: SocketAddr,
     rest_addr: SocketAddr,
     listeners: Mutex<Vec<JoinHandle<()>>>,
@@ -533,7 +533,7 @@ impl Drop for Emulator {
 }
 
 /// Re-checks `check` each time `changes` ticks, until it yields a value or `timeout` passes. Never spins.
-async fn wait_until<T>(
+pub(crate) async fn wait_until<T>(
     mut changes: watch::Receiver<u64>,
     timeout: Duration,
     what: impl FnOnce() -> String,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::ids::{ChannelId, MessageId, UserId};
+use crate::ids::{ChannelId, InteractionId, MessageId, UserId};
 
 /// What can go wrong when driving the emulator from a test or the sandbox.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,26 @@ pub enum EmulatorError {
         channel: ChannelId,
         /// The missing message.
         message: MessageId,
+    },
+    /// No application command of that name is registered where the user invokes it (in the channel's guild or
+    /// globally): Discord's client would not offer it.
+    #[error("no command /{0} is registered for this guild or globally")]
+    UnknownCommand(String),
+    /// A command's options are not what its registered definition accepts (Discord's client would not send them).
+    #[error("/{command}: {problem}")]
+    InvalidOptions {
+        /// The command.
+        command: String,
+        /// What is wrong, e.g. "option `coach` is required".
+        problem: String,
+    },
+    /// The interaction does not exist, or is not in the state the call needs (e.g. no modal was opened for it).
+    #[error("interaction {id}: {problem}")]
+    Interaction {
+        /// The interaction.
+        id: InteractionId,
+        /// What is wrong.
+        problem: String,
     },
     /// A wait ended before its condition held.
     #[error("timed out after {timeout:?} waiting for {what}")]

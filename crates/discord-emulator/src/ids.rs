@@ -64,6 +64,10 @@ snowflake!(
     /// An attachment id.
     AttachmentId
 );
+snowflake!(
+    /// An interaction id (a slash command invoked, a modal submitted).
+    InteractionId
+);
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn unix_millis_now() -> u64 {

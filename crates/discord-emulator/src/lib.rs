@@ -18,7 +18,11 @@
 //!   (unless the bot is mentioned) — turn it off with [`EmulatorConfig::with_enforced_intents`];
 //! - messages over 2000 characters, empty messages and replies to unknown messages are refused (400);
 //! - `allowed_mentions` decides who a bot message pings ([`SentMessage::pinged_users`]);
-//! - attachment URLs are signed and expire ([`EmulatorConfig::attachment_url_ttl`]).
+//! - attachment URLs are signed and expire ([`EmulatorConfig::attachment_url_ttl`]);
+//! - slash commands ([`Emulator::invoke_command`]) are checked against the registered definitions (required
+//!   options, choices, bounds) as Discord's client checks them; an interaction is answered once, within
+//!   [`EmulatorConfig::interaction_deadline`], and its token works for edits and follow-ups for
+//!   [`EmulatorConfig::interaction_token_ttl`]; ephemeral answers never enter a channel's history.
 //!
 //! # Example
 //!
@@ -55,7 +59,10 @@
 //! The REST listener also answers `GET /users/@me`, `/users/{id}`, `/gateway`, `/gateway/bot`, `/channels/{id}`,
 //! `GET|POST /channels/{id}/messages`, `GET|PATCH|DELETE /channels/{id}/messages/{id}`,
 //! `POST /channels/{id}/typing`, `/guilds/{id}`, `/guilds/{id}/channels`, `/guilds/{id}/members/{id}`,
-//! `POST /attachments/refresh-urls`, and serves attachments at `/attachments/{channel}/{id}/{filename}`.
+//! `POST /attachments/refresh-urls`, the application command routes (`GET|PUT /applications/{app}/commands`, the
+//! same per guild), the interaction routes (`POST /interactions/{id}/{token}/callback`,
+//! `POST /webhooks/{app}/{token}`, `GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{@original|id}`), and serves
+//! attachments at `/attachments/{channel}/{id}/{filename}`.
 //! Anything else is a JSON 404 (or 405 for a known path).
 //!
 //! [`Console`] carries out typed lines (`as ann !plan d Long`) against a running emulator and describes what
@@ -75,6 +82,7 @@ mod faults;
 mod gateway;
 mod http;
 mod ids;
+mod interactions;
 mod model;
 mod multipart;
 mod payload;
@@ -86,7 +94,10 @@ pub use console::Console;
 pub use emulator::Emulator;
 pub use error::EmulatorError;
 pub use faults::{FaultResponse, RestFault, RouteFilter};
-pub use ids::{AttachmentId, ChannelId, GuildId, MessageId, RoleId, UserId};
+pub use ids::{AttachmentId, ChannelId, GuildId, InteractionId, MessageId, RoleId, UserId};
+pub use interactions::{
+    Acknowledgement, InteractionKind, InteractionRecord, InteractionReply, ModalInput, OptionValue,
+};
 pub use model::{
     AttachmentSpec, GatewayStats, MessageEvent, RestCall, SentMessage, SessionInfo, StoredAttachment, StoredMessage,
 };

@@ -195,6 +195,26 @@ pub enum MessageEvent {
         /// The deleted message.
         message_id: MessageId,
     },
+    /// The bot answered an interaction by opening a modal (a form) for its user.
+    ModalOpened {
+        /// The interaction the modal answers.
+        interaction: crate::ids::InteractionId,
+        /// The channel of the interaction.
+        channel_id: ChannelId,
+        /// The user the form is for.
+        user_id: UserId,
+        /// The form's title.
+        title: String,
+    },
+    /// The bot answered an interaction with a message only its user sees (written or edited).
+    Ephemeral {
+        /// The channel of the interaction.
+        channel_id: ChannelId,
+        /// The only user who sees it.
+        user_id: UserId,
+        /// Its text.
+        content: String,
+    },
 }
 
 /// Counters of the gateway side, for assertions such as "twilight resumed, it did not re-identify".

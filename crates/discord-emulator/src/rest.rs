@@ -3,6 +3,7 @@
 
 mod cdn;
 mod commands;
+mod interactions;
 mod messages;
 
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request) -> Response {
         }
         if let Some(fault) = take_fault(shared, &request.method, route, false) {
             (fault_response(&fault, route), true)
-        } else if !authorized(shared, &request) {
+        } else if !authorized(shared, &request) && !is_interaction_route(route) {
             (error_body(401, "401: Unauthorized", 0), false)
         } else {
             (api(shared, &request, route), false)
@@ -130,6 +131,12 @@ pub(crate) async fn handle(shared: &Shared, request: Request) -> Response {
     shared.lock().rest_calls.push(call);
     shared.rest_touched();
     response
+}
+
+/// Interaction callbacks and interaction webhooks are authorized by the interaction's token in the path, not by the
+/// bot token.
+fn is_interaction_route(route: &str) -> bool {
+    route.starts_with("/interactions/") || route.starts_with("/webhooks/")
 }
 
 fn authorized(shared: &Shared, request: &Request) -> bool {
@@ -266,6 +273,13 @@ fn api(shared: &Shared, request: &Request, route: &str) -> Response {
         ("PUT", ["applications", app, "guilds", gid, "commands"]) => {
             commands::overwrite(shared, request, app, Some(gid))
         }
+        ("POST", ["interactions", id, token, "callback"]) => interactions::callback(shared, request, id, token),
+        ("POST", ["webhooks", app, token]) => interactions::followup(shared, request, app, token),
+        ("GET", ["webhooks", app, token, "messages", message]) => interactions::get(shared, app, token, message),
+        ("PATCH", ["webhooks", app, token, "messages", message]) => {
+            interactions::edit(shared, request, app, token, message)
+        }
+        ("DELETE", ["webhooks", app, token, "messages", message]) => interactions::delete(shared, app, token, message),
         (_, path) if known_path(path) => Err(ApiError::new(405, "405: Method Not Allowed", 0)),
         _ => Err(ApiError::new(404, "404: Not Found", 0)),
     };
@@ -288,6 +302,9 @@ fn known_path(path: &[&str]) -> bool {
             | ["attachments", "refresh-urls"]
             | ["applications", _, "commands"]
             | ["applications", _, "guilds", _, "commands"]
+            | ["interactions", _, _, "callback"]
+            | ["webhooks", _, _]
+            | ["webhooks", _, _, "messages", _]
     )
 }
 

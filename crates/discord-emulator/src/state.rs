@@ -12,8 +12,10 @@ use crate::config::{EmulatorConfig, UserSpec};
 use crate::error::EmulatorError;
 use crate::faults::{GatewayFault, RestFault};
 use crate::ids::{
-    AttachmentId, ChannelId, GuildId, MessageId, RoleId, Snowflakes, UserId, snowflake_unix_millis, unix_millis_now,
+    AttachmentId, ChannelId, GuildId, InteractionId, MessageId, RoleId, Snowflakes, UserId, snowflake_unix_millis,
+    unix_millis_now,
 };
+use crate::interactions::InteractionState;
 use crate::model::{
     AttachmentSpec, GatewayStats, MessageEvent, RestCall, SentMessage, SessionInfo, StoredAttachment, StoredMessage,
 };
@@ -310,6 +312,8 @@ pub(crate) struct State {
     pub(crate) commands: BTreeMap<CommandScope, Vec<serde_json::Value>>,
     /// How many bulk overwrites of commands were made.
     pub(crate) command_overwrites: usize,
+    /// Interactions, by id, with what the bot answered.
+    pub(crate) interactions: BTreeMap<InteractionId, InteractionState>,
     pub(crate) rest_calls: Vec<RestCall>,
     pub(crate) sent: Vec<SentMessage>,
     pub(crate) rest_faults: VecDeque<RestFault>,
@@ -349,6 +353,7 @@ impl State {
             started_ms,
             commands: BTreeMap::new(),
             command_overwrites: 0,
+            interactions: BTreeMap::new(),
         }
     }
 
@@ -424,7 +429,7 @@ impl State {
         Ok(message)
     }
 
-    fn store_attachment(&mut self, channel_id: ChannelId, spec: AttachmentSpec) -> StoredAttachment {
+    pub(crate) fn store_attachment(&mut self, channel_id: ChannelId, spec: AttachmentSpec) -> StoredAttachment {
         let id = AttachmentId(self.next_id());
         let filename = sanitize_filename(&spec.filename);
         let (width, height) = match (spec.width, spec.height) {
@@ -494,6 +499,14 @@ impl State {
             } else {
                 session.push(name, &full);
             }
+        }
+    }
+
+    /// Appends an event to every session of the guild's shard, whatever its intents (interactions need none).
+    pub(crate) fn dispatch_to_guild_sessions(&mut self, name: &'static str, guild: GuildId, d: &Value) {
+        let text = d.to_string();
+        for session in self.sessions.iter_mut().filter(|s| shard_has_guild(s.shard, guild)) {
+            session.push(name, &text);
         }
     }
 

@@ -63,7 +63,9 @@ pub(super) fn list_messages(shared: &Shared, request: &Request, cid: &str) -> Ap
 }
 
 /// A message request's JSON object and uploaded files.
-fn message_request(request: &Request) -> Result<(serde_json::Map<String, Value>, Vec<AttachmentSpec>), ApiError> {
+pub(super) fn message_request(
+    request: &Request,
+) -> Result<(serde_json::Map<String, Value>, Vec<AttachmentSpec>), ApiError> {
     let mut files = Vec::new();
     let json_bytes: Vec<u8> = if let Some(boundary) = request.header("content-type").and_then(multipart::boundary) {
         let parts = multipart::parse(&boundary, &request.body)
@@ -93,7 +95,7 @@ fn message_request(request: &Request) -> Result<(serde_json::Map<String, Value>,
 }
 
 /// `content` of a request: `Ok(None)` when absent, validated for type and length.
-fn content_field(body: &serde_json::Map<String, Value>) -> Result<Option<String>, ApiError> {
+pub(super) fn content_field(body: &serde_json::Map<String, Value>) -> Result<Option<String>, ApiError> {
     match body.get("content") {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(String::new())),
@@ -142,13 +144,13 @@ fn id_list(value: Option<&Value>) -> Vec<u64> {
 }
 
 /// Who a bot message pings under `allowed_mentions` (Discord's rules; absent means "parse everything").
-struct Pings {
-    users: Vec<UserId>,
-    roles: Vec<RoleId>,
-    everyone: bool,
+pub(super) struct Pings {
+    pub(super) users: Vec<UserId>,
+    pub(super) roles: Vec<RoleId>,
+    pub(super) everyone: bool,
 }
 
-fn pings(
+pub(super) fn pings(
     state: &State,
     guild: GuildId,
     content: &str,

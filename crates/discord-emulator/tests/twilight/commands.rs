@@ -4,20 +4,7 @@
 use discord_emulator::EmulatorConfig;
 use twilight_model::id::Id;
 
-use crate::support::{emulator, http, raw_http, within};
-
-/// `PUT path` with a JSON body and the bot's token.
-async fn put(base: &str, token: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-    let addr = base.strip_prefix("http://").unwrap();
-    let body = body.to_string();
-    let request = format!(
-        "PUT /api/v10{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bot {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let (status, _, body) = raw_http(addr, request.as_bytes()).await;
-    (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
-}
+use crate::support::{emulator, http, put, within};
 
 #[tokio::test]
 async fn commands_are_overwritten_in_bulk_and_keep_their_ids() {

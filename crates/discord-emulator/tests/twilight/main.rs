@@ -2,6 +2,7 @@
 
 mod commands;
 mod gateway;
+mod interactions;
 mod misbehaving;
 mod rest;
 mod support;

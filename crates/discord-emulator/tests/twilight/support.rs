@@ -179,6 +179,19 @@ pub async fn raw_http(addr: &str, request: &[u8]) -> (u16, String, Vec<u8>) {
     (status, head, response[split + 4..].to_vec())
 }
 
+/// `PUT /api/v10{path}` with a JSON body and the bot's token; the status and the JSON answer.
+pub async fn put(base: &str, token: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let addr = base.strip_prefix("http://").unwrap();
+    let body = body.to_string();
+    let request = format!(
+        "PUT /api/v10{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bot {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, _, body) = raw_http(addr, request.as_bytes()).await;
+    (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+}
+
 /// `GET url` (an `http://127.0.0.1:PORT/...` URL) with `Connection: close`.
 pub async fn get(url: &str) -> (u16, String, Vec<u8>) {
     let rest = url.strip_prefix("http://").expect("http URL");
