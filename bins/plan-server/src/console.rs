@@ -8,6 +8,11 @@ use std::path::PathBuf;
 pub(crate) enum Input {
     /// Post this text as the current user (with the attachments queued so far).
     Message(String),
+    /// Invoke this slash command as the current user (typed `//plan d Long`: `plan d Long`), with the attachments
+    /// queued so far as its attachment options.
+    Slash(String),
+    /// Fill in the form the bot opened for the current user.
+    Form(String),
     /// Nothing to do (a blank line).
     Nothing,
     /// Show the console's commands.
@@ -76,6 +81,12 @@ pub(crate) fn parse(input: &str) -> Input {
     if input.trim().is_empty() {
         return Input::Nothing;
     }
+    if let Some(slash) = input.strip_prefix("//") {
+        return match slash.trim() {
+            "" => Input::Invalid("type //COMMAND, e.g. //plan d Long NVDA above 950 (//help lists them)".to_owned()),
+            slash => Input::Slash(slash.to_owned()),
+        };
+    }
     let Some(command) = input.strip_prefix('/') else {
         return Input::Message(input.to_owned());
     };
@@ -96,6 +107,10 @@ pub(crate) fn parse(input: &str) -> Input {
         ("attach", path) => Input::Attach(PathBuf::from(path)),
         ("edit", "") => Input::Invalid("type /edit TEXT: it replaces the text of your last message".to_owned()),
         ("edit", text) => Input::Edit(text.to_owned()),
+        ("form", "") => {
+            Input::Invalid("type /form TEXT: it fills in the form the bot opened (after //plan COACH)".to_owned())
+        }
+        ("form", text) => Input::Form(text.to_owned()),
         (other, _) => Input::Invalid(format!("/{other} is not a console command; type /help for the list")),
     }
 }
@@ -105,6 +120,13 @@ pub(crate) const HELP: &str = "\
 Type a chat message and press Enter to post it in #daily-plans, e.g.
   !plan d Long NVDA above 950, stop 941
   !help
+Slash commands start with //: the words fill the command's options in order (an option without choices takes the
+rest of the line), or name them, as in Discord:
+  //plan d Long NVDA above 950
+  //plan coach:s date:2025-11-10 text:Swing long SPY
+  //plans    //history d    //search NVDA    //help
+//plan COACH without text opens the bot's form for a long plan: fill it in with /form TEXT. Files queued with
+/attach go to the command's chart options. Answers only you see are marked (only you see it).
 End a line with \\ to continue the message on the next line.
 Console commands:
   /as NAME        post as another user (see /users)
@@ -112,6 +134,7 @@ Console commands:
   /attach PATH    attach a local file (png, jpg, gif, webp, bmp) to your next message
   /edit TEXT      edit your last message (the bot updates the plan it posted)
   /delete         delete your last message (the bot deletes the plan it posted)
+  /form TEXT      fill in the form the bot opened for you (after //plan COACH)
   /api            the HTTP API's address and example requests
   /quit           stop (Ctrl-C or Ctrl-D work too)";
 
@@ -138,6 +161,10 @@ mod tests {
         check("/users", Input::Users);
         check("/api", Input::Api);
         check("/as ivan", Input::As("ivan".to_owned()));
+        check("//plan d Long NVDA", Input::Slash("plan d Long NVDA".to_owned()));
+        check("/form Long\nstop 940", Input::Form("Long\nstop 940".to_owned()));
+        assert!(matches!(parse("//"), Input::Invalid(_)));
+        assert!(matches!(parse("/form"), Input::Invalid(_)));
         check("/as   Desk Admin ", Input::As("Desk Admin".to_owned()));
         check("/attach ./charts/nvda 1.png", Input::Attach(PathBuf::from("./charts/nvda 1.png")));
         check("/edit !plan d Short below 940", Input::Edit("!plan d Short below 940".to_owned()));

@@ -86,7 +86,7 @@ pub(crate) fn main(config: &ConfigArgs, server: &ServerArgs) -> ExitCode {
     let configuration = Check::pass("configuration", "valid");
     configuration.print();
     let mut checks = vec![configuration];
-    for check in [database(&settings), api_port(&settings), api_auth(&settings)] {
+    for check in [database(&settings), api_port(&settings), api_auth(&settings), discord_intents(&settings)] {
         check.print();
         checks.push(check);
     }
@@ -281,7 +281,6 @@ pub(crate) fn api_port(settings: &Settings) -> Check {
     }
 }
 
-/// The Discord checks: token present, token accepted, gateway reachable. Each is shown as soon as it is done.
 /// Whether the API needs tokens, and a warning when it listens beyond this machine without them.
 pub(crate) fn api_auth(settings: &Settings) -> Check {
     let required = settings.api.auth == app::AuthMode::Required;
@@ -296,6 +295,33 @@ pub(crate) fn api_auth(settings: &Settings) -> Check {
     }
 }
 
+/// The gateway intents the bot asks for, and why; the privileged one is named as such, with where to enable it.
+pub(crate) fn discord_intents(settings: &Settings) -> Check {
+    let requested = discord_adapter::bot::intents(settings.discord.prefix_commands);
+    let list: Vec<String> = requested
+        .iter()
+        .map(|i| format!("{} ({}{})", i.name, i.why, if i.privileged { "; privileged" } else { "" }))
+        .collect();
+    let mode = if settings.discord.prefix_commands {
+        "prefix and slash commands"
+    } else {
+        "slash commands only (discord.prefix_commands: false)"
+    };
+    let detail = format!("{mode}; asks for {}", list.join(", "));
+    if requested.iter().any(|i| i.privileged) {
+        Check::warn(
+            "discord intents",
+            detail,
+            "enable Message Content Intent in the Developer Portal (Applications > your application > Bot > \
+             Privileged Gateway Intents), or set discord.prefix_commands: false (PREFIX_COMMANDS=false) to use slash \
+             commands only",
+        )
+    } else {
+        Check::pass("discord intents", detail)
+    }
+}
+
+/// The Discord checks: token present, token accepted, gateway reachable. Each is shown as soon as it is done.
 pub(crate) async fn discord(settings: &Settings, show: impl Fn(&Check)) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut done = |check: Check| {

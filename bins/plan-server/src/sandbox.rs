@@ -131,11 +131,19 @@ pub(crate) async fn run(settings: Settings, seed_demo: bool) -> Result<(), Start
         interactive,
         api_url: api_url.clone(),
         prefix: settings.discord.command_prefix.clone(),
+        prefix_commands: settings.discord.prefix_commands,
     };
     let session = async {
         if emulator.wait_for_ready(Duration::from_secs(15)).await.is_err() {
             eprintln!("error: the bot did not connect to the sandbox's local Discord; see the log lines above");
             return;
+        }
+        // The slash commands exist once the bot registered them (a fresh local Discord has none).
+        let registered =
+            |call: &discord_emulator::RestCall| call.method == "PUT" && call.route().ends_with("/commands");
+        if emulator.wait_for_rest_call(Duration::from_secs(15), "slash commands registered", registered).await.is_err()
+        {
+            eprintln!("warning: the bot has not registered its slash commands; see the log lines above");
         }
         console.banner(&settings);
         if seed_demo {
@@ -166,6 +174,8 @@ pub(crate) struct Console<'a> {
     interactive: bool,
     api_url: String,
     prefix: String,
+    /// Whether the bot takes prefix commands (`discord.prefix_commands`); without them, only slash commands.
+    prefix_commands: bool,
 }
 
 impl Console<'_> {
@@ -178,10 +188,12 @@ impl Console<'_> {
         println!("  try:      curl '{example}'");
         println!("  database: {}", app::store::shown(settings));
         println!("  Discord:  guild \"Coach Plans\", channel #daily-plans (local)");
-        println!(
-            "You are {} ({}). Post a plan with e.g.: {}plan d Long NVDA above 950",
-            self.current.key, self.current.about, self.prefix
-        );
+        let example = if self.prefix_commands {
+            format!("{}plan d Long NVDA above 950 (or the slash command //plan d ...)", self.prefix)
+        } else {
+            "//plan d Long NVDA above 950 (slash commands only: discord.prefix_commands is false)".to_owned()
+        };
+        println!("You are {} ({}). Post a plan with e.g.: {example}", self.current.key, self.current.about);
         println!("Type /help for the console's commands, /users for who else you can be.");
         flush();
     }
@@ -293,6 +305,30 @@ impl Console<'_> {
                 },
                 None => println!("{} has no message to delete", self.current.key),
             },
+            Input::Slash(line) => {
+                let files = std::mem::take(&mut self.attachments);
+                let user = UserId(self.current.id);
+                if !self.interactive {
+                    print_block(&format!("{} › ", self.current.key), &format!("/{line}"));
+                }
+                match discord_emulator::console::invoke_slash(self.emulator, CHANNEL, user, &line, files) {
+                    Ok(interaction) => self.await_answer(interaction).await,
+                    Err(error) => println!("cannot invoke it: {}", core_model::error_chain(&error)),
+                }
+            }
+            Input::Form(text) => {
+                match discord_emulator::console::open_form(self.emulator, Some(UserId(self.current.id))) {
+                    Some((opened_by, field)) => {
+                        match self.emulator.submit_modal(opened_by, vec![(field.as_str(), text.as_str())]) {
+                            Ok(interaction) => self.await_answer(interaction).await,
+                            Err(error) => println!("cannot submit the form: {}", core_model::error_chain(&error)),
+                        }
+                    }
+                    None => {
+                        println!("the bot opened no form for {}; //plan COACH without text opens one", self.current.key)
+                    }
+                }
+            }
             Input::Invalid(message) => println!("{message}"),
             Input::Message(text) => {
                 let attachments = std::mem::take(&mut self.attachments);
@@ -313,7 +349,7 @@ impl Console<'_> {
         if !self.interactive {
             print_block(&format!("{} › ", user.key), &text);
         }
-        let is_command = text.trim_start().starts_with(&self.prefix);
+        let is_command = self.prefix_commands && text.trim_start().starts_with(&self.prefix);
         match self.emulator.post_message(CHANNEL, UserId(user.id), text, attachments) {
             Ok(message) => {
                 self.last_message.insert(user.id, message);
@@ -324,6 +360,26 @@ impl Console<'_> {
             Err(error) => println!("cannot post: {error}"),
         }
         flush();
+    }
+
+    /// Shows the bot's answer to an interaction (and its follow-ups), or says that none came within [`REPLY_WAIT`].
+    async fn await_answer(&mut self, interaction: discord_emulator::InteractionId) {
+        let mut deadline = Instant::now() + REPLY_WAIT;
+        let mut answered = false;
+        loop {
+            let event = tokio::select! {
+                event = self.events.recv() => event,
+                () = tokio::time::sleep_until(deadline) => break,
+            };
+            self.show(event);
+            if !answered && self.emulator.interaction(interaction).is_some_and(|i| i.is_answered()) {
+                answered = true;
+                deadline = Instant::now() + REPLY_SETTLE;
+            }
+        }
+        if !answered {
+            println!("(no answer from the bot within {} s; see the log lines above)", REPLY_WAIT.as_secs());
+        }
     }
 
     /// Shows bot messages until the reply to `message` and its continuation arrived, or `wait` passed.
@@ -351,7 +407,8 @@ impl Console<'_> {
     fn show(&mut self, event: Result<MessageEvent, broadcast::error::RecvError>) -> Option<StoredMessage> {
         match event {
             Ok(MessageEvent::Created(message)) if message.author_id == self.emulator.bot_id() => {
-                print_block("PlanBot › ", &message.content);
+                let thinking = message.content.is_empty() && message.attachments.is_empty();
+                print_block("PlanBot › ", if thinking { "(thinking…)" } else { &message.content });
                 flush();
                 Some(message)
             }
@@ -359,6 +416,18 @@ impl Console<'_> {
                 print_block("PlanBot (edited) › ", &message.content);
                 flush();
                 Some(message)
+            }
+            Ok(MessageEvent::Ephemeral { user_id, content, .. }) if user_id.get() == self.current.id => {
+                print_block("PlanBot (only you see it) › ", &content);
+                flush();
+                None
+            }
+            Ok(MessageEvent::ModalOpened { user_id, title, .. }) if user_id.get() == self.current.id => {
+                println!(
+                    "PlanBot opened the form “{title}”: type /form TEXT to fill it in (end lines with \\ to continue)"
+                );
+                flush();
+                None
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 println!("({missed} messages not shown)");

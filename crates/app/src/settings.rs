@@ -402,6 +402,10 @@ pub struct DiscordSettings {
     pub gateway_url: Option<String>,
     /// Prefix of bot commands (default `!`).
     pub command_prefix: String,
+    /// Whether chat messages starting with [`Self::command_prefix`] are commands (default true). They need Discord's
+    /// privileged Message Content intent; when false, the bot does not ask for it and takes slash commands only
+    /// (`/plan`, `/plans`, ...), which it registers at start either way.
+    pub prefix_commands: bool,
     /// Guild (server) ids the bot listens in; empty means every guild it is in.
     pub guilds: Vec<u64>,
     /// Channel ids the bot listens in; empty means every channel it can read.
@@ -437,6 +441,7 @@ impl Default for DiscordSettings {
             api_base_url: None,
             gateway_url: None,
             command_prefix: "!".to_owned(),
+            prefix_commands: true,
             guilds: Vec::new(),
             channels: Vec::new(),
             admin_users: Vec::new(),
@@ -475,6 +480,7 @@ impl fmt::Debug for DiscordSettings {
             api_base_url,
             gateway_url,
             command_prefix,
+            prefix_commands,
             guilds,
             channels,
             admin_users,
@@ -491,6 +497,7 @@ impl fmt::Debug for DiscordSettings {
             .field("api_base_url", api_base_url)
             .field("gateway_url", gateway_url)
             .field("command_prefix", command_prefix)
+            .field("prefix_commands", prefix_commands)
             .field("guilds", guilds)
             .field("channels", channels)
             .field("admin_users", admin_users)
@@ -513,6 +520,7 @@ impl PartialEq for DiscordSettings {
             api_base_url,
             gateway_url,
             command_prefix,
+            prefix_commands,
             guilds,
             channels,
             admin_users,
@@ -528,6 +536,7 @@ impl PartialEq for DiscordSettings {
             && *api_base_url == other.api_base_url
             && *gateway_url == other.gateway_url
             && *command_prefix == other.command_prefix
+            && *prefix_commands == other.prefix_commands
             && *guilds == other.guilds
             && *channels == other.channels
             && *admin_users == other.admin_users

@@ -211,6 +211,7 @@ pub fn bot_config(settings: &Settings, token: discord_adapter::bot::BotToken) ->
         catch_up_limit: discord.catch_up_messages,
         catch_up_max_age: discord.catch_up_max_age(),
         watched_channels: discord.channels.clone(),
+        prefix_commands: discord.prefix_commands,
         ..discord_adapter::bot::BotConfig::new(token)
     }
 }

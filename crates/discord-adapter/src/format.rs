@@ -247,6 +247,20 @@ pub fn help(prefix: &str, topic: Option<&str>, roster: &Roster) -> String {
     out
 }
 
+/// The reply to `/help`: the slash commands.
+pub fn slash_help(roster: &Roster) -> String {
+    let mut out = "**Coach plans** — commands:".to_owned();
+    for (_, usage, what) in crate::slash::SLASH_COMMANDS {
+        out.push_str(&format!("\n`{usage}` — {what}"));
+    }
+    out.push_str(&format!(
+        "\nCoaches: {}. Dates are YYYY-MM-DD, today or yesterday; without one, today in the market's time zone. \
+         Errors are shown only to you.",
+        roster.describe()
+    ));
+    out
+}
+
 /// The reply to a message that is not a valid command.
 pub fn parse_error(error: &ParseError) -> String {
     format!("⚠️ {error}")

@@ -33,6 +33,15 @@ pub struct IncomingMessage {
     pub attachments: Vec<Attachment>,
 }
 
+/// How a command went, with the reply to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; the confirmation or the answer (none for a command delivered again whose reply was sent already).
+    Done(Option<String>),
+    /// Refused (bad input, not allowed, or a failure on the server's side); what to tell the caller.
+    Refused(String),
+}
+
 /// Where the bot listens: empty lists mean everywhere.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listening {
@@ -168,16 +177,30 @@ impl CommandHandler {
             Err(error) => return Some(format::parse_error(&error)),
         };
         tracing::info!(command = command.name(), "command received");
-        match self.run(message, command).await {
-            Ok(reply) => reply,
+        match self.execute(message, command, &self.prefix).await {
+            Outcome::Done(reply) => reply,
+            Outcome::Refused(reply) => Some(reply),
+        }
+    }
+
+    /// Carries out a command given by `message`'s author (a prefix command, or a slash command whose answer is
+    /// `message`), writing replies for the face whose commands start with `prefix` (`!` or `/`).
+    pub async fn execute(&self, message: &IncomingMessage, command: Command, prefix: &str) -> Outcome {
+        match self.run(message, command, prefix).await {
+            Ok(reply) => Outcome::Done(reply),
             Err(error) => {
                 log_failure(&error);
-                Some(format::service_error(&error))
+                Outcome::Refused(format::service_error(&error))
             }
         }
     }
 
-    async fn run(&self, message: &IncomingMessage, command: Command) -> Result<Option<String>, ServiceError> {
+    async fn run(
+        &self,
+        message: &IncomingMessage,
+        command: Command,
+        prefix: &str,
+    ) -> Result<Option<String>, ServiceError> {
         let service = &self.service;
         let roster = &service.policy().roster;
         let reply = match command {
@@ -214,7 +237,7 @@ impl CommandHandler {
             }
             Command::Delete { coach, date } => {
                 let coach = service.parse_coach(&coach)?;
-                format::deleted(roster, &service.delete(&message.author, &coach, date).await?, &self.prefix)
+                format::deleted(roster, &service.delete(&message.author, &coach, date).await?, prefix)
             }
             Command::Restore { coach, date } => {
                 let coach = service.parse_coach(&coach)?;
@@ -232,15 +255,16 @@ impl CommandHandler {
                 let entries = service.history(&coach, date, 25).await?;
                 format::history(roster, &coach, date, &entries)
             }
-            Command::Search { terms, days } => self.search(&terms, days).await?,
-            Command::Help { topic } => format::help(&self.prefix, topic.as_deref(), roster),
+            Command::Search { terms, days } => self.search(&terms, days, prefix).await?,
+            Command::Help { .. } if prefix == "/" => format::slash_help(roster),
+            Command::Help { topic } => format::help(prefix, topic.as_deref(), roster),
         };
         Ok(Some(reply))
     }
 
     /// `!search`: a cashtag is a ticker; one word is a ticker or a word (plans matching either); several words
     /// are words.
-    async fn search(&self, terms: &str, days: Option<u32>) -> Result<String, ServiceError> {
+    async fn search(&self, terms: &str, days: Option<u32>, prefix: &str) -> Result<String, ServiceError> {
         let service = &self.service;
         let (from, to) = service.last_days(days.unwrap_or(service::DEFAULT_SEARCH_DAYS))?;
         let request = |tickers: Vec<Ticker>, words: Option<String>| SearchRequest {
@@ -277,7 +301,7 @@ impl CommandHandler {
         plans.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| rank(a).cmp(&rank(b))).then_with(|| a.id.cmp(&b.id)));
         more |= plans.len() > SEARCH_REPLY_PLANS;
         plans.truncate(SEARCH_REPLY_PLANS);
-        Ok(format::search_results(roster, terms, (from, to), &plans, more, &self.prefix))
+        Ok(format::search_results(roster, terms, (from, to), &plans, more, prefix))
     }
 
     /// Handles an edit of a message: when it posted a plan, the plan follows the new text and charts.

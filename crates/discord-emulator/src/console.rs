@@ -109,7 +109,7 @@ impl Console {
                 let user = self.user(who)?;
                 let text = unescape(text);
                 if let Some(command) = text.strip_prefix("//") {
-                    self.slash(user.id, command)?;
+                    invoke_slash(&self.emulator, self.channel, user.id, command, Vec::new())?;
                     return Ok(self.unheard());
                 }
                 self.emulator.post_message(self.channel, user.id, text, Vec::new()).map_err(ConsoleError::Emulator)?;
@@ -142,7 +142,7 @@ impl Console {
                 if rest.is_empty() {
                     return Err(ConsoleError::Usage("form <text>"));
                 }
-                let (opened_by, field) = self.open_form().ok_or(ConsoleError::NoForm)?;
+                let (opened_by, field) = open_form(&self.emulator, None).ok_or(ConsoleError::NoForm)?;
                 let text = unescape(rest);
                 self.emulator
                     .submit_modal(opened_by, vec![(field.as_str(), text.as_str())])
@@ -198,78 +198,6 @@ impl Console {
                 self.user_name(*user_id)
             ),
         }
-    }
-
-    /// Invokes `/<command> ...` as `user`: positional words fill the options in their order, one word each except
-    /// an option without choices, which takes the rest; `name:value` names an option (its value runs to the next
-    /// `name:`); an attachment option's value is a file path.
-    fn slash(&self, user: UserId, line: &str) -> Result<(), ConsoleError> {
-        let (name, rest) = split_word(line);
-        if name.is_empty() {
-            return Err(ConsoleError::Usage("as <user> //<command> [options]"));
-        }
-        let guild = self.emulator.guilds().into_iter().find(|g| g.channels.iter().any(|c| c.id == self.channel));
-        let definitions = [guild.map(|g| g.id), None]
-            .into_iter()
-            .flat_map(|scope| self.emulator.registered_commands(scope))
-            .find(|c| c["name"] == name);
-        let Some(definition) = definitions else {
-            return Err(ConsoleError::Emulator(EmulatorError::UnknownCommand(name.to_owned())));
-        };
-        let defined: Vec<serde_json::Value> = definition["options"].as_array().cloned().unwrap_or_default();
-        let names: Vec<&str> = defined.iter().filter_map(|o| o["name"].as_str()).collect();
-        let mut given: Vec<(String, String)> = Vec::new();
-        let (positional, named) = split_named(rest, &names);
-        let mut words = positional.trim();
-        for option in &defined {
-            if words.is_empty() {
-                break;
-            }
-            let option_name = option["name"].as_str().unwrap_or_default();
-            if option["type"] == 11 || named.iter().any(|(n, _)| n == option_name) {
-                continue;
-            }
-            let free_text = option["type"] == 3 && option["choices"].as_array().is_none_or(Vec::is_empty);
-            let (value, rest) = if free_text { (words, "") } else { split_word(words) };
-            given.push((option_name.to_owned(), value.to_owned()));
-            words = rest;
-        }
-        given.extend(named);
-        let mut options = Vec::new();
-        for (option_name, value) in given {
-            let kind = defined.iter().find(|o| o["name"] == option_name.as_str()).map(|o| o["type"].clone());
-            let value = if kind == Some(serde_json::json!(11)) {
-                let data =
-                    std::fs::read(&value).map_err(|source| ConsoleError::File { path: value.clone(), source })?;
-                let filename = std::path::Path::new(&value)
-                    .file_name()
-                    .map_or_else(|| "file".to_owned(), |f| f.to_string_lossy().into_owned());
-                OptionValue::Attachment(crate::AttachmentSpec::new(filename, data))
-            } else {
-                OptionValue::String(value)
-            };
-            options.push((option_name, value));
-        }
-        let options = options.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        self.emulator.invoke_command(self.channel, user, name, options).map_err(ConsoleError::Emulator)?;
-        Ok(())
-    }
-
-    /// The latest form the bot opened and nobody submitted yet, with its first field.
-    fn open_form(&self) -> Option<(crate::InteractionId, String)> {
-        let interactions = self.emulator.interactions();
-        interactions.iter().rev().find_map(|record| {
-            match &record.acknowledgement {
-            Some(Acknowledgement::Modal { inputs, .. })
-                if !interactions.iter().any(|r| {
-                    matches!(r.kind, crate::InteractionKind::ModalSubmit { opened_by, .. } if opened_by == record.id)
-                }) =>
-            {
-                inputs.first().map(|input| (record.id, input.custom_id.clone()))
-            }
-            _ => None,
-        }
-        })
     }
 
     fn user_name(&self, user: UserId) -> String {
@@ -379,6 +307,97 @@ impl Console {
         }
         text
     }
+}
+
+/// Invokes the slash command typed as `/<command> ...` (without its leading `/`, e.g. `plan d Long NVDA`) as `user`
+/// in `channel`: words fill the command's options in their order, one word each except an option without choices,
+/// which takes the rest of the line; `name:value` names an option (its value runs to the next `name:`); an
+/// attachment option's value is a file path, and `files` fill the attachment options left, in order.
+///
+/// # Errors
+/// [`ConsoleError`] when the command is not registered, a file cannot be read, or the emulator refuses the options.
+pub fn invoke_slash(
+    emulator: &Emulator,
+    channel: ChannelId,
+    user: UserId,
+    line: &str,
+    files: Vec<crate::AttachmentSpec>,
+) -> Result<crate::InteractionId, ConsoleError> {
+    let (name, rest) = split_word(line);
+    if name.is_empty() {
+        return Err(ConsoleError::Usage("//<command> [options]"));
+    }
+    let guild = emulator.guilds().into_iter().find(|g| g.channels.iter().any(|c| c.id == channel));
+    let definition = [guild.map(|g| g.id), None]
+        .into_iter()
+        .flat_map(|scope| emulator.registered_commands(scope))
+        .find(|c| c["name"] == name)
+        .ok_or_else(|| ConsoleError::Emulator(EmulatorError::UnknownCommand(name.to_owned())))?;
+    let defined: Vec<serde_json::Value> = definition["options"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = defined.iter().filter_map(|o| o["name"].as_str()).collect();
+    let (positional, named) = split_named(rest, &names);
+    let mut given: Vec<(String, String)> = Vec::new();
+    let mut words = positional.trim();
+    for option in &defined {
+        if words.is_empty() {
+            break;
+        }
+        let option_name = option["name"].as_str().unwrap_or_default();
+        if option["type"] == 11 || named.iter().any(|(n, _)| n == option_name) {
+            continue;
+        }
+        let free_text = option["type"] == 3 && option["choices"].as_array().is_none_or(Vec::is_empty);
+        let (value, rest) = if free_text { (words, "") } else { split_word(words) };
+        given.push((option_name.to_owned(), value.to_owned()));
+        words = rest;
+    }
+    let mut options: Vec<(String, OptionValue)> = given.into_iter().map(|(n, v)| (n, OptionValue::String(v))).collect();
+    for (option_name, value) in named {
+        let is_file = defined.iter().any(|o| o["name"] == option_name.as_str() && o["type"] == 11);
+        let value = if is_file {
+            let data = std::fs::read(&value).map_err(|source| ConsoleError::File { path: value.clone(), source })?;
+            let filename = std::path::Path::new(&value)
+                .file_name()
+                .map_or_else(|| "file".to_owned(), |f| f.to_string_lossy().into_owned());
+            OptionValue::Attachment(crate::AttachmentSpec::new(filename, data))
+        } else {
+            OptionValue::String(value)
+        };
+        options.push((option_name, value));
+    }
+    let free_slots = defined
+        .iter()
+        .filter(|o| o["type"] == 11)
+        .filter_map(|o| o["name"].as_str())
+        .filter(|n| !options.iter().any(|(given, _)| given == n))
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    if files.len() > free_slots.len() {
+        return Err(ConsoleError::Usage("more files than the command takes"));
+    }
+    options.extend(free_slots.into_iter().zip(files).map(|(n, f)| (n, OptionValue::Attachment(f))));
+    let options = options.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+    emulator.invoke_command(channel, user, name, options).map_err(ConsoleError::Emulator)
+}
+
+/// The latest form the bot opened (for `user`, or anyone) that was not submitted yet, with its first field's
+/// `custom_id`.
+#[must_use]
+pub fn open_form(emulator: &Emulator, user: Option<UserId>) -> Option<(crate::InteractionId, String)> {
+    let interactions = emulator.interactions();
+    let submitted = |id| {
+        interactions
+            .iter()
+            .any(|r| matches!(r.kind, crate::InteractionKind::ModalSubmit { opened_by, .. } if opened_by == id))
+    };
+    interactions.iter().rev().filter(|r| user.is_none_or(|u| r.user == u)).find_map(|record| {
+        match &record.acknowledgement {
+            Some(Acknowledgement::Modal { inputs, .. }) if !submitted(record.id) => {
+                inputs.first().map(|input| (record.id, input.custom_id.clone()))
+            }
+            _ => None,
+        }
+    })
 }
 
 /// Splits `name:value` pairs (for the option names given) off the end of a line: the text before the first pair,
@@ -493,6 +512,52 @@ mod tests {
         assert_eq!(error("delete 42"), "the emulator refused it");
         let users = console.execute("users").unwrap().unwrap();
         assert!(users.contains("mod (id 1003, shown as Moderator, roles 300)"), "{users}");
+        emulator.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn slash_lines_fill_options_in_order_or_by_name() {
+        let emulator = Arc::new(Emulator::start(EmulatorConfig::default().with_sample_users()).await.unwrap());
+        let plan = serde_json::json!({"name": "plan", "type": 1, "id": "1", "options": [
+            {"type": 3, "name": "coach", "required": true, "choices": [{"name": "Day", "value": "d"}]},
+            {"type": 3, "name": "text"},
+            {"type": 3, "name": "date"},
+            {"type": 11, "name": "chart"}]});
+        emulator.shared.lock().commands.insert(crate::state::CommandScope::Global, vec![plan]);
+        let mut console = Console::new(Arc::clone(&emulator));
+        let mut activity = emulator.subscribe_messages();
+        console.execute("as ann //plan d Long NVDA above 950").unwrap();
+        console.execute("as ann //plan coach:d date:2025-11-10 text:Short SPY").unwrap();
+        let options = |i: usize| match &emulator.interactions()[i].kind {
+            crate::InteractionKind::Command { name, options } if name == "plan" => options
+                .iter()
+                .map(|(n, v)| format!("{n}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(options(0), "coach=d | text=Long NVDA above 950");
+        assert_eq!(options(1), "coach=d | date=2025-11-10 | text=Short SPY");
+        assert_eq!(
+            split_named("d Long text:x date: 2025-11-10", &["text", "date"]),
+            (
+                "d Long ".to_owned(),
+                vec![("text".to_owned(), "x".to_owned()), ("date".to_owned(), "2025-11-10".to_owned())]
+            )
+        );
+        assert_eq!(split_named("notes:x y", &["text"]), ("notes:x y".to_owned(), vec![]), "only option names count");
+        let error = console.execute("as ann //plan x").unwrap_err();
+        assert!(matches!(error, ConsoleError::Emulator(EmulatorError::InvalidOptions { .. })), "{error}");
+        let error = console.execute("as ann //nope").unwrap_err();
+        assert!(matches!(error, ConsoleError::Emulator(EmulatorError::UnknownCommand(_))), "{error}");
+        assert!(matches!(console.execute("form text"), Err(ConsoleError::NoForm)));
+        let shown = console.describe(&MessageEvent::Ephemeral {
+            channel_id: EmulatorConfig::DEFAULT_CHANNEL,
+            user_id: UserId(1001),
+            content: "⚠️ no".to_owned(),
+        });
+        assert_eq!(shown, "#daily-plans (only ann sees it) 🤖 bot: ⚠️ no");
+        assert!(activity.try_recv().is_err(), "invoking a command posts no message");
         emulator.shutdown().await;
     }
 }

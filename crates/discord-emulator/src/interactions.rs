@@ -60,6 +60,8 @@ pub enum InteractionKind {
     Command {
         /// The command's name.
         name: String,
+        /// The options as dispatched, by name (an attachment as its id).
+        options: Vec<(String, Value)>,
     },
     /// A modal the bot opened, submitted.
     ModalSubmit {
@@ -257,6 +259,7 @@ pub(crate) fn invoke(
         }
     }
     let mut data_options = Vec::new();
+    let mut given = Vec::new();
     let mut resolved = serde_json::Map::new();
     for (option_name, value) in options {
         let Some(definition) = defined.iter().find(|o| o["name"] == option_name.as_str()) else {
@@ -296,6 +299,7 @@ pub(crate) fn invoke(
                 return Err(invalid(name, format!("`{option_name}` (option type {kind}) cannot take {given:?}")));
             }
         };
+        given.push((option_name.clone(), value.clone()));
         data_options.push(json!({"name": option_name, "type": kind, "value": value}));
     }
     let mut data = json!({
@@ -310,7 +314,7 @@ pub(crate) fn invoke(
     if !resolved.is_empty() {
         data["resolved"] = json!({"attachments": resolved});
     }
-    let kind = InteractionKind::Command { name: name.to_owned() };
+    let kind = InteractionKind::Command { name: name.to_owned(), options: given };
     Ok(create(state, channel, guild, user, kind, 2, data))
 }
 

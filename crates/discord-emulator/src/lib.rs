@@ -59,7 +59,7 @@
 //! The REST listener also answers `GET /users/@me`, `/users/{id}`, `/gateway`, `/gateway/bot`, `/channels/{id}`,
 //! `GET|POST /channels/{id}/messages`, `GET|PATCH|DELETE /channels/{id}/messages/{id}`,
 //! `POST /channels/{id}/typing`, `/guilds/{id}`, `/guilds/{id}/channels`, `/guilds/{id}/members/{id}`,
-//! `POST /attachments/refresh-urls`, the application command routes (`GET|PUT /applications/{app}/commands`, the
+//! `POST /attachments/refresh-urls`, `GET /applications/@me`, the application command routes (`GET|PUT /applications/{app}/commands`, the
 //! same per guild), the interaction routes (`POST /interactions/{id}/{token}/callback`,
 //! `POST /webhooks/{app}/{token}`, `GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{@original|id}`), and serves
 //! attachments at `/attachments/{channel}/{id}/{filename}`.

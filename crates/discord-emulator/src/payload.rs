@@ -46,6 +46,24 @@ pub(crate) fn current_user(state: &State) -> Value {
     })
 }
 
+/// The bot's application, as `GET /applications/@me` describes it.
+pub(crate) fn application(state: &State) -> Value {
+    let bot = &state.config.bot;
+    json!({
+        "id": bot.application_id.to_string(),
+        "name": bot.username,
+        "icon": null,
+        "description": "",
+        "bot_public": true,
+        "bot_require_code_grant": false,
+        "bot": current_user(state),
+        "flags": 0,
+        "team": null,
+        "verify_key": "0".repeat(64),
+        "rpc_origins": [],
+    })
+}
+
 /// A guild member; `with_user` adds the `user` object (GUILD_CREATE and member routes need it, messages do not).
 pub(crate) fn member(state: &State, user_view: &UserView, with_user: bool) -> Value {
     let mut member = json!({

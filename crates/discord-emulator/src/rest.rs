@@ -267,6 +267,7 @@ fn api(shared: &Shared, request: &Request, route: &str) -> Response {
         ("GET", ["guilds", gid, "channels"]) => get_guild_channels(shared, gid),
         ("GET", ["guilds", gid, "members", uid]) => get_member(shared, gid, uid),
         ("POST", ["attachments", "refresh-urls"]) => cdn::refresh_urls(shared, request),
+        ("GET", ["applications", "@me"]) => Ok(Response::json(200, &payload::application(&shared.lock()))),
         ("GET", ["applications", app, "commands"]) => commands::list(shared, app, None),
         ("PUT", ["applications", app, "commands"]) => commands::overwrite(shared, request, app, None),
         ("GET", ["applications", app, "guilds", gid, "commands"]) => commands::list(shared, app, Some(gid)),
@@ -300,6 +301,7 @@ fn known_path(path: &[&str]) -> bool {
             | ["guilds", _, "channels"]
             | ["guilds", _, "members", _]
             | ["attachments", "refresh-urls"]
+            | ["applications", "@me"]
             | ["applications", _, "commands"]
             | ["applications", _, "guilds", _, "commands"]
             | ["interactions", _, _, "callback"]

@@ -114,3 +114,26 @@ fn the_database_line_on_postgres_names_the_server_schema_and_right_to_write() {
     assert!(stdout.contains("fix: check that the server at postgres://postgres@127.0.0.1:"), "{stdout}");
     assert!(!stdout.contains("not-the-password") && !stdout.contains("pg-7Rt2"), "{stdout}");
 }
+
+#[test]
+fn the_intents_report_names_the_privileged_one_only_with_prefix_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let intents = |prefix_commands: &str| {
+        let mut command = plan_server(dir.path());
+        command
+            .args(["doctor", "--database", "plans.db"])
+            .env("MOCK_MODE", "true")
+            .env("PREFIX_COMMANDS", prefix_commands);
+        let (_, stdout, _) = run(&mut command);
+        let line = stdout.lines().position(|l| l.contains("discord intents")).unwrap_or_else(|| panic!("{stdout}"));
+        stdout.lines().skip(line).take(2).collect::<Vec<_>>().join("\n")
+    };
+    let with_prefix = intents("true");
+    assert!(with_prefix.starts_with('!'), "a warning: {with_prefix}");
+    assert!(with_prefix.contains("MESSAGE_CONTENT (the text of prefix commands; privileged)"), "{with_prefix}");
+    assert!(with_prefix.contains("fix: enable Message Content Intent in the Developer Portal"), "{with_prefix}");
+    let slash_only = intents("false");
+    assert!(slash_only.starts_with('✓'), "{slash_only}");
+    assert!(slash_only.contains("slash commands only") && !slash_only.contains("MESSAGE_CONTENT"), "{slash_only}");
+    assert!(slash_only.contains("GUILDS") && slash_only.contains("GUILD_MESSAGES"), "{slash_only}");
+}

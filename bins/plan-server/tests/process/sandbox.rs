@@ -45,6 +45,45 @@ fn a_plan_typed_in_the_console_is_served_by_the_printed_api() {
 }
 
 #[test]
+fn without_prefix_commands_a_coach_does_everything_with_slash_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sandbox = Running::start(
+        plan_server(dir.path())
+            .args(["--sandbox", "--port", "0", "--database", "plans.db"])
+            .env("PREFIX_COMMANDS", "false"),
+    );
+    let api = sandbox.printed_url("API:");
+    sandbox.wait_for_stdout("slash commands only");
+
+    sandbox.type_line("//plan d Long NVDA above 950");
+    sandbox.wait_for_stdout("PlanBot (edited) › ✅ Plan saved for **Day Trading**");
+    sandbox.type_line("/as ivan");
+    sandbox.type_line("//edit d taken over");
+    sandbox.wait_for_stdout("PlanBot (only you see it) › ⚠️ only Ann Carter (who posted it) or an admin may edit");
+    sandbox.type_line("/as ann");
+    sandbox.type_line("//plan s");
+    sandbox.wait_for_stdout("PlanBot opened the form “Plan for Swing”");
+    sandbox.type_line("/form Swing long SPY above 600\\");
+    sandbox.type_line("stop 590");
+    sandbox.wait_for_stdout("PlanBot (edited) › ✅ Plan saved for **Swing**");
+    sandbox.type_line("!plan i typed as a message");
+    sandbox.type_line("//plans");
+    sandbox.wait_for_stdout("PlanBot › 📋 **Plans for");
+    sandbox.close_stdin();
+    sandbox.wait_for_stdout("standard input ended; still serving");
+
+    let (_, plan) = get_json(&format!("{api}/api/coach-plans/?coach=s"));
+    assert_eq!(plan["plan"], "Swing long SPY above 600\nstop 590", "the form's text, both lines");
+    let (_, plan) = get_json(&format!("{api}/api/coach-plans/?coach=d"));
+    assert_eq!(plan["plan"], "Long NVDA above 950");
+    let (_, all) = get_json(&format!("{api}/api/coach-plans/all"));
+    assert!(all.get("coach_i").is_none() && all.get("i").is_none(), "a prefix command is a plain message: {all}");
+    sandbox.signal("TERM");
+    let (status, stdout, _) = sandbox.wait();
+    assert_eq!(status.code(), Some(0), "{}", stdout.join("\n"));
+}
+
+#[test]
 fn the_demo_day_is_posted_through_the_bot_and_kept_for_the_next_session() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--sandbox", "--seed-demo", "--port", "0", "--database", "data/plans.db"];

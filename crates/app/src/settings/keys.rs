@@ -182,6 +182,13 @@ pub(crate) const KEYS: &[Key] = &[
         "use e.g. ! (in YAML write it quoted: \"!\")",
     ),
     key(
+        "discord.prefix_commands",
+        Some("PREFIX_COMMANDS"),
+        Kind::Bool,
+        "true or false",
+        "use true (prefix and slash commands; needs the Message Content intent) or false (slash commands only)",
+    ),
+    key(
         "discord.guilds",
         Some("DISCORD_GUILD_IDS"),
         Kind::IdList,

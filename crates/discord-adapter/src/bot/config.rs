@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use twilight_gateway::Intents;
+
 use crate::retry::RetryPolicy;
 
 /// The bot token. Its `Debug` never shows it.
@@ -55,6 +57,9 @@ pub struct BotConfig {
     pub watched_channels: Vec<u64>,
     /// How often the gateway session is saved for a resume after a restart (when it moved on since).
     pub session_save_every: Duration,
+    /// Whether chat messages starting with the prefix are commands (`!plan ...`). They need Discord's privileged
+    /// Message Content intent; without them the bot takes slash commands only and does not ask for it.
+    pub prefix_commands: bool,
 }
 
 impl BotConfig {
@@ -73,8 +78,48 @@ impl BotConfig {
             catch_up_max_age: Duration::from_secs(72 * 60 * 60),
             watched_channels: Vec::new(),
             session_save_every: Duration::from_secs(1),
+            prefix_commands: true,
         }
     }
+
+    /// The gateway intents the bot asks for, each with why (see [`intents`]).
+    pub fn intents(&self) -> Vec<RequestedIntent> {
+        intents(self.prefix_commands)
+    }
+}
+
+/// A gateway intent the bot asks for, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestedIntent {
+    /// The intent.
+    pub intent: Intents,
+    /// Its name as Discord's documentation spells it.
+    pub name: &'static str,
+    /// What the bot needs it for.
+    pub why: &'static str,
+    /// Whether Discord treats it as privileged (it must be enabled in the Developer Portal, and a bot in more than
+    /// 100 servers needs Discord's approval for it).
+    pub privileged: bool,
+}
+
+/// The gateway intents the bot asks for. Slash commands need none; the privileged Message Content intent only prefix
+/// commands.
+pub fn intents(prefix_commands: bool) -> Vec<RequestedIntent> {
+    let intent = |intent, name, why, privileged| RequestedIntent { intent, name, why, privileged };
+    let mut intents = vec![
+        intent(Intents::GUILDS, "GUILDS", "channel names, recorded with each plan", false),
+        intent(
+            Intents::GUILD_MESSAGES,
+            "GUILD_MESSAGES",
+            "edits and deletions of the messages plans come from, which the plans follow",
+            false,
+        ),
+    ];
+    if prefix_commands {
+        intents.push(intent(Intents::MESSAGE_CONTENT, "MESSAGE_CONTENT", "the text of prefix commands", true));
+        intents.push(intent(Intents::DIRECT_MESSAGES, "DIRECT_MESSAGES", "prefix commands in direct messages", false));
+    }
+    intents
 }
 
 /// Why the bot stopped on its own.

@@ -19,6 +19,8 @@ use twilight_model::id::Id;
 
 use super::config::{BotConfig, BotError};
 use super::convert::incoming;
+use super::interactions::{Interactions, WaitingCharts};
+use super::register::register;
 use super::rest::http_client;
 use super::spans::event_span;
 use super::worker::{ChannelWorker, Job, Work};
@@ -27,11 +29,12 @@ use core_model::{ChannelProgress, KnownChannels, StoredSession};
 use crate::catch_up::LookBack;
 use crate::handler::{CommandHandler, IncomingMessage};
 use crate::session::{self, EventMark, SessionProgress};
+use crate::slash;
 
 /// The shard; with a session stored by a previous run, it first tries to resume it (Discord answers with the events
 /// after its sequence, or refuses and the shard identifies anew).
 fn shard(config: &BotConfig, resume: Option<StoredSession>) -> Shard {
-    let intents = Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT | Intents::DIRECT_MESSAGES;
+    let intents = config.intents().into_iter().fold(Intents::empty(), |all, requested| all | requested.intent);
     let mut builder = ConfigBuilder::new(config.token.expose().to_owned(), intents);
     if let Some(url) = &config.gateway_url {
         builder = builder.proxy_url(url.trim_end_matches('/').to_owned());
@@ -82,7 +85,13 @@ pub async fn run(
         saved_session: None,
         save_failing: false,
         known_channels,
+        waiting_charts: Arc::default(),
     };
+    // The slash commands are checked with Discord once a run, beside the gateway (a resumed session brings no READY).
+    let guilds = runtime.handler.listening().guilds.clone();
+    let wanted = slash::definitions(&runtime.handler.service().policy().roster);
+    let (http, retry) = (Arc::clone(&runtime.http), runtime.config.retry);
+    runtime.tasks.spawn(async move { register(&http, retry, &guilds, &wanted).await });
     let mut status_timer = tokio::time::interval(runtime.config.status_every);
     status_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut session_timer = tokio::time::interval(runtime.config.session_save_every);
@@ -95,6 +104,7 @@ pub async fn run(
         | EventTypeFlags::MESSAGE_CREATE
         | EventTypeFlags::MESSAGE_UPDATE
         | EventTypeFlags::MESSAGE_DELETE
+        | EventTypeFlags::INTERACTION_CREATE
         | EventTypeFlags::GATEWAY_RECONNECT
         | EventTypeFlags::GATEWAY_INVALIDATE_SESSION;
     tokio::pin!(shutdown);
@@ -184,6 +194,8 @@ struct Runtime {
     save_failing: bool,
     /// The channels handled in, by this run or earlier ones, with their guilds.
     known_channels: KnownChannels,
+    /// The charts of `/plan`s waiting for the form they opened.
+    waiting_charts: Arc<WaitingCharts>,
 }
 
 /// The session the previous run saved, when it belongs to this gateway.
@@ -296,7 +308,7 @@ impl Runtime {
                 record(&self.handler, BotState::Connected).await;
                 // A new session: what was posted while there was none is not replayed by the gateway. READY counts
                 // as handled once every channel has caught up, so the session is not saved before that.
-                if self.config.catch_up_limit > 0 {
+                if self.config.catch_up_limit > 0 && self.config.prefix_commands {
                     let mut channels: Vec<u64> = self.workers.keys().copied().collect();
                     channels.extend(self.config.watched_channels.iter().copied());
                     let listening = self.handler.listening();
@@ -353,6 +365,22 @@ impl Runtime {
                     self.channel_names.insert(channel.id.get(), name.clone());
                 }
             }
+            Event::InteractionCreate(interaction) => {
+                let interactions = Interactions {
+                    http: Arc::clone(&self.http),
+                    handler: self.handler.clone(),
+                    retry: self.config.retry,
+                    waiting_charts: Arc::clone(&self.waiting_charts),
+                };
+                let mark = self.mark();
+                self.tasks.spawn(
+                    async move {
+                        interactions.answer(interaction.0).await;
+                        drop(mark);
+                    }
+                    .instrument(span.clone()),
+                );
+            }
             Event::MessageCreate(message) => {
                 if self.ignores(&message) {
                     return Ok(());
@@ -387,10 +415,11 @@ impl Runtime {
         Ok(())
     }
 
-    /// Messages from bots (this one included) and from places the bot does not listen in are dropped here, before
-    /// any worker sees them.
+    /// Messages from bots (this one included), from places the bot does not listen in, and every message when prefix
+    /// commands are off, are dropped here, before any worker sees them.
     fn ignores(&self, message: &Message) -> bool {
-        let ignored = message.author.bot
+        let ignored = !self.config.prefix_commands
+            || message.author.bot
             || !self.handler.listening().includes(message.guild_id.map(Id::get), message.channel_id.get());
         if ignored {
             tracing::trace!("ignored: from a bot, or where the bot does not listen");

@@ -101,6 +101,33 @@ pub(super) fn verdict(error: &twilight_http::Error) -> Verdict {
     }
 }
 
+/// Runs a REST call, retrying it as `policy` says for the failures worth a retry (see [`verdict`]).
+pub(super) async fn with_retry<T, F, Fut>(
+    policy: crate::retry::RetryPolicy,
+    what: &str,
+    mut call: F,
+) -> Result<T, twilight_http::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, twilight_http::Error>>,
+{
+    let mut retry = 0;
+    loop {
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        match policy.delay(retry, verdict(&error)) {
+            Some(delay) => {
+                tracing::warn!(error = %error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "{what} failed; retrying");
+                tokio::time::sleep(delay).await;
+                retry += 1;
+            }
+            None => return Err(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, MessageMarker};
 
 use super::convert::incoming;
-use super::rest::verdict;
+use super::rest::with_retry;
 use super::spans::caught_up_span;
 use crate::catch_up::{self, LookBack};
 use crate::handler::{CommandHandler, IncomingMessage};
@@ -242,25 +242,11 @@ impl ChannelWorker {
     }
 
     /// Runs a REST call, retrying it as the policy says.
-    async fn with_retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, twilight_http::Error>
+    async fn with_retry<T, F, Fut>(&self, what: &str, call: F) -> Result<T, twilight_http::Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, twilight_http::Error>>,
     {
-        let mut retry = 0;
-        loop {
-            let error = match call().await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            match self.retry.delay(retry, verdict(&error)) {
-                Some(delay) => {
-                    tracing::warn!(error = %error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "{what} failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                None => return Err(error),
-            }
-        }
+        with_retry(self.retry, what, call).await
     }
 }

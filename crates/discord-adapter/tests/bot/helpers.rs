@@ -10,7 +10,10 @@ use discord_adapter::archive::{ChartArchiver, DEFAULT_MAX_IMAGE_BYTES};
 use discord_adapter::bot::{self, BotConfig, BotToken};
 use discord_adapter::handler::{CommandHandler, Listening};
 use discord_adapter::retry::RetryPolicy;
-use discord_emulator::{ChannelId, Emulator, EmulatorConfig, RoleId, SentMessage, UserId, UserSpec};
+use discord_emulator::{
+    ChannelId, Emulator, EmulatorConfig, InteractionId, InteractionRecord, OptionValue, RoleId, SentMessage, UserId,
+    UserSpec,
+};
 use service::{PlanService, Policy};
 use storage::{SqliteStore, StoreOptions};
 use tempfile::TempDir;
@@ -35,6 +38,8 @@ pub struct TestBot {
     pub catch_up: (usize, Duration),
     /// How often the next start saves its gateway session.
     pub session_save_every: Duration,
+    /// Whether the next start takes prefix commands (and asks for the Message Content intent).
+    pub prefix_commands: bool,
     listening: Listening,
     /// Whether the bot keeps copies of attached images.
     archiving: bool,
@@ -86,7 +91,25 @@ pub async fn spawn_archiving_bot(config: EmulatorConfig) -> TestBot {
     spawn(config, Policy::default(), Listening::default(), true).await
 }
 
+/// A bot configured for slash commands only (`discord.prefix_commands: false`), started once its commands are
+/// registered.
+pub async fn spawn_slash_bot(config: EmulatorConfig, listening: Listening) -> TestBot {
+    let mut bot = spawn_stopped(config, Policy::default(), listening, true).await;
+    bot.prefix_commands = false;
+    bot.start();
+    bot.emulator.wait_for_ready(WAIT).await.unwrap();
+    bot.wait_for_commands().await;
+    bot
+}
+
 async fn spawn(config: EmulatorConfig, policy: Policy, listening: Listening, archiving: bool) -> TestBot {
+    let mut bot = spawn_stopped(config, policy, listening, archiving).await;
+    bot.start();
+    bot.emulator.wait_for_ready(WAIT).await.unwrap();
+    bot
+}
+
+async fn spawn_stopped(config: EmulatorConfig, policy: Policy, listening: Listening, archiving: bool) -> TestBot {
     let emulator = Arc::new(Emulator::start(config).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("plans.db"), StoreOptions::default()).unwrap());
@@ -96,22 +119,20 @@ async fn spawn(config: EmulatorConfig, policy: Policy, listening: Listening, arc
     if archiving {
         service = service.with_chart_images(store.clone());
     }
-    let mut bot = TestBot {
+    TestBot {
         emulator,
         store,
         service,
         clock,
         catch_up: (500, Duration::from_secs(72 * 3600)),
         session_save_every: Duration::from_millis(100),
+        prefix_commands: true,
         listening,
         archiving,
         stop: None,
         task: None,
         _dir: dir,
-    };
-    bot.start();
-    bot.emulator.wait_for_ready(WAIT).await.unwrap();
-    bot
+    }
 }
 
 impl TestBot {
@@ -127,6 +148,7 @@ impl TestBot {
             catch_up_limit: self.catch_up.0,
             catch_up_max_age: self.catch_up.1,
             session_save_every: self.session_save_every,
+            prefix_commands: self.prefix_commands,
             ..BotConfig::new(BotToken::new(self.emulator.token()))
         }
     }
@@ -160,6 +182,39 @@ impl TestBot {
         let task = self.task.take().expect("the bot runs");
         task.abort();
         let _ = task.await;
+    }
+
+    /// Waits until the bot has registered its slash commands (globally, or for the guilds it listens in).
+    pub async fn wait_for_commands(&self) {
+        self.emulator
+            .wait_for_rest_call(WAIT, "the slash commands registered", |c| {
+                c.method == "PUT" && c.route().ends_with("/commands") && c.status == 200
+            })
+            .await
+            .unwrap();
+    }
+
+    /// `user` invokes `/name` with `options` in the test channel; returns the interaction once the bot answered it
+    /// with `replies` messages (original and follow-ups).
+    pub async fn slash(
+        &self,
+        user: UserId,
+        name: &str,
+        options: Vec<(&str, OptionValue)>,
+        replies: usize,
+    ) -> InteractionRecord {
+        let id = self.emulator.invoke_command(CHANNEL, user, name, options).unwrap();
+        self.answered(id, replies).await
+    }
+
+    /// The interaction once the bot answered it with `replies` messages that are neither deleted nor "thinking…".
+    pub async fn answered(&self, id: InteractionId, replies: usize) -> InteractionRecord {
+        self.emulator
+            .wait_for_interaction(id, WAIT, |r| {
+                r.replies.iter().filter(|m| !m.deleted && !m.loading).count() >= replies
+            })
+            .await
+            .unwrap()
     }
 
     /// Posts as `user` and waits for the bot's `n`th message in the channel (counting from the start).
@@ -204,6 +259,13 @@ pub fn assert_no_pings(emulator: &Emulator) {
         assert!(!sent.pings_anyone(), "the bot's message pinged someone: {:?}", sent.content);
         let allowed = sent.allowed_mentions.as_ref();
         assert!(allowed.is_some_and(allows_no_mention), "allowed_mentions {allowed:?} on {:?}", sent.content);
+    }
+    for interaction in emulator.interactions() {
+        for reply in interaction.replies.iter().filter(|r| !r.loading) {
+            assert!(!reply.pings_anyone(), "the bot's answer pinged someone: {:?}", reply.content);
+            let allowed = reply.allowed_mentions.as_ref();
+            assert!(allowed.is_some_and(allows_no_mention), "allowed_mentions {allowed:?} on {:?}", reply.content);
+        }
     }
     for call in emulator.rest_calls() {
         let writes_message = matches!(call.method.as_str(), "POST" | "PATCH")

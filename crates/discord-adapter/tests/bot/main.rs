@@ -7,3 +7,4 @@ mod faults;
 mod helpers;
 mod restarts;
 mod security;
+mod slash;

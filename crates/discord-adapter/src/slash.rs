@@ -1,0 +1,349 @@
+//! Slash commands: their definitions (built from the roster), the comparison that decides whether Discord's
+//! registered set must be overwritten, and how an invocation (its options, or the form it opened) becomes the same
+//! [`Command`] the prefix grammar yields.
+
+use core_model::{Attachment, Roster, TradingDate};
+use twilight_model::application::command::{Command as Definition, CommandOption, CommandOptionType, CommandType};
+use twilight_model::application::interaction::InteractionDataResolved;
+use twilight_model::application::interaction::application_command::{CommandData, CommandOptionValue};
+use twilight_model::application::interaction::modal::{ModalInteractionComponent, ModalInteractionData};
+use twilight_util::builder::command::{AttachmentBuilder, CommandBuilder, IntegerBuilder, StringBuilder};
+
+use crate::command::{Command, MAX_SEARCH_DAYS, ParseError};
+
+/// Most choices Discord shows for one option; a larger roster makes `coach` free text (checked by the service).
+pub const MAX_CHOICES: usize = 25;
+
+/// The `custom_id` of the plan text field in the form `/plan` opens.
+pub const FORM_TEXT_FIELD: &str = "text";
+
+/// Most characters of a plan typed into the form (Discord's limit for a text field).
+pub const FORM_TEXT_MAX: u16 = 4000;
+
+/// The slash commands, by name, with their usage and what they do (for `/help` and the definitions).
+pub const SLASH_COMMANDS: [(&str, &str, &str); 9] = [
+    ("plan", "/plan coach [text] [date] [chart…]", "post a plan; without text, a form opens for a long one"),
+    ("edit", "/edit coach text [date]", "replace the text of a plan (its author or an admin)"),
+    ("delete", "/delete coach [date]", "delete a plan (its author or an admin); it can be restored"),
+    ("restore", "/restore coach [date]", "bring back a deleted plan (its author or an admin)"),
+    ("plans", "/plans [date]", "every coach's plan for the date"),
+    ("myplans", "/myplans [date]", "your plans"),
+    ("history", "/history coach [date]", "the changes of a coach's plans, newest first"),
+    (
+        "search",
+        "/search query [days]",
+        "plans of the last 30 days (or 1 to 90) mentioning a ticker or containing words",
+    ),
+    ("help", "/help", "these commands"),
+];
+
+fn describe(name: &str) -> String {
+    let what = SLASH_COMMANDS.iter().find(|(n, _, _)| *n == name).map_or("", |(_, _, what)| what);
+    let mut chars = what.chars();
+    // Discord allows 100 characters; a description starts with a capital.
+    let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    format!("{first}{}", chars.as_str()).chars().take(100).collect()
+}
+
+fn coach_option(roster: &Roster, required: bool) -> CommandOption {
+    let coaches = roster.coaches();
+    let option = StringBuilder::new("coach", "Whose plan").required(required);
+    if coaches.len() > MAX_CHOICES {
+        return option.build();
+    }
+    let name = |id: &str, display: &str| -> String { format!("{display} ({id})").chars().take(100).collect() };
+    option.choices(coaches.iter().map(|c| (name(c.id.as_str(), &c.name), c.id.as_str().to_owned()))).build()
+}
+
+fn date_option() -> CommandOption {
+    StringBuilder::new("date", "YYYY-MM-DD, today or yesterday (default: today in the market's time zone)")
+        .min_length(5)
+        .max_length(10)
+        .build()
+}
+
+fn text_option(required: bool) -> CommandOption {
+    let text = StringBuilder::new("text", "The plan (chart links welcome)").required(required);
+    text.max_length(u16::try_from(core_model::MAX_PLAN_TEXT_CHARS).unwrap_or(FORM_TEXT_MAX)).build()
+}
+
+/// The slash commands for a roster, in the order `/help` lists them.
+pub fn definitions(roster: &Roster) -> Vec<Definition> {
+    let command = |name: &str| CommandBuilder::new(name, describe(name), CommandType::ChatInput);
+    vec![
+        command("plan")
+            .option(coach_option(roster, true))
+            .option(text_option(false))
+            .option(date_option())
+            .option(AttachmentBuilder::new("chart", "A chart image").build())
+            .option(AttachmentBuilder::new("chart2", "Another chart image").build())
+            .option(AttachmentBuilder::new("chart3", "A third chart image").build())
+            .build(),
+        command("edit").option(coach_option(roster, true)).option(text_option(true)).option(date_option()).build(),
+        command("delete").option(coach_option(roster, true)).option(date_option()).build(),
+        command("restore").option(coach_option(roster, true)).option(date_option()).build(),
+        command("plans").option(date_option()).build(),
+        command("myplans").option(date_option()).build(),
+        command("history").option(coach_option(roster, true)).option(date_option()).build(),
+        command("search")
+            .option(StringBuilder::new("query", "A ticker ($NVDA) or words").required(true).max_length(200).build())
+            .option(
+                IntegerBuilder::new("days", "How many days back, today included (default 30)")
+                    .min_value(1)
+                    .max_value(i64::from(MAX_SEARCH_DAYS))
+                    .build(),
+            )
+            .build(),
+        command("help").build(),
+    ]
+}
+
+/// What decides how a command looks and behaves in Discord, in a form that compares equal whatever Discord filled
+/// in (ids, versions, `required: false` left out).
+fn comparable(command: &Definition) -> serde_json::Value {
+    serde_json::json!({
+        "type": command.kind,
+        "name": command.name,
+        "description": command.description,
+        "nsfw": command.nsfw.unwrap_or(false),
+        "options": command.options.iter().map(comparable_option).collect::<Vec<_>>(),
+    })
+}
+
+fn comparable_option(option: &CommandOption) -> serde_json::Value {
+    serde_json::json!({
+        "type": option.kind,
+        "name": option.name,
+        "description": option.description,
+        "required": option.required.unwrap_or(false),
+        "autocomplete": option.autocomplete.unwrap_or(false),
+        "choices": option.choices.clone().unwrap_or_default(),
+        "min_value": option.min_value,
+        "max_value": option.max_value,
+        "min_length": option.min_length,
+        "max_length": option.max_length,
+        "options": option.options.iter().flatten().map(comparable_option).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether Discord's registered commands are already `wanted` (in any order).
+pub fn same_definitions(registered: &[Definition], wanted: &[Definition]) -> bool {
+    let sorted = |commands: &[Definition]| {
+        let mut values: Vec<String> = commands.iter().map(|c| comparable(c).to_string()).collect();
+        values.sort_unstable();
+        values
+    };
+    sorted(registered) == sorted(wanted)
+}
+
+/// What an invocation asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// Run a command.
+    Run(Command),
+    /// `/plan` without text: open the form for the plan's text.
+    OpenForm {
+        /// Coach as chosen.
+        coach: String,
+        /// Date, when given.
+        date: Option<TradingDate>,
+    },
+}
+
+/// A `date` option: `YYYY-MM-DD`, `today` or `yesterday` (relative to `today`).
+fn date(value: &str, today: TradingDate) -> Result<TradingDate, ParseError> {
+    let value = value.trim();
+    match value.to_ascii_lowercase().as_str() {
+        "today" => return Ok(today),
+        "yesterday" => {
+            let yesterday = today.date().yesterday().map_err(|_| ParseError::BadDate { given: value.to_owned() })?;
+            return Ok(TradingDate::from_date(yesterday));
+        }
+        _ => {}
+    }
+    TradingDate::parse(value).map_err(|_| ParseError::BadDate { given: value.chars().take(30).collect() })
+}
+
+/// An invocation's options as the command they ask for, with the attached charts (in option order).
+///
+/// # Errors
+/// [`ParseError`] when a date is not a date, or a required option is missing (Discord's client requires them, so
+/// only a stale command definition gets here).
+pub fn parse(data: &CommandData, today: TradingDate) -> Result<(Invocation, Vec<Attachment>), ParseError> {
+    let text = |name: &str| {
+        data.options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
+            CommandOptionValue::String(text) => Some(text.clone()),
+            _ => None,
+        })
+    };
+    let date = text("date").map(|d| date(&d, today)).transpose()?;
+    let prefix = "/".to_owned();
+    let usage = |name: &str| SLASH_COMMANDS.iter().find(|(n, _, _)| *n == name).map_or("/help", |(_, u, _)| u);
+    let coach = || {
+        text("coach")
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| ParseError::MissingCoach { prefix: String::new(), usage: usage(&data.name) })
+    };
+    let charts = attachments(data);
+    let command = match data.name.as_str() {
+        "plan" => match text("text").filter(|t| !t.trim().is_empty()) {
+            Some(text) => Command::Plan { coach: coach()?, date, text },
+            None => return Ok((Invocation::OpenForm { coach: coach()?, date }, charts)),
+        },
+        "edit" => {
+            let text = text("text").filter(|t| !t.trim().is_empty());
+            let text = text.ok_or(ParseError::MissingText { prefix: String::new(), usage: usage("edit") })?;
+            Command::Edit { coach: coach()?, date, text }
+        }
+        "delete" => Command::Delete { coach: coach()?, date },
+        "restore" => Command::Restore { coach: coach()?, date },
+        "plans" => Command::Plans { date },
+        "myplans" => Command::MyPlans { date },
+        "history" => Command::History { coach: coach()?, date },
+        "search" => {
+            let terms = text("query").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+            let terms = terms.ok_or(ParseError::MissingTerms { prefix: String::new(), usage: usage("search") })?;
+            let days = data.options.iter().find(|o| o.name == "days").and_then(|o| match o.value {
+                CommandOptionValue::Integer(days) => Some(days),
+                _ => None,
+            });
+            let days = days
+                .map(|d| u32::try_from(d).ok().filter(|d| (1..=MAX_SEARCH_DAYS).contains(d)).ok_or(d))
+                .transpose()
+                .map_err(|d| ParseError::BadDays { given: d.to_string() })?;
+            Command::Search { terms, days }
+        }
+        "help" => Command::Help { topic: None },
+        other => return Err(ParseError::UnknownCommand { prefix, name: other.chars().take(30).collect() }),
+    };
+    Ok((Invocation::Run(command), charts))
+}
+
+/// The files given as attachment options, in option order.
+fn attachments(data: &CommandData) -> Vec<Attachment> {
+    let Some(InteractionDataResolved { attachments, .. }) = &data.resolved else { return Vec::new() };
+    data.options
+        .iter()
+        .filter(|o| o.value.kind() == CommandOptionType::Attachment)
+        .filter_map(|o| match o.value {
+            CommandOptionValue::Attachment(id) => attachments.get(&id),
+            _ => None,
+        })
+        .map(|a| Attachment { filename: a.filename.clone(), content_type: a.content_type.clone(), url: a.url.clone() })
+        .collect()
+}
+
+/// The `custom_id` of the form `/plan` opens: the coach, the date (or `-`) and the interaction that opened it (whose
+/// charts wait for the form).
+pub fn form_id(coach: &str, date: Option<TradingDate>, opened_by: u64) -> String {
+    let date = date.map_or_else(|| "-".to_owned(), |d| d.to_string());
+    format!("plan:{coach}:{date}:{opened_by}")
+}
+
+/// A submitted form as the `/plan` it completes, with the interaction that opened it.
+///
+/// # Errors
+/// [`ParseError`] when the form is not one the bot opens, or its text is empty.
+pub fn parse_form(data: &ModalInteractionData) -> Result<(Command, Option<u64>), ParseError> {
+    let unknown = || ParseError::UnknownCommand { prefix: String::new(), name: "form".to_owned() };
+    let mut parts = data.custom_id.split(':');
+    let (Some("plan"), Some(coach), Some(date), opened_by) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(unknown());
+    };
+    let date = match date {
+        "-" => None,
+        date => Some(TradingDate::parse(date).map_err(|_| unknown())?),
+    };
+    let text = form_text(&data.components).unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ParseError::MissingText { prefix: String::new(), usage: "/plan coach [text] [date] [chart…]" });
+    }
+    let opened_by = opened_by.and_then(|id| id.parse().ok());
+    Ok((Command::Plan { coach: coach.to_owned(), date, text }, opened_by))
+}
+
+/// The value of the form's text field, in a label or an action row.
+fn form_text(components: &[ModalInteractionComponent]) -> Option<String> {
+    components.iter().find_map(|component| match component {
+        ModalInteractionComponent::TextInput(input) if input.custom_id == FORM_TEXT_FIELD => Some(input.value.clone()),
+        ModalInteractionComponent::Label(label) => form_text(std::slice::from_ref(&*label.component)),
+        ModalInteractionComponent::ActionRow(row) => form_text(&row.components),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core_model::{Coach, CoachId};
+
+    fn roster(count: usize) -> Roster {
+        let coaches = (0..count)
+            .map(|i| Coach { id: CoachId::new(&format!("c{i}")).unwrap(), name: format!("Coach {i}") })
+            .collect();
+        Roster::new(coaches).unwrap()
+    }
+
+    #[test]
+    fn the_roster_becomes_choices_until_discord_s_limit() {
+        let small = definitions(&roster(3));
+        let coach = &small[0].options[0];
+        let choices = coach.choices.as_ref().unwrap();
+        assert_eq!(choices.len(), 3);
+        let large = definitions(&roster(MAX_CHOICES + 1));
+        assert!(large[0].options[0].choices.is_none(), "over 25 coaches, the coach is typed");
+        for definition in &small {
+            assert!(definition.description.chars().count() <= 100, "{}", definition.description);
+            let required: Vec<bool> = definition.options.iter().map(|o| o.required.unwrap_or(false)).collect();
+            assert!(required.windows(2).all(|w| w[0] || !w[1]), "required options come first in /{}", definition.name);
+        }
+    }
+
+    #[test]
+    fn definitions_compare_equal_whatever_discord_fills_in() {
+        let wanted = definitions(&roster(3));
+        let mut registered: Vec<serde_json::Value> = wanted.iter().map(|c| serde_json::to_value(c).unwrap()).collect();
+        for (i, command) in registered.iter_mut().enumerate() {
+            command["id"] = serde_json::json!((1000 + i).to_string());
+            command["version"] = serde_json::json!("1");
+            command["application_id"] = serde_json::json!("10");
+            for option in command["options"].as_array_mut().into_iter().flatten() {
+                if option["required"] == false {
+                    option.as_object_mut().unwrap().remove("required");
+                }
+            }
+        }
+        registered.reverse();
+        let registered: Vec<Definition> = registered.into_iter().map(|v| serde_json::from_value(v).unwrap()).collect();
+        assert!(same_definitions(&registered, &wanted));
+        assert!(!same_definitions(&registered, &definitions(&roster(4))), "a new coach changes /plan");
+        assert!(!same_definitions(&registered[1..], &wanted));
+    }
+
+    #[test]
+    fn dates_are_real_dates_today_or_yesterday() {
+        let today = TradingDate::parse("2025-03-01").unwrap();
+        assert_eq!(date("today", today).unwrap(), today);
+        assert_eq!(date("Yesterday", today).unwrap().to_string(), "2025-02-28");
+        assert_eq!(date("2025-02-27", today).unwrap().to_string(), "2025-02-27");
+        assert!(matches!(date("2025-02-30", today), Err(ParseError::BadDate { .. })));
+        assert!(matches!(date("soon", today), Err(ParseError::BadDate { .. })));
+    }
+
+    #[test]
+    fn form_ids_carry_the_coach_the_date_and_the_opener() {
+        let date = TradingDate::parse("2025-03-03").ok();
+        let id = form_id("d", date, 42);
+        assert_eq!(id, "plan:d:2025-03-03:42");
+        assert!(id.len() <= 100);
+        let data: ModalInteractionData = serde_json::from_value(serde_json::json!({
+            "custom_id": id,
+            "components": [{"type": 18, "id": 1, "component": {"type": 4, "id": 2, "custom_id": "text", "value": "Long"}}],
+        }))
+        .unwrap();
+        let (command, opener) = parse_form(&data).unwrap();
+        assert_eq!(command, Command::Plan { coach: "d".into(), date, text: "Long".into() });
+        assert_eq!(opener, Some(42));
+    }
+}
