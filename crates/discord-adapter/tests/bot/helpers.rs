@@ -102,10 +102,13 @@ pub async fn spawn_slash_bot(config: EmulatorConfig, listening: Listening) -> Te
     bot
 }
 
+/// A started bot, once connected and done registering its slash commands (so that a test's faults and counts of
+/// REST calls concern what the test does).
 async fn spawn(config: EmulatorConfig, policy: Policy, listening: Listening, archiving: bool) -> TestBot {
     let mut bot = spawn_stopped(config, policy, listening, archiving).await;
     bot.start();
     bot.emulator.wait_for_ready(WAIT).await.unwrap();
+    bot.wait_for_commands().await;
     bot
 }
 
