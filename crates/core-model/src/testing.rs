@@ -1,16 +1,44 @@
-//! What the test suites of every crate share (feature `testing`): a fixed instant and a clock the test moves.
+//! What the test suites of every crate share (feature `testing`): a fixed instant, a clock the test moves, and the
+//! people of the test desk.
 
 use std::sync::{Mutex, PoisonError};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::Clock;
+use crate::{Actor, Clock, RoleId, UserId};
 
 /// 2025-11-10 03:30 UTC: still 2025-11-09 in New York, the default market time zone.
 pub const NOW: &str = "2025-11-10T03:30:00Z";
 
 /// Today in the default market time zone at [`NOW`].
 pub const TODAY: &str = "2025-11-09";
+
+/// Ann's user id.
+pub const ANN: UserId = UserId(111);
+
+/// Bob's user id.
+pub const BOB: UserId = UserId(222);
+
+/// The moderator's user id.
+pub const MODERATOR: UserId = UserId(333);
+
+/// The role that makes its members admins in the test policies.
+pub const ADMIN_ROLE: RoleId = RoleId(77);
+
+/// Ann, a coach without special rights.
+pub fn ann() -> Actor {
+    Actor::new(ANN, "Ann")
+}
+
+/// Bob, a second person without special rights.
+pub fn bob() -> Actor {
+    Actor::new(BOB, "Bob")
+}
+
+/// A moderator: an admin through [`ADMIN_ROLE`] (when the policy lists it), not by user id.
+pub fn moderator() -> Actor {
+    Actor { roles: vec![ADMIN_ROLE], ..Actor::new(MODERATOR, "Moderator") }
+}
 
 /// A clock that stands still until the test moves it.
 #[derive(Debug)]

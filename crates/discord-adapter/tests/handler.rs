@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use core_model::memory::MemoryStore;
-use core_model::{Actor, Attachment, CoachId, PlanRepository as _, RoleId, UserId};
+use core_model::{Actor, Attachment, CoachId, PlanRepository as _};
 use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening};
 use service::{PlanService, Policy};
 
@@ -15,7 +15,7 @@ const CHANNEL: u64 = 20;
 fn handler_with(listening: Listening, max_charts: usize) -> (CommandHandler, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FixedClock::at_now());
-    let policy = Policy { admin_roles: vec![RoleId(77)], max_charts, ..Policy::default() };
+    let policy = Policy { admin_roles: vec![ADMIN_ROLE], max_charts, ..Policy::default() };
     let service = PlanService::new(store.clone(), store.clone(), clock, policy);
     (CommandHandler::new(service, "!", listening), store)
 }
@@ -24,15 +24,7 @@ fn handler() -> (CommandHandler, Arc<MemoryStore>) {
     handler_with(Listening::default(), 10)
 }
 
-fn ann() -> Actor {
-    Actor::new(UserId(1), "Ann")
-}
-fn bob() -> Actor {
-    Actor::new(UserId(2), "Bob")
-}
-fn moderator() -> Actor {
-    Actor { roles: vec![RoleId(77)], ..Actor::new(UserId(3), "Mod") }
-}
+use core_model::testing::{ADMIN_ROLE, ANN, ann, bob, moderator};
 
 fn message(id: u64, author: Actor, content: &str) -> IncomingMessage {
     IncomingMessage {
@@ -75,7 +67,7 @@ async fn plan_saves_and_replies_with_the_coach_date_and_charts() {
     assert_eq!(urls, ["http://cdn.test/a.png", "https://i.test/setup.png"], "attachment first, then the link");
     assert_eq!(plan.source.message_id, Some(100));
     assert_eq!(plan.source.channel_name.as_deref(), Some("plans"));
-    assert_eq!(plan.author.user_id, Some(UserId(1)));
+    assert_eq!(plan.author.user_id, Some(ANN));
 
     // The same message delivered again (after a restart that stopped the previous run before it noted the message
     // as handled) posts nothing, and confirms again: the first confirmation may never have been sent.

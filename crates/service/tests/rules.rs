@@ -21,7 +21,7 @@ struct Fixture {
 use core_model::testing::{NOW, TODAY};
 
 fn policy() -> Policy {
-    Policy { admin_users: vec![UserId(9)], admin_roles: vec![RoleId(77)], ..Policy::default() }
+    Policy { admin_users: vec![UserId(9)], admin_roles: vec![ADMIN_ROLE], ..Policy::default() }
 }
 
 fn fixture_with(policy: Policy) -> Fixture {
@@ -35,17 +35,13 @@ fn fixture() -> Fixture {
     fixture_with(policy())
 }
 
-fn ann() -> Actor {
-    Actor::new(UserId(1), "Ann")
-}
-fn bob() -> Actor {
-    Actor::new(UserId(2), "Bob")
-}
+use core_model::testing::{ADMIN_ROLE, ANN, BOB, ann, bob};
+
 fn admin() -> Actor {
     Actor::new(UserId(9), "Admin")
 }
 fn role_admin() -> Actor {
-    Actor { roles: vec![RoleId(5), RoleId(77)], ..Actor::new(UserId(8), "Moderator") }
+    Actor { roles: vec![RoleId(5), ADMIN_ROLE], ..core_model::testing::moderator() }
 }
 /// Same display name as Ann, different user: names never grant anything.
 fn ann_impostor() -> Actor {
@@ -107,7 +103,7 @@ async fn post_stores_a_plan_for_today_in_the_market_time_zone() {
     let posted = f.service.post(&ann(), post_request("d", "Long NVDA above 950")).await.unwrap();
     let Posted::Created(plan) = posted else { panic!("expected a new plan") };
     assert_eq!(plan.date, date(TODAY), "today is New York's date, not UTC's");
-    assert_eq!(plan.author, Author { user_id: Some(UserId(1)), display_name: "Ann".into() });
+    assert_eq!(plan.author, Author { user_id: Some(ANN), display_name: "Ann".into() });
     assert_eq!(plan.source.message_id, Some(500));
     assert_eq!(f.stored("d").await.unwrap().text, "Long NVDA above 950");
 }
@@ -288,7 +284,7 @@ async fn authorization_matrix() {
             let (got, message, after) = attempt(&actor, op).await;
             assert_eq!(got, want, "{who} × {op:?}");
             if got == Allowed {
-                assert_eq!(after.author.user_id, Some(UserId(1)), "the author stays Ann whoever changes the plan");
+                assert_eq!(after.author.user_id, Some(ANN), "the author stays Ann whoever changes the plan");
             }
             match op {
                 Op::PostOver => {
@@ -442,7 +438,7 @@ async fn restore_refuses_when_another_plan_took_the_slot() {
 #[tokio::test]
 async fn coach_posters_bind_a_coach_to_its_users() {
     let mut policy = policy();
-    policy.posters.insert(coach("s"), vec![UserId(1)]);
+    policy.posters.insert(coach("s"), vec![ANN]);
     let f = fixture_with(policy);
     let err = f.service.post(&bob(), post_request("s", "swing")).await.unwrap_err();
     assert!(matches!(err, ServiceError::NotAPoster { .. }));
@@ -560,7 +556,7 @@ async fn storage_failures_become_busy_unwritable_or_unexpected() {
             service.restore(&ann(), &coach("d"), None).await.unwrap_err(),
             service.plan(&coach("d"), None).await.unwrap_err(),
             service.plans_for_date(None).await.unwrap_err(),
-            service.plans_by_author(UserId(1), None).await.unwrap_err(),
+            service.plans_by_author(ANN, None).await.unwrap_err(),
             service.history(&coach("d"), None, 5).await.unwrap_err(),
             service.stats().await.unwrap_err(),
             service.ping().await.unwrap_err(),
@@ -588,9 +584,9 @@ async fn plans_of_a_date_come_in_roster_order() {
     let order: Vec<_> =
         f.service.plans_for_date(None).await.unwrap().into_iter().map(|p| p.coach.to_string()).collect();
     assert_eq!(order, ["d", "i", "s", "n"]);
-    let mine = f.service.plans_by_author(UserId(1), Some(date(TODAY))).await.unwrap();
+    let mine = f.service.plans_by_author(ANN, Some(date(TODAY))).await.unwrap();
     assert_eq!(mine.len(), 4);
-    assert!(f.service.plans_by_author(UserId(2), None).await.unwrap().is_empty());
+    assert!(f.service.plans_by_author(BOB, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -718,7 +714,7 @@ async fn a_search_without_dates_covers_the_30_days_ending_today_in_roster_order(
     let second = f.service.search(service::SearchRequest { limit: Some(2), cursor: Some(cursor), ..nvda() }).await;
     assert_eq!(search_texts(&second.unwrap()), ["2025-10-11 d NVDA day 30"]);
 
-    let by_bob = service::SearchRequest { author: Some(UserId(2)), from: Some(date("2025-01-01")), ..nvda() };
+    let by_bob = service::SearchRequest { author: Some(BOB), from: Some(date("2025-01-01")), ..nvda() };
     assert_eq!(f.service.search(by_bob).await.unwrap().plans.len(), 2);
     let one_day = service::SearchRequest { date: Some(date("2025-10-10")), ..Default::default() };
     assert_eq!(search_texts(&f.service.search(one_day).await.unwrap()), ["2025-10-10 d NVDA day 31"]);

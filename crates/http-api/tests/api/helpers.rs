@@ -31,13 +31,7 @@ pub struct TestApp {
     pub dir: TempDir,
 }
 
-pub fn ann() -> Actor {
-    Actor::new(UserId(111), "Ann")
-}
-
-pub fn bob() -> Actor {
-    Actor::new(UserId(222), "Bob")
-}
+pub use core_model::testing::{ann, bob};
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(ApiConfig::default()).await

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_model::{Actor, ChartKind, CoachId, NewChart, PlanSource, PlanText, TradingDate, UserId};
+use core_model::{Actor, ChartKind, CoachId, NewChart, PlanSource, PlanText, TradingDate};
 use http_api::{ApiConfig, Application};
 use plan_client::{ClientBuilder, ManualClock, PlanClient};
 use service::{EditPlan, PlanService, Policy, PostPlan};
@@ -26,9 +26,7 @@ pub struct RealApi {
     _dir: TempDir,
 }
 
-pub fn ann() -> Actor {
-    Actor::new(UserId(111), "Ann")
-}
+pub use core_model::testing::ann;
 
 pub async fn spawn_api() -> RealApi {
     let dir = tempfile::tempdir().unwrap();
