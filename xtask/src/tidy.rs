@@ -57,6 +57,7 @@ const RULES: &[Rule] = &[
     Rule { krate: "discord-adapter", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "actix-web"] },
     Rule { krate: "http-api", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
     Rule { krate: "mcp-server", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
+    Rule { krate: "dashboard", may_use: &["core-model", "service"], must_not_use: &["rusqlite", "twilight-gateway"] },
     Rule {
         krate: "webhooks",
         may_use: &["core-model"],
@@ -79,6 +80,7 @@ const RULES: &[Rule] = &[
             "discord-adapter",
             "http-api",
             "mcp-server",
+            "dashboard",
             "webhooks",
         ],
         must_not_use: &[],

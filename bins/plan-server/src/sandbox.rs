@@ -185,6 +185,7 @@ impl Console<'_> {
             "coach-plans sandbox: the bot, the HTTP API and the database, with a local Discord instead of the real one"
         );
         println!("  API:      {}", self.api_url);
+        println!("  dashboard: {}/dashboard (the day's plans in a browser)", self.api_url);
         println!("  try:      curl '{example}'");
         println!("  database: {}", app::store::shown(settings));
         println!("  Discord:  guild \"Coach Plans\", channel #daily-plans (local)");

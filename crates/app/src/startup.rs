@@ -245,7 +245,8 @@ pub fn open_store(settings: &Settings) -> Result<Store, StartupError> {
     Ok(Store::open(&location, settings)?)
 }
 
-/// The HTTP API over `service`, bound where the settings say, with the MCP server at `/mcp` on the same port.
+/// The HTTP API over `service`, bound where the settings say, with the MCP server at `/mcp` and the dashboard at
+/// `/dashboard` on the same port.
 ///
 /// # Errors
 /// When the address cannot be bound.
@@ -260,10 +261,15 @@ pub fn api_application(
     let mcp = mcp_server::PlanMcp::new(service.clone(), mcp_config(settings, port));
     let transport = mcp_server::HttpTransport::new(mcp, mcp_allowed_hosts(settings));
     let closer = transport.clone();
-    let mount =
-        http_api::Mount::new(move |config| transport.configure(config)).on_stop(move || closer.close_sessions());
+    let access = access(store);
+    let dashboard = dashboard::Dashboard::new(service.clone(), Some(access.clone()), config.access.auth_required);
+    let mount = http_api::Mount::new(move |config| {
+        transport.configure(config);
+        dashboard.configure(config);
+    })
+    .on_stop(move || closer.close_sessions());
     let services =
-        http_api::Services { plans: service, access: Some(access(store)), webhooks: Some(webhooks(settings, store)) };
+        http_api::Services { plans: service, access: Some(access), webhooks: Some(webhooks(settings, store)) };
     http_api::Application::from_listener(listener, config, services, Some(mount))
 }
 

@@ -2,8 +2,8 @@
 //! and write the reply. The gateway runner feeds it; tests can call it directly.
 
 use core_model::image::source_key;
-use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, Plan, PlanSource, Ticker, charts_of_message};
-use service::{EditPlan, PlanService, PostPlan, SearchRequest, ServiceError};
+use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, Plan, PlanSource, charts_of_message};
+use service::{EditPlan, PlanService, PostPlan, ServiceError};
 
 use crate::archive::{ChartArchiver, shorten};
 use crate::command::{self, Command};
@@ -266,42 +266,10 @@ impl CommandHandler {
     /// are words.
     async fn search(&self, terms: &str, days: Option<u32>, prefix: &str) -> Result<String, ServiceError> {
         let service = &self.service;
-        let (from, to) = service.last_days(days.unwrap_or(service::DEFAULT_SEARCH_DAYS))?;
-        let request = |tickers: Vec<Ticker>, words: Option<String>| SearchRequest {
-            tickers,
-            words,
-            from: Some(from),
-            to: Some(to),
-            limit: Some(SEARCH_REPLY_PLANS),
-            ..SearchRequest::default()
-        };
-        let one_word = !terms.contains(char::is_whitespace);
-        let ticker = Ticker::parse(terms).ok().filter(|_| one_word);
-        let (mut plans, mut more) = (Vec::new(), false);
-        let mut searches = Vec::new();
-        match ticker {
-            Some(ticker) if terms.starts_with('$') => searches.push(request(vec![ticker], None)),
-            Some(ticker) => {
-                searches.push(request(vec![ticker], None));
-                searches.push(request(Vec::new(), Some(terms.to_owned())));
-            }
-            None => searches.push(request(Vec::new(), Some(terms.to_owned()))),
-        }
-        for search in searches {
-            let found = service.search(search).await?;
-            more |= found.next_cursor.is_some();
-            for plan in found.plans {
-                if !plans.iter().any(|p: &Plan| p.id == plan.id) {
-                    plans.push(plan);
-                }
-            }
-        }
+        let days = days.unwrap_or(service::DEFAULT_SEARCH_DAYS);
+        let found = service.search_terms(terms, days, SEARCH_REPLY_PLANS).await?;
         let roster = &service.policy().roster;
-        let rank = |p: &Plan| roster.coaches().iter().position(|c| c.id == p.coach).unwrap_or(usize::MAX);
-        plans.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| rank(a).cmp(&rank(b))).then_with(|| a.id.cmp(&b.id)));
-        more |= plans.len() > SEARCH_REPLY_PLANS;
-        plans.truncate(SEARCH_REPLY_PLANS);
-        Ok(format::search_results(roster, terms, (from, to), &plans, more, prefix))
+        Ok(format::search_results(roster, terms, (found.from, found.to), &found.plans, found.more, prefix))
     }
 
     /// Handles an edit of a message: when it posted a plan, the plan follows the new text and charts.

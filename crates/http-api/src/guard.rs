@@ -136,16 +136,21 @@ enum Needs {
 fn needs(path: &str) -> Needs {
     match path {
         "/health" => Needs::Nothing,
-        "/" => Needs::Open,
+        "/" | "/dashboard/sign-in" | "/dashboard/sign-out" => Needs::Open,
+        p if p.starts_with("/dashboard/assets/") => Needs::Open,
         p if p == "/api/v1/webhooks" || p.starts_with("/api/v1/webhooks/") => Needs::Admin,
         _ => Needs::Token(Scope::Read),
     }
 }
 
 /// The token a request presents: `Authorization: Bearer <token>`, or HTTP Basic with the token as password (any
-/// user name). `Err` for an `Authorization` header of another form.
+/// user name), or, on a read (GET or HEAD) only, the dashboard's session cookie (so that a cookie can never be
+/// used to change anything, whatever a browser sends along). `Err` for an `Authorization` header of another form.
 fn presented(req: &ServiceRequest) -> Result<Option<String>, &'static str> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        let read = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
+        return Ok(req.cookie(service::access::BROWSER_COOKIE).filter(|_| read).map(|c| c.value().to_owned()));
+    };
     let value = value.to_str().map_err(|_| "the Authorization header is not text")?.trim();
     let (scheme, rest) = value.split_once(' ').ok_or("the Authorization header has no scheme; use Bearer <token>")?;
     let rest = rest.trim();
@@ -213,14 +218,38 @@ fn too_many(path: &str, wait: Duration) -> HttpResponse {
     response
 }
 
-/// A 401, counted against the client's address like an anonymous request: a client guessing tokens gets 429s once
-/// over its address's limit.
+/// Whether the path is a dashboard page a person opens (a refused one sends them to the sign-in form); the page's
+/// own background reads (`/dashboard/live`) get the API's 401.
+fn is_page(path: &str) -> bool {
+    (path == "/dashboard" || path.starts_with("/dashboard/")) && path != "/dashboard/live"
+}
+
+/// A 401 (or, for a dashboard page, a redirect to the sign-in form), counted against the client's address like an
+/// anonymous request: a client guessing tokens gets 429s once over its address's limit.
 fn refused_token(req: &ServiceRequest, state: &AppState, path: &str, message: &str) -> HttpResponse {
     let address = client_address(req, &state.config.access.trusted_proxies);
     match address.map(|ip| state.limiters.check(&Caller::Address(ip), None)) {
         Some(Err(wait)) => too_many(path, wait),
+        _ if is_page(path) => {
+            let next = req.uri().path_and_query().map_or(path, |p| p.as_str());
+            let location = format!("/dashboard/sign-in?next={}", percent_encode(next));
+            HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+        }
         _ => unauthorized(path, message),
     }
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Checks the request's token and its rate, then calls the route.
@@ -359,5 +388,9 @@ mod tests {
         assert_eq!(needs("/api/v1/webhooks/3/test"), Needs::Admin);
         assert_eq!(needs("/api/v1/webhooksx"), Needs::Token(Scope::Read));
         assert_eq!(needs("/mcp"), Needs::Token(Scope::Read));
+        assert_eq!(needs("/dashboard"), Needs::Token(Scope::Read));
+        assert_eq!(needs("/dashboard/sign-in"), Needs::Open);
+        assert_eq!(needs("/dashboard/assets/style.css"), Needs::Open);
+        assert!(is_page("/dashboard/plans/d/2025-11-10") && !is_page("/dashboard/live") && !is_page("/dashboardx"));
     }
 }

@@ -35,6 +35,9 @@ pub enum AuthError {
     Storage(ServiceError),
 }
 
+/// The cookie a browser presents its token in, once signed in to the dashboard (the API accepts it on reads only).
+pub const BROWSER_COOKIE: &str = "coach_plans_token";
+
 /// The token use cases. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Access {

@@ -29,7 +29,7 @@ pub use error::{Operation, ServiceError};
 pub use policy::Policy;
 pub use search::{
     DEFAULT_SEARCH_DAYS, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_DAYS, MAX_SEARCH_LIMIT, Mentions, SearchRequest,
-    SearchResults,
+    SearchResults, TermResults,
 };
 pub use webhooks::Webhooks;
 

@@ -54,6 +54,19 @@ pub struct SearchResults {
     pub next_cursor: Option<String>,
 }
 
+/// What [`PlanService::search_terms`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermResults {
+    /// The first date searched.
+    pub from: TradingDate,
+    /// The last date searched.
+    pub to: TradingDate,
+    /// The plans found, newest date first, then in roster order.
+    pub plans: Vec<Plan>,
+    /// Whether more plans matched than were returned.
+    pub more: bool,
+}
+
 /// The tickers mentioned over a range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mentions {
@@ -114,6 +127,51 @@ impl PlanService {
         }
         let today = self.today();
         Ok((days_before(today, days - 1), today))
+    }
+
+    /// What people type in a search box, over the last `days` days: a cashtag (`$NVDA`) is a ticker; one word that
+    /// could be a ticker (`NVDA`) finds plans mentioning the ticker or containing the word; anything else is words.
+    /// At most `limit` plans, newest date first, then in roster order; `more` tells whether others were left out.
+    ///
+    /// # Errors
+    /// As [`search`](Self::search), and for `days` out of range.
+    pub async fn search_terms(&self, terms: &str, days: u32, limit: usize) -> Result<TermResults, ServiceError> {
+        let (from, to) = self.last_days(days)?;
+        let terms = terms.trim();
+        let request = |tickers: Vec<Ticker>, words: Option<String>| SearchRequest {
+            tickers,
+            words,
+            from: Some(from),
+            to: Some(to),
+            limit: Some(limit),
+            ..SearchRequest::default()
+        };
+        let one_word = !terms.contains(char::is_whitespace);
+        let mut searches = Vec::new();
+        match Ticker::parse(terms).ok().filter(|_| one_word) {
+            Some(ticker) if terms.starts_with('$') => searches.push(request(vec![ticker], None)),
+            Some(ticker) => {
+                searches.push(request(vec![ticker], None));
+                searches.push(request(Vec::new(), Some(terms.to_owned())));
+            }
+            None => searches.push(request(Vec::new(), Some(terms.to_owned()))),
+        }
+        let (mut plans, mut more) = (Vec::new(), false);
+        for search in searches {
+            let found = self.search(search).await?;
+            more |= found.next_cursor.is_some();
+            for plan in found.plans {
+                if !plans.iter().any(|p: &Plan| p.id == plan.id) {
+                    plans.push(plan);
+                }
+            }
+        }
+        let roster = &self.policy().roster;
+        let rank = |p: &Plan| roster.coaches().iter().position(|c| c.id == p.coach).unwrap_or(usize::MAX);
+        plans.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| rank(a).cmp(&rank(b))).then_with(|| a.id.cmp(&b.id)));
+        more |= plans.len() > limit;
+        plans.truncate(limit);
+        Ok(TermResults { from, to, plans, more })
     }
 
     /// A page of the active plans the request finds, newest date first, then in roster order.
