@@ -311,8 +311,9 @@ async fn sign_in(dashboard: web::Data<Dashboard>, req: HttpRequest, form: web::F
             page(StatusCode::SERVICE_UNAVAILABLE, pages::sign_in(&dashboard.context(&req), &next, Some(text)))
         }
         Err(error) => {
+            // The form again, with what went wrong (a 200: the form is the answer; the API's 401s are for clients).
             let text = format!("That token does not open this dashboard: {error}.");
-            page(StatusCode::UNAUTHORIZED, pages::sign_in(&dashboard.context(&req), &next, Some(&text)))
+            page(StatusCode::OK, pages::sign_in(&dashboard.context(&req), &next, Some(&text)))
         }
     }
 }
