@@ -7,7 +7,8 @@ use twilight_model::channel::Message;
 
 use crate::handler::IncomingMessage;
 
-/// The root span of a gateway event: its kind and, when it has them, the guild, channel, message and author ids.
+/// The root span of a gateway event: its kind and, when it has them, the guild, channel, message and author ids (for
+/// an interaction, the invoking user's).
 pub(super) fn event_span(event: &Event) -> Span {
     let span = tracing::info_span!(
         parent: None,
@@ -21,6 +22,17 @@ pub(super) fn event_span(event: &Event) -> Span {
     match event {
         Event::MessageCreate(message) => record_message_ids(&span, message),
         Event::MessageUpdate(message) => record_message_ids(&span, message),
+        Event::InteractionCreate(interaction) => {
+            if let Some(guild_id) = interaction.guild_id {
+                span.record("guild_id", guild_id.get());
+            }
+            if let Some(channel) = &interaction.channel {
+                span.record("channel_id", channel.id.get());
+            }
+            if let Some(user_id) = interaction.author_id() {
+                span.record("user_id", user_id.get());
+            }
+        }
         Event::MessageDelete(deleted) => {
             span.record("channel_id", deleted.channel_id.get());
             span.record("message_id", deleted.id.get());
