@@ -28,7 +28,7 @@ where
     S: PlanRepository + StatusStore,
     F: Fn() -> S,
 {
-    let cases: [Case<S>; 15] = [
+    let cases: [Case<S>; 16] = [
         ("insert_round_trips_every_field", insert_round_trips_every_field),
         ("second_active_plan_is_a_duplicate", second_active_plan_is_a_duplicate),
         ("deleted_plan_can_be_posted_again", deleted_plan_can_be_posted_again),
@@ -44,6 +44,7 @@ where
         ("status_values_are_overwritten", status_values_are_overwritten),
         ("concurrent_edits_lose_nothing", concurrent_edits_lose_nothing),
         ("concurrent_posts_store_exactly_one", concurrent_posts_store_exactly_one),
+        ("the_change_count_moves_with_every_change", the_change_count_moves_with_every_change),
     ];
     for (name, case) in cases {
         eprintln!("contract case: {name}");
@@ -242,6 +243,28 @@ fn edit_records_text_before_and_after<S: PlanRepository + StatusStore>(store: Ar
     assert_eq!(entry.text_after.as_deref(), Some("v2"));
     assert_eq!(entry.actor, admin);
     assert_eq!(entry.at, at(5));
+}
+
+fn the_change_count_moves_with_every_change<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let mut last = store.change_count().unwrap();
+    let mut moved = |what: &str| {
+        let now = store.change_count().unwrap();
+        assert!(now > last, "{what} moves the change count ({last} then {now})");
+        last = now;
+    };
+    let plan = store.insert(new_plan("d", "2025-11-09", "v1", author(1, "Ann")), at(0)).unwrap();
+    moved("a new plan");
+    store.change(plan.id, edit("v2"), &author(1, "Ann"), at(1), None).unwrap();
+    moved("an edit");
+    store.change(plan.id, PlanChange::Delete, &author(1, "Ann"), at(2), None).unwrap();
+    moved("a deletion");
+    store.change(plan.id, PlanChange::Restore, &author(1, "Ann"), at(3), None).unwrap();
+    moved("a restoration");
+    let before = store.change_count().unwrap();
+    store.list_active_by_date(date("2025-11-09")).unwrap();
+    store.history(&HistoryQuery { coach: coach("d"), date: None, limit: 10 }).unwrap();
+    store.put_status("bot", "connected", at(4)).unwrap();
+    assert_eq!(store.change_count().unwrap(), before, "reads and status records leave it");
 }
 
 fn charts_are_replaced_in_order<S: PlanRepository + StatusStore>(store: Arc<S>) {

@@ -22,10 +22,13 @@ struct State {
     images: HashMap<ImageDigest, ChartImage>,
     image_links: HashMap<String, ImageDigest>,
     access: access::AccessState,
+    /// Moves with every change of plans and chart copies (see [`PlanRepository::change_count`]).
+    changes: u64,
 }
 
 impl State {
     fn record(&mut self, plan: &Plan, entry: NewHistoryEntry) {
+        self.changes += 1;
         self.access.announce(crate::event_of(entry.action), plan, entry.at);
         let id = i64::try_from(self.history.len()).unwrap_or(i64::MAX) + 1;
         self.history.push(HistoryEntry {
@@ -193,6 +196,10 @@ impl PlanRepository for MemoryStore {
         drop(self.lock());
         Ok(())
     }
+
+    fn change_count(&self) -> Result<u64, RepoError> {
+        Ok(self.lock().changes)
+    }
 }
 
 impl PlanSearch for MemoryStore {
@@ -257,6 +264,7 @@ impl ChartImageStore for MemoryStore {
         let mut state = self.lock();
         state.images.entry(image.digest.clone()).or_insert_with(|| image.clone());
         state.image_links.insert(source_key.to_owned(), image.digest.clone());
+        state.changes += 1;
         Ok(())
     }
 

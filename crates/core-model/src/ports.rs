@@ -195,6 +195,14 @@ pub trait PlanRepository: PlanSearch + Send + Sync + 'static {
     /// # Errors
     /// When it does not.
     fn ping(&self) -> Result<(), RepoError>;
+
+    /// A number that moves (it grows) with every committed change a reader may see (plans, their charts, the
+    /// archived copies of chart images), made through this store or by any other process on the same database:
+    /// readers compare it to know whether an answer they keep still holds.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    fn change_count(&self) -> Result<u64, RepoError>;
 }
 
 /// Finding plans (by ticker, coach, author, date range and words) and counting the tickers they mention.

@@ -507,6 +507,9 @@ impl PlanRepository for FailingStore {
     fn ping(&self) -> Result<(), RepoError> {
         Err((self.0)())
     }
+    fn change_count(&self) -> Result<u64, RepoError> {
+        Err((self.0)())
+    }
 }
 
 impl core_model::PlanSearch for FailingStore {

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 5, name: "search", sql: include_str!("../../../migrations/postgres/0005_search.sql") },
     Migration { version: 6, name: "access", sql: include_str!("../../../migrations/postgres/0006_access.sql") },
+    Migration {
+        version: 7,
+        name: "change_count",
+        sql: include_str!("../../../migrations/postgres/0007_change_count.sql"),
+    },
 ];
 
 /// The latest schema version this build knows.

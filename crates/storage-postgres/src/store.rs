@@ -408,6 +408,13 @@ impl PlanRepository for PgStore {
         self.read(rows::stats)
     }
 
+    fn change_count(&self) -> Result<u64, RepoError> {
+        self.read(|tx| {
+            let row = tx.query_one("SELECT count FROM change_count WHERE id = 1", &[]).map_err(repo_error)?;
+            Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+        })
+    }
+
     fn ping(&self) -> Result<(), RepoError> {
         self.read(|tx| {
             tx.query_one(

@@ -418,6 +418,16 @@ impl PlanRepository for SqliteStore {
 
     /// Queries the pool, and for a file database also opens the file afresh (read-only, never creating it) and reads
     /// it: pooled connections keep a deleted or replaced file open, so only a new connection notices.
+    fn change_count(&self) -> Result<u64, RepoError> {
+        // One statement on its own (no BEGIN/COMMIT around it): it is asked for on every cacheable read.
+        let conn = self.connection()?;
+        let count: i64 = conn
+            .prepare_cached("SELECT count FROM change_count WHERE id = 1")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(repo_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     fn ping(&self) -> Result<(), RepoError> {
         let check = |conn: &Connection| conn.prepare_cached(PING_SQL)?.query_row([], |_| Ok(()));
         self.read(check)?;

@@ -68,6 +68,9 @@ impl PlanRepository for LoggedStore {
     fn ping(&self) -> Result<(), RepoError> {
         self.read("ping", |s| s.ping())
     }
+    fn change_count(&self) -> Result<u64, RepoError> {
+        self.read("change_count", |s| s.change_count())
+    }
 }
 
 impl core_model::PlanSearch for LoggedStore {
