@@ -5,6 +5,7 @@
 //! [`Application::run_until`] serves until a shutdown signal, letting in-flight requests finish.
 
 mod admin;
+mod cache;
 mod charts;
 mod dto;
 mod error;
@@ -121,7 +122,16 @@ impl Application {
         let openapi = openapi::document(&service.policy().roster, config.access.auth_required);
         let metrics = Arc::new(RequestMetrics::default());
         let limiters = guard::Limiters::new(&config.access);
-        let state = web::Data::new(AppState { service, metrics, config, openapi, access, webhooks, limiters });
+        let state = web::Data::new(AppState {
+            service,
+            metrics,
+            config,
+            openapi,
+            access,
+            webhooks,
+            limiters,
+            answers: cache::AnswerCache::default(),
+        });
         let workers =
             state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         let workers = workers.max(1);
@@ -191,10 +201,13 @@ fn app(
 > {
     let metrics = Arc::clone(&state.metrics);
     let cors = cors(&state.config.cors_origins);
-    let routes: Vec<actix_web::Resource> = routes::ROUTES.iter().map(routes::Route::resource).collect();
     App::new()
         .app_data(state)
-        .service(routes)
+        .configure(|config| {
+            for route in routes::ROUTES {
+                route.register(config);
+            }
+        })
         .configure(|config| {
             if let Some(mounted) = &mounted {
                 mounted(config);

@@ -21,15 +21,17 @@ pub(crate) struct Route {
     pub methods: &'static [&'static str],
     /// Builds the actix resource serving `path`.
     resource: fn(&'static str) -> actix_web::Resource,
+    /// Whether its GET answers are kept for repeated reads while the data does not change (see `cache.rs`).
+    kept: bool,
 }
 
 impl Route {
     const fn new(path: &'static str, resource: fn(&'static str) -> actix_web::Resource) -> Self {
-        Self { path, alias_of: None, methods: &["get"], resource }
+        Self { path, alias_of: None, methods: &["get"], resource, kept: false }
     }
 
     const fn alias(path: &'static str, of: &'static str, resource: fn(&'static str) -> actix_web::Resource) -> Self {
-        Self { path, alias_of: Some(of), methods: &["get"], resource }
+        Self { path, alias_of: Some(of), methods: &["get"], resource, kept: false }
     }
 
     const fn with_methods(
@@ -37,12 +39,22 @@ impl Route {
         methods: &'static [&'static str],
         resource: fn(&'static str) -> actix_web::Resource,
     ) -> Self {
-        Self { path, alias_of: None, methods, resource }
+        Self { path, alias_of: None, methods, resource, kept: false }
     }
 
-    /// The actix resource serving this route.
-    pub fn resource(&self) -> actix_web::Resource {
-        (self.resource)(self.path)
+    /// The route with its GET answers kept for repeated reads.
+    const fn kept(self) -> Self {
+        Self { kept: true, ..self }
+    }
+
+    /// Adds the actix resource serving this route (behind the answer cache when the route is kept).
+    pub fn register(&self, config: &mut web::ServiceConfig) {
+        let resource = (self.resource)(self.path);
+        if self.kept {
+            config.service(resource.wrap(actix_web::middleware::from_fn(crate::cache::cached)));
+        } else {
+            config.service(resource);
+        }
     }
 }
 
@@ -52,16 +64,16 @@ pub(crate) const ROUTES: &[Route] = &[
     Route::new("/", |p| get(p, ops::root)),
     Route::new("/health", |p| get(p, ops::health)),
     Route::new("/metrics", |p| get(p, ops::metrics)),
-    Route::new("/api/coach-plans/", |p| legacy_get(p, legacy::plan)),
-    Route::alias("/api/coach-plans", "/api/coach-plans/", |p| legacy_get(p, legacy::plan)),
-    Route::new("/api/coach-plans/all", |p| legacy_get(p, legacy::all)),
-    Route::new("/api/coach-plans/history", |p| legacy_get(p, legacy::history)),
-    Route::new("/api/v1/plans", |p| get(p, v1::list_plans)),
-    Route::new("/api/v1/tickers", |p| get(p, v1::tickers)),
-    Route::new("/api/v1/plans/{coach}/{date}", |p| get(p, v1::get_plan)),
-    Route::new("/api/v1/plans/{coach}/{date}/history", |p| get(p, v1::plan_history)),
+    Route::new("/api/coach-plans/", |p| legacy_get(p, legacy::plan)).kept(),
+    Route::alias("/api/coach-plans", "/api/coach-plans/", |p| legacy_get(p, legacy::plan)).kept(),
+    Route::new("/api/coach-plans/all", |p| legacy_get(p, legacy::all)).kept(),
+    Route::new("/api/coach-plans/history", |p| legacy_get(p, legacy::history)).kept(),
+    Route::new("/api/v1/plans", |p| get(p, v1::list_plans)).kept(),
+    Route::new("/api/v1/tickers", |p| get(p, v1::tickers)).kept(),
+    Route::new("/api/v1/plans/{coach}/{date}", |p| get(p, v1::get_plan)).kept(),
+    Route::new("/api/v1/plans/{coach}/{date}/history", |p| get(p, v1::plan_history)).kept(),
     Route::new("/api/v1/coaches", |p| get(p, v1::coaches)),
-    Route::new("/api/v1/coaches/{coach}/history", |p| get(p, v1::coach_history)),
+    Route::new("/api/v1/coaches/{coach}/history", |p| get(p, v1::coach_history)).kept(),
     Route::new("/api/v1/stats", |p| get(p, v1::stats)),
     Route::new("/api/v1/charts/{digest}", |p| get(p, charts::chart_image)),
     Route::new("/api/v1/openapi.json", |p| get(p, v1::openapi)),

@@ -92,4 +92,6 @@ pub struct AppState {
     pub webhooks: Option<Webhooks>,
     /// The rate limiters.
     pub(crate) limiters: Limiters,
+    /// Answers kept for repeated reads.
+    pub(crate) answers: crate::cache::AnswerCache,
 }

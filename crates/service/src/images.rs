@@ -30,7 +30,9 @@ impl PlanService {
     pub async fn archive_chart_image(&self, url: &str, image: ChartImage) -> Result<bool, ServiceError> {
         let Some(images) = self.images.clone() else { return Ok(false) };
         let (key, at) = (source_key(url).to_owned(), self.now());
-        run_blocking(move || images.put_chart_image(&key, &image, at)).await.map_err(ServiceError::from_repo)?;
+        let kept = run_blocking(move || images.put_chart_image(&key, &image, at)).await;
+        self.changes.wrote();
+        kept.map_err(ServiceError::from_repo)?;
         Ok(true)
     }
 

@@ -7,6 +7,7 @@ pub mod access;
 mod admin_error;
 mod bot_records;
 mod bot_status;
+mod changes;
 mod error;
 mod images;
 mod policy;
@@ -25,6 +26,7 @@ use tracing::Instrument as _;
 pub use access::{Access, AuthError};
 pub use admin_error::AdminError;
 pub use bot_status::{BOT_CONNECTION_KEY, BotHealth, BotState};
+pub use changes::CHANGE_CHECK_EVERY;
 pub use error::{Operation, ServiceError};
 pub use policy::Policy;
 pub use search::{
@@ -98,6 +100,7 @@ pub struct PlanService {
     policy: Arc<Policy>,
     live_bot: Arc<bot_status::LiveBotState>,
     images: Option<Arc<dyn core_model::ChartImageStore>>,
+    changes: Arc<changes::ChangeWatch>,
 }
 
 impl std::fmt::Debug for PlanService {
@@ -114,7 +117,15 @@ impl PlanService {
         clock: Arc<dyn Clock>,
         policy: Policy,
     ) -> Self {
-        Self { plans, status, clock, policy: Arc::new(policy), live_bot: Arc::default(), images: None }
+        Self {
+            plans,
+            status,
+            clock,
+            policy: Arc::new(policy),
+            live_bot: Arc::default(),
+            images: None,
+            changes: Arc::default(),
+        }
     }
 
     /// The deployment rules.
@@ -222,7 +233,9 @@ impl PlanService {
         expected_version: Option<u32>,
     ) -> Result<Plan, RepoError> {
         let (id, at) = (plan.id, self.clock.now());
-        self.storage(move |s| s.change(id, change, &actor, at, expected_version)).await
+        let changed = self.storage(move |s| s.change(id, change, &actor, at, expected_version)).await;
+        self.changes.wrote();
+        changed
     }
 
     async fn active(&self, coach: &CoachId, date: TradingDate) -> Result<Option<Plan>, ServiceError> {
@@ -278,7 +291,9 @@ impl PlanService {
                     charts: request.charts.clone(),
                 };
                 let at = self.clock.now();
-                match self.storage(move |s| s.insert(new, at)).await {
+                let inserted = self.storage(move |s| s.insert(new, at)).await;
+                self.changes.wrote();
+                match inserted {
                     Ok(plan) => return Ok(Posted::Created(plan)),
                     Err(RepoError::Duplicate { .. }) => continue,
                     Err(e) => return Err(ServiceError::from_repo(e)),

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API: the real app on port 0 over a temporary SQLite database per test.
 
 mod auth;
+mod cache;
 mod charts;
 mod helpers;
 mod legacy;
