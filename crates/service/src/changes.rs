@@ -1,15 +1,15 @@
 //! Whether what readers see changed: the storage's change count (which every process's writes move), read at most
 //! once per [`CHANGE_CHECK_EVERY`], and at once after this process wrote. Caches of answers key on it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::{PlanService, ServiceError};
 
-/// How stale the view of other processes' writes may be: a write made by another process (the bot beside a separate
-/// API, another API replica) is seen by the next read after this long at most. This process's own writes are seen
-/// by the next read.
+/// How often the change count is read: a write made by another process (the bot beside a separate API, another API
+/// replica) is seen within twice this (one period, plus at most another while one request reads the count for all).
+/// This process's own writes are seen by the next read.
 pub const CHANGE_CHECK_EVERY: Duration = Duration::from_millis(50);
 
 /// What was last read of the change count.
@@ -19,6 +19,17 @@ pub(crate) struct ChangeWatch {
     local: AtomicU64,
     /// The change count, when it was read, and `local` then.
     seen: Mutex<Option<(u64, Instant, u64)>>,
+    /// Whether a request is reading the change count now (the others keep the last count meanwhile).
+    refreshing: AtomicBool,
+}
+
+/// Clears [`ChangeWatch::refreshing`] when the read ends, however it ends.
+struct Refreshing<'a>(&'a AtomicBool);
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl ChangeWatch {
@@ -41,7 +52,18 @@ impl PlanService {
         let cached = *watch.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let count = match cached {
             Some((count, at, seen_local)) if seen_local == local && at.elapsed() < CHANGE_CHECK_EVERY => count,
+            // Stale by age only, and another request is reading the count: this one keeps the last count (the
+            // bound on other processes' writes holds: the read under way ends well within it).
+            Some((count, at, seen_local))
+                if seen_local == local
+                    && at.elapsed() < 2 * CHANGE_CHECK_EVERY
+                    && watch.refreshing.swap(true, Ordering::AcqRel) =>
+            {
+                count
+            }
             _ => {
+                watch.refreshing.store(true, Ordering::Release);
+                let _done = Refreshing(&watch.refreshing);
                 let count = self.storage(|s| s.change_count()).await.map_err(ServiceError::from_repo)?;
                 *watch.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some((count, Instant::now(), local));
                 count
