@@ -244,6 +244,10 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
         }
         None => return Err(ApiError::invalid_form("type", "BASE_TYPE_REQUIRED", "This field is required")),
     };
+    // A refused answer (bad `allowed_mentions`) acknowledges nothing: it is checked before the interaction is marked.
+    if let (Some((answer, _)), Some(interaction)) = (&reply, state.interactions.get(&interaction_id)) {
+        pings(&state, interaction.guild_id, &answer.content, answer.allowed_mentions.as_ref(), None)?;
+    }
     let type_code = kind.unwrap_or_default();
     let opened = match &acknowledgement {
         Acknowledgement::Modal { title, .. } => {

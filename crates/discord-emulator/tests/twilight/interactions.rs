@@ -266,6 +266,17 @@ async fn a_late_callback_is_refused_and_a_failed_one_can_be_sent_again() {
         let interaction = next_interaction(&mut events).await;
         let first = app.create_response(interaction.id, &interaction.token, &message("📅 plans", false)).await;
         assert!(first.unwrap_err().to_string().contains("500"));
+        // An answer Discord refuses (parse and a list of users together) acknowledges nothing.
+        let mut refused = message("📅 plans", false);
+        if let Some(data) = refused.data.as_mut() {
+            data.allowed_mentions = Some(AllowedMentions {
+                parse: vec![twilight_model::channel::message::MentionType::Users],
+                users: vec![Id::new(1002)],
+                ..AllowedMentions::default()
+            });
+        }
+        let error = app.create_response(interaction.id, &interaction.token, &refused).await.unwrap_err().to_string();
+        assert!(error.contains("50035"), "{error}");
         app.create_response(interaction.id, &interaction.token, &message("📅 plans", false)).await.unwrap();
         let record = emulator.wait_for_interaction(id, WAIT, |r| r.is_answered()).await.unwrap();
         assert_eq!(record.original().unwrap().content, "📅 plans");
