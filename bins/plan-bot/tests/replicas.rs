@@ -1,7 +1,8 @@
 //! Separate machines over one PostgreSQL: the built `plan-bot` and two built `plan-api` processes (the replicas a
 //! load balancer spreads agents over), each configured only with `DATABASE_URL`. A plan posted through the local
-//! Discord is served at once by both replicas with the same ETag, an edit too, and each replica's `/health` reports
-//! the bot's connection from the heartbeat the bot records in the database. Without the test run's PostgreSQL server
+//! Discord is served at once by both replicas with the same ETag, an edit within 100 ms (the documented bound for
+//! another process's write), and each replica's `/health` reports the bot's connection from the heartbeat the bot
+//! records in the database. Without the test run's PostgreSQL server
 //! it checks nothing and says so.
 
 use std::io::BufRead as _;
@@ -98,15 +99,18 @@ async fn a_bot_and_two_api_replicas_on_one_postgres_serve_every_write_at_once() 
     }
     assert_eq!(etags[0], etags[1], "both replicas answer the same representation");
 
-    // An edit through Discord is served by both at once: the old ETag no longer matches on either.
+    // An edit through Discord is served by both within the documented bound for another process's write (100 ms:
+    // the replicas keep answers while the database's change count stays, and read it at most every 50 ms): the old
+    // ETag no longer matches on either.
     emulator.post_message(CHANNEL, ANN, "!edit d Long NVDA above 955", vec![]).unwrap();
     emulator.wait_for_sent_messages(CHANNEL, 2, WAIT).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let client = reqwest::Client::new();
     let mut new_etags = Vec::new();
     for url in &urls {
         let response =
             client.get(format!("{url}/api/v1/plans/d/today")).header("If-None-Match", &etags[0]).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{url}: the edit is seen at once");
+        assert_eq!(response.status(), 200, "{url}: the edit is seen within the bound");
         new_etags.push(response.headers()["etag"].to_str().unwrap().to_owned());
         let plan: serde_json::Value = response.json().await.unwrap();
         assert_eq!((plan["text"].as_str(), plan["version"].as_u64()), (Some("Long NVDA above 955"), Some(2)));
