@@ -122,16 +122,18 @@ fn answer(body: &serde_json::Map<String, Value>, files: usize, required: bool) -
     })
 }
 
-/// Adds a message answering `id`: public ones enter the channel's history and are dispatched. Returns the message
-/// payload.
+/// Adds a message answering `id`: public ones enter the channel's history and are dispatched. With `acknowledging`
+/// (the callback's message), the interaction counts as acknowledged, once the answer is accepted: a refused one
+/// acknowledges nothing. Returns the message payload.
 fn add_reply(
     shared: &Shared,
     mut state: std::sync::MutexGuard<'_, State>,
     id: InteractionId,
     answer: Answer,
-    original: bool,
+    acknowledging: Option<Acknowledgement>,
     loading: bool,
-) -> ApiResult {
+) -> Result<Value, ApiError> {
+    let original = acknowledging.is_some();
     let interaction = state.interactions.get(&id).ok_or_else(unknown_interaction)?;
     let (channel, guild, user) = (interaction.record.channel_id, interaction.guild_id, interaction.record.user);
     let pinged = pings(&state, guild, &answer.content, answer.allowed_mentions.as_ref(), None)?;
@@ -168,6 +170,9 @@ fn add_reply(
     };
     if let Some(interaction) = state.interactions.get_mut(&id) {
         interaction.record.replies.push(reply);
+        if acknowledging.is_some() {
+            interaction.record.acknowledgement = acknowledging;
+        }
     }
     match public {
         Some(message) => shared.publish_created(&message, state),
@@ -179,7 +184,7 @@ fn add_reply(
             }
         }
     }
-    Ok(Response::json(200, &payload))
+    Ok(payload)
 }
 
 /// An ephemeral message as Discord returns it (it is in no channel history).
@@ -244,27 +249,22 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
         }
         None => return Err(ApiError::invalid_form("type", "BASE_TYPE_REQUIRED", "This field is required")),
     };
-    // A refused answer (bad `allowed_mentions`) acknowledges nothing: it is checked before the interaction is marked.
-    if let (Some((answer, _)), Some(interaction)) = (&reply, state.interactions.get(&interaction_id)) {
-        pings(&state, interaction.guild_id, &answer.content, answer.allowed_mentions.as_ref(), None)?;
-    }
     let type_code = kind.unwrap_or_default();
-    let opened = match &acknowledgement {
-        Acknowledgement::Modal { title, .. } => {
-            state.interactions.get(&interaction_id).map(|i| MessageEvent::ModalOpened {
-                interaction: interaction_id,
-                channel_id: i.record.channel_id,
-                user_id: i.record.user,
-                title: title.clone(),
-            })
-        }
-        _ => None,
-    };
-    if let Some(interaction) = state.interactions.get_mut(&interaction_id) {
-        interaction.record.acknowledgement = Some(acknowledgement);
-    }
     let with_response = request.query_pairs().iter().any(|(k, v)| k == "with_response" && v == "true");
     let Some((answer, loading)) = reply else {
+        // A modal: acknowledged as it opens.
+        let mut opened = None;
+        if let Some(interaction) = state.interactions.get_mut(&interaction_id) {
+            if let Acknowledgement::Modal { title, .. } = &acknowledgement {
+                opened = Some(MessageEvent::ModalOpened {
+                    interaction: interaction_id,
+                    channel_id: interaction.record.channel_id,
+                    user_id: interaction.record.user,
+                    title: title.clone(),
+                });
+            }
+            interaction.record.acknowledgement = Some(acknowledgement);
+        }
         drop(state);
         if let Some(opened) = opened {
             let _ = shared.activity.send(opened);
@@ -272,8 +272,7 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
         return Ok(callback_response(with_response, interaction_id, type_code, None));
     };
     let ephemeral = answer.ephemeral;
-    let message = add_reply(shared, state, interaction_id, answer, true, loading)?;
-    let message: Value = serde_json::from_slice(&message.body).unwrap_or(Value::Null);
+    let message = add_reply(shared, state, interaction_id, answer, Some(acknowledgement), loading)?;
     let resource = json!({
         "id": interaction_id.to_string(),
         "ephemeral": ephemeral,
@@ -324,7 +323,7 @@ pub(super) fn followup(shared: &Shared, request: &Request, app: &str, token: &st
     }
     let (body, files) = message_request(request)?;
     let answer = answer(&body, files.len(), true)?;
-    add_reply(shared, state, id, answer, false, false)
+    Ok(Response::json(200, &add_reply(shared, state, id, answer, None, false)?))
 }
 
 /// `GET /webhooks/{app}/{token}/messages/{@original|id}`.

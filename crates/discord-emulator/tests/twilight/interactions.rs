@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use discord_emulator::{
-    Acknowledgement, AttachmentSpec, EmulatorConfig, EmulatorError, FaultResponse, InteractionId, OptionValue,
-    RestFault, RouteFilter,
+    Acknowledgement, AttachmentSpec, Emulator, EmulatorConfig, EmulatorError, FaultResponse, InteractionId,
+    OptionValue, RestFault, RouteFilter,
 };
 use twilight_gateway::{Event, Intents, ShardId};
 use twilight_model::application::interaction::application_command::CommandOptionValue;
@@ -20,7 +20,7 @@ use twilight_model::id::Id;
 use crate::support::{ALICE, COACH_ROLE, Events, WAIT, config, drive, http, put, shard, tiny_png, within};
 
 /// Registers `/plan coach [text] [chart]` and `/plans [days]` for the default guild.
-async fn register(emulator: &discord_emulator::Emulator) {
+async fn register(emulator: &Emulator) {
     let app = emulator.bot_id().get();
     let guild = EmulatorConfig::DEFAULT_GUILD.get();
     let commands = serde_json::json!([
@@ -35,6 +35,16 @@ async fn register(emulator: &discord_emulator::Emulator) {
     let path = format!("/applications/{app}/guilds/{guild}/commands");
     let (status, body) = put(&emulator.http_base_url(), emulator.token(), &path, &commands).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// An emulator started with `config` and its commands registered, and a shard connected with no message intents
+/// (interactions need none).
+async fn connected(config: EmulatorConfig) -> (Emulator, Events) {
+    let emulator = Emulator::start(config).await.unwrap();
+    let events = drive(shard(&emulator, ShardId::ONE, Intents::GUILDS));
+    emulator.wait_for_ready(WAIT).await.unwrap();
+    register(&emulator).await;
+    (emulator, events)
 }
 
 async fn next_interaction(events: &mut Events) -> Interaction {
@@ -61,11 +71,7 @@ fn message(content: &str, ephemeral: bool) -> InteractionResponse {
 #[tokio::test]
 async fn a_deferred_command_with_an_attachment_is_answered_by_editing_the_original() {
     within(async {
-        let emulator = discord_emulator::Emulator::start(config()).await.unwrap();
-        // No message intents: interactions need none.
-        let mut events = drive(shard(&emulator, ShardId::ONE, Intents::GUILDS));
-        emulator.wait_for_ready(WAIT).await.unwrap();
-        register(&emulator).await;
+        let (emulator, mut events) = connected(config()).await;
         let channel = EmulatorConfig::DEFAULT_CHANNEL;
 
         let chart = AttachmentSpec::new("spy.png", tiny_png());
@@ -151,10 +157,7 @@ async fn a_deferred_command_with_an_attachment_is_answered_by_editing_the_origin
 #[tokio::test]
 async fn a_modal_opened_by_the_bot_is_submitted_with_its_fields() {
     within(async {
-        let emulator = discord_emulator::Emulator::start(config()).await.unwrap();
-        let mut events = drive(shard(&emulator, ShardId::ONE, Intents::GUILDS));
-        emulator.wait_for_ready(WAIT).await.unwrap();
-        register(&emulator).await;
+        let (emulator, mut events) = connected(config()).await;
         let channel = EmulatorConfig::DEFAULT_CHANNEL;
 
         let id = emulator.invoke_command(channel, ALICE, "plan", vec![("coach", "s".into())]).unwrap();
@@ -220,7 +223,7 @@ async fn a_modal_opened_by_the_bot_is_submitted_with_its_fields() {
 #[tokio::test]
 async fn invocations_are_checked_against_the_definitions() {
     within(async {
-        let emulator = discord_emulator::Emulator::start(config()).await.unwrap();
+        let emulator = Emulator::start(config()).await.unwrap();
         register(&emulator).await;
         let channel = EmulatorConfig::DEFAULT_CHANNEL;
         let error = |result: Result<InteractionId, EmulatorError>| result.unwrap_err().to_string();
@@ -242,13 +245,7 @@ async fn invocations_are_checked_against_the_definitions() {
 #[tokio::test]
 async fn a_late_callback_is_refused_and_a_failed_one_can_be_sent_again() {
     within(async {
-        let emulator =
-            discord_emulator::Emulator::start(config().with_interaction_deadline(Duration::from_millis(300)))
-                .await
-                .unwrap();
-        let mut events = drive(shard(&emulator, ShardId::ONE, Intents::GUILDS));
-        emulator.wait_for_ready(WAIT).await.unwrap();
-        register(&emulator).await;
+        let (emulator, mut events) = connected(config().with_interaction_deadline(Duration::from_millis(300))).await;
         let channel = EmulatorConfig::DEFAULT_CHANNEL;
         let client = http(&emulator);
 
