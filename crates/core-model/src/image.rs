@@ -119,6 +119,15 @@ pub struct ArchivedImage {
     pub size: u64,
 }
 
+/// The archived copy of `chart` among `copies` (keyed by [`source_key`]): attached images only, links are never
+/// copied.
+pub fn archived_copy<'a>(
+    chart: &crate::Chart,
+    copies: &'a std::collections::HashMap<String, ArchivedImage>,
+) -> Option<&'a ArchivedImage> {
+    (chart.kind == crate::ChartKind::Attachment).then(|| copies.get(source_key(&chart.url))).flatten()
+}
+
 /// The key under which a chart's archived copy is found: its URL without query and fragment (Discord signs
 /// attachment links with `?ex=..&is=..&hm=..`, anew in every payload, while the path names the file for good).
 pub fn source_key(url: &str) -> &str {

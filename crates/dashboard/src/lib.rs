@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use core_model::image::source_key;
 use core_model::{ArchivedImage, CoachId, Plan, TradingDate};
 use maud::Markup;
 use serde::Deserialize;
@@ -94,8 +93,7 @@ impl Dashboard {
 fn show<'a>(service: &PlanService, plan: &'a Plan, copies: &HashMap<String, ArchivedImage>) -> Shown<'a> {
     let (mut images, mut links) = (Vec::new(), Vec::new());
     for (index, chart) in plan.charts.iter().enumerate() {
-        let copy = pages::is_attachment(chart.kind).then(|| copies.get(source_key(&chart.url))).flatten();
-        match copy {
+        match core_model::image::archived_copy(chart, copies) {
             Some(image) => images.push((
                 format!("/api/v1/charts/{}", image.digest),
                 pages::chart_alt(&service.policy().roster, plan, index, chart.filename.as_deref()),
@@ -137,12 +135,20 @@ struct DayQuery {
     coach: Option<String>,
 }
 
-/// The date and coach a day view asks for.
-fn day_of(dashboard: &Dashboard, query: &DayQuery) -> Result<(TradingDate, Option<CoachId>), ServiceError> {
-    let date = dashboard.service.parse_date(query.date.as_deref().filter(|d| !d.is_empty()))?;
-    let coach =
-        query.coach.as_deref().filter(|c| !c.is_empty()).map(|c| dashboard.service.parse_coach(c)).transpose()?;
-    Ok((date, coach))
+/// The date and coach a day view asks for, and the plans of that date; the page to answer instead when they cannot
+/// be had.
+async fn day_plans(
+    dashboard: &Dashboard,
+    req: &HttpRequest,
+    query: &DayQuery,
+) -> Result<(TradingDate, Option<CoachId>, Vec<Plan>), HttpResponse> {
+    let service = &dashboard.service;
+    let refuse = |error: ServiceError| refusal(dashboard, req, &error);
+    let date = service.parse_date(query.date.as_deref().filter(|d| !d.is_empty())).map_err(refuse)?;
+    let coach = query.coach.as_deref().filter(|c| !c.is_empty()).map(|c| service.parse_coach(c)).transpose();
+    let coach = coach.map_err(refuse)?;
+    let plans = service.plans_for_date(Some(date)).await.map_err(refuse)?;
+    Ok((date, coach, plans))
 }
 
 /// The ETag of a day's list: what is shown changes it (plans, their versions, their chart copies, the filter).
@@ -157,13 +163,9 @@ fn etag(date: TradingDate, coach: Option<&CoachId>, shown: &[Shown<'_>]) -> Stri
 
 /// `GET /dashboard`: the day view (today in the market's time zone unless `date` says otherwise).
 async fn day(dashboard: web::Data<Dashboard>, req: HttpRequest, query: web::Query<DayQuery>) -> HttpResponse {
-    let (date, coach) = match day_of(&dashboard, &query) {
+    let (date, coach, plans) = match day_plans(&dashboard, &req, &query).await {
         Ok(day) => day,
-        Err(error) => return refusal(&dashboard, &req, &error),
-    };
-    let plans = match dashboard.service.plans_for_date(Some(date)).await {
-        Ok(plans) => plans,
-        Err(error) => return refusal(&dashboard, &req, &error),
+        Err(refused) => return refused,
     };
     let shown = dashboard.shown(&plans).await;
     let tag = etag(date, coach.as_ref(), &shown);
@@ -172,13 +174,9 @@ async fn day(dashboard: web::Data<Dashboard>, req: HttpRequest, query: web::Quer
 
 /// `GET /dashboard/live`: the day's list alone, for the page's script; 304 while it has not changed.
 async fn live(dashboard: web::Data<Dashboard>, req: HttpRequest, query: web::Query<DayQuery>) -> HttpResponse {
-    let (date, coach) = match day_of(&dashboard, &query) {
+    let (date, coach, plans) = match day_plans(&dashboard, &req, &query).await {
         Ok(day) => day,
-        Err(error) => return refusal(&dashboard, &req, &error),
-    };
-    let plans = match dashboard.service.plans_for_date(Some(date)).await {
-        Ok(plans) => plans,
-        Err(error) => return refusal(&dashboard, &req, &error),
+        Err(refused) => return refused,
     };
     let shown = dashboard.shown(&plans).await;
     let tag = etag(date, coach.as_ref(), &shown);

@@ -3,7 +3,7 @@
 
 use core_model::jiff::Timestamp;
 use core_model::jiff::tz::TimeZone;
-use core_model::{ChartKind, CoachId, HistoryAction, HistoryEntry, Plan, Roster, TradingDate};
+use core_model::{CoachId, HistoryAction, HistoryEntry, Plan, Roster, TradingDate};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::assets::{self, ICON, SCRIPT, STYLE};
@@ -303,9 +303,4 @@ pub(crate) fn chart_alt(roster: &Roster, plan: &Plan, index: usize, filename: Op
         Some(name) => format!("Chart {} of {coach}'s plan for {} ({name})", index + 1, plan.date),
         None => format!("Chart {} of {coach}'s plan for {}", index + 1, plan.date),
     }
-}
-
-/// Whether a chart is shown as an image (its copy is on this server) or as a link.
-pub(crate) fn is_attachment(kind: ChartKind) -> bool {
-    kind == ChartKind::Attachment
 }

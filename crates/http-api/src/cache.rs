@@ -61,13 +61,6 @@ fn key_of(req: &ServiceRequest) -> String {
     format!("{}?{}\n{}\n{}", req.path(), req.query_string(), header(header::HOST), header(header::ACCEPT))
 }
 
-/// Whether the request's `If-None-Match` names `etag`.
-fn not_modified(req: &ServiceRequest, etag: Option<&header::HeaderValue>) -> bool {
-    let (Some(etag), Some(asked)) = (etag, req.headers().get(header::IF_NONE_MATCH)) else { return false };
-    let (Ok(etag), Ok(asked)) = (etag.to_str(), asked.to_str()) else { return false };
-    asked.split(',').map(str::trim).any(|tag| tag == "*" || tag == etag || tag.strip_prefix("W/") == Some(etag))
-}
-
 fn answer(entry: &Entry, only_head: bool) -> HttpResponse {
     let mut response = HttpResponseBuilder::new(if only_head { StatusCode::NOT_MODIFIED } else { entry.status });
     for (name, value) in &entry.headers {
@@ -94,8 +87,8 @@ pub(crate) async fn cached(
     };
     let key = key_of(&req);
     if let Some(entry) = state.answers.get(version, &key) {
-        let etag = entry.headers.iter().find(|(name, _)| name == header::ETAG).map(|(_, value)| value);
-        let response = answer(&entry, not_modified(&req, etag));
+        let etag = entry.headers.iter().find(|(name, _)| name == header::ETAG).and_then(|(_, v)| v.to_str().ok());
+        let response = answer(&entry, etag.is_some_and(|etag| crate::v1::not_modified(req.request(), etag)));
         return Ok(req.into_response(response));
     }
     let response = next.call(req).await?;

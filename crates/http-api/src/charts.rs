@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use core_model::image::source_key;
+use core_model::image::archived_copy;
 use core_model::{ArchivedImage, Chart, ChartKind, ImageDigest, Plan};
 
 use crate::error::{ApiError, ErrorBody};
@@ -53,7 +53,7 @@ impl ChartCopies {
 
     /// The archived copy of `chart`, if any.
     pub(crate) fn copy_of(&self, chart: &Chart) -> Option<&ArchivedImage> {
-        (chart.kind == ChartKind::Attachment).then(|| self.by_source.get(source_key(&chart.url))).flatten()
+        archived_copy(chart, &self.by_source)
     }
 
     /// Where the API serves the copy of `chart`, if it has one.

@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 
-use core_model::image::source_key;
 use core_model::timestamp::{legacy, rfc3339};
-use core_model::{ArchivedImage, Chart, ChartKind, HistoryEntry, MarketTimeZone, Plan, Roster, TickerMention};
+use core_model::{ArchivedImage, Chart, HistoryEntry, MarketTimeZone, Plan, Roster, TickerMention};
 use serde_json::{Value, json};
 
 /// The archived copies of some plans' attached charts, and where the API serves them.
@@ -20,7 +19,7 @@ pub(crate) struct Copies {
 impl Copies {
     /// The archived copy of `chart`, if any.
     pub(crate) fn copy_of(&self, chart: &Chart) -> Option<&ArchivedImage> {
-        (chart.kind == ChartKind::Attachment).then(|| self.by_source.get(source_key(&chart.url))).flatten()
+        core_model::image::archived_copy(chart, &self.by_source)
     }
 
     /// The link to follow for `chart`: the API's copy when there is one (Discord's own links expire), else the link
