@@ -19,7 +19,7 @@ use twilight_model::id::Id;
 
 use super::config::{BotConfig, BotError};
 use super::convert::incoming;
-use super::interactions::{Interactions, WaitingCharts};
+use super::interactions::Interactions;
 use super::register::register;
 use super::rest::http_client;
 use super::spans::event_span;
@@ -69,6 +69,12 @@ pub async fn run(
     let stored = stored_session(&handler, &gateway).await;
     let known_channels = known_channels(&handler).await;
     let mut shard = shard(&config, stored);
+    let interactions = Interactions {
+        http: Arc::clone(&http),
+        handler: handler.clone(),
+        retry: config.retry,
+        waiting_charts: Arc::default(),
+    };
     let mut runtime = Runtime {
         http,
         handler,
@@ -85,7 +91,7 @@ pub async fn run(
         saved_session: None,
         save_failing: false,
         known_channels,
-        waiting_charts: Arc::default(),
+        interactions,
     };
     // The slash commands are checked with Discord once a run, beside the gateway (a resumed session brings no READY).
     let guilds = runtime.handler.listening().guilds.clone();
@@ -194,8 +200,8 @@ struct Runtime {
     save_failing: bool,
     /// The channels handled in, by this run or earlier ones, with their guilds.
     known_channels: KnownChannels,
-    /// The charts of `/plan`s waiting for the form they opened.
-    waiting_charts: Arc<WaitingCharts>,
+    /// What answers interactions (each in a task of its own, with a clone).
+    interactions: Interactions,
 }
 
 /// The session the previous run saved, when it belongs to this gateway.
@@ -366,12 +372,9 @@ impl Runtime {
                 }
             }
             Event::InteractionCreate(interaction) => {
-                let interactions = Interactions {
-                    http: Arc::clone(&self.http),
-                    handler: self.handler.clone(),
-                    retry: self.config.retry,
-                    waiting_charts: Arc::clone(&self.waiting_charts),
-                };
+                // Finished answers leave the set here, so that a long run does not keep one entry per interaction.
+                while self.tasks.try_join_next().is_some() {}
+                let interactions = self.interactions.clone();
                 let mark = self.mark();
                 self.tasks.spawn(
                     async move {
