@@ -232,24 +232,12 @@ fn refused_token(req: &ServiceRequest, state: &AppState, path: &str, message: &s
         Some(Err(wait)) => too_many(path, wait),
         _ if is_page(path) => {
             let next = req.uri().path_and_query().map_or(path, |p| p.as_str());
-            let location = format!("/dashboard/sign-in?next={}", percent_encode(next));
+            let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+            let location = format!("/dashboard/sign-in?next={next}");
             HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
         }
         _ => unauthorized(path, message),
     }
-}
-
-/// Percent-encodes everything but unreserved characters and `/`.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// Checks the request's token and its rate, then calls the route.
