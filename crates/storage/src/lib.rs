@@ -13,6 +13,7 @@
 
 mod access;
 pub mod backup;
+mod checkpoint;
 mod error;
 mod images;
 pub mod legacy;

@@ -16,6 +16,7 @@ use rusqlite::{
     Connection, ErrorCode, MAIN_DB, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
+use crate::checkpoint::{self, Checkpointer};
 use crate::error::{plan_write_error, repo_error};
 use crate::migrations::{self, SchemaStatus};
 use crate::{OpenError, access, rows, timestamp};
@@ -68,6 +69,8 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     applied_at_open: Vec<u32>,
     rules: std::sync::Arc<TickerRules>,
+    /// Checkpoints the write-ahead log after writes (a file's store only).
+    checkpointer: Option<std::sync::Arc<Checkpointer>>,
 }
 
 /// The query of a health check: the schema version and the plans table must be readable.
@@ -141,7 +144,8 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// Settings applied to every connection: wait for locks, write-ahead log (many readers beside one writer),
-/// foreign keys enforced, `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent).
+/// foreign keys enforced, `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent), and
+/// the log checkpointed by the store's thread rather than by the commits (see [`checkpoint`]).
 /// A read-only database keeps its journal mode (switching it is a write).
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
@@ -153,6 +157,7 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -251,11 +256,13 @@ impl SqliteStore {
             .error_handler(Box::new(TracingErrorHandler))
             .build(manager)
             .map_err(|source| OpenError::Pool { path: path.to_owned(), source })?;
+        let checkpointer = Checkpointer::start(pool.clone()).map(std::sync::Arc::new);
         Ok(Self {
             pool,
             path: Some(path.to_owned()),
             applied_at_open,
             rules: std::sync::Arc::new(options.ticker_rules),
+            checkpointer,
         })
     }
 
@@ -281,7 +288,8 @@ impl SqliteStore {
         let applied_at_open = migrations::migrate(&mut conn, path, Timestamp::now())?;
         index_tickers(&mut conn, path, &options.ticker_rules)?;
         drop(conn);
-        Ok(Self { pool, path: None, applied_at_open, rules: std::sync::Arc::new(options.ticker_rules) })
+        let rules = std::sync::Arc::new(options.ticker_rules);
+        Ok(Self { pool, path: None, applied_at_open, rules, checkpointer: None })
     }
 
     /// The rules this store extracts tickers with.
@@ -338,6 +346,9 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(repo_error)?;
         let value = f(&tx)?;
         tx.commit().map_err(repo_error)?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.wrote();
+        }
         Ok(value)
     }
 }

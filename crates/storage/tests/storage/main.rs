@@ -4,6 +4,7 @@
 mod helpers;
 
 mod atomicity;
+mod checkpoint;
 mod concurrency;
 mod contract;
 mod legacy;
