@@ -4,8 +4,8 @@
 //! `wal_autocheckpoint` pages, inside that commit. With the default of 1,000 pages one plan in about fifty paid for
 //! copying the pages of the fifty before it, and the pages every write touches (the last pages of the indexes, the
 //! full-text index, the change count) were copied once per fifty plans. Here a thread runs a passive checkpoint
-//! [`DELAY`] after the first commit since its last one: the pages of a burst are copied once, and no write waits for
-//! it. A passive checkpoint never waits for readers or writers, so it cannot slow them beyond the disk it shares.
+//! [`DELAY`] after the first commit since its last one: the pages of a burst are copied once, and no commit does the
+//! copying (writes wait, at most, for the last few pages of it: see [`checkpoint`]).
 //!
 //! The automatic checkpoint stays on as a backstop at [`BACKSTOP_PAGES`], for when this thread falls behind and for
 //! writes made by other processes that do not checkpoint. Durability is unchanged: in WAL mode with
@@ -20,11 +20,11 @@ use r2d2::Pool;
 use rusqlite::Connection;
 
 /// How long after the first commit since the last checkpoint the next one runs: writes within it share one copy.
-pub(crate) const DELAY: Duration = Duration::from_millis(200);
+pub(crate) const DELAY: Duration = Duration::from_millis(100);
 
 /// The log's length, in pages, at which a commit checkpoints by itself (SQLite's `wal_autocheckpoint`; its default
-/// is 1,000). About 40 MiB of log with 4 KiB pages.
-pub(crate) const BACKSTOP_PAGES: u32 = 10_000;
+/// is 1,000). About 80 MiB of log with 4 KiB pages.
+pub(crate) const BACKSTOP_PAGES: u32 = 20_000;
 
 #[derive(Debug, Default)]
 struct State {
@@ -114,17 +114,27 @@ where
     }
 }
 
-/// One passive checkpoint; a failure (a read-only file, a pool with no free connection) is left to the next one or
-/// to the backstop.
+/// A passive checkpoint, which copies what the log holds without waiting for anyone; when writes came in meanwhile,
+/// a full one for the rest, which holds new writes back for as long as it takes to copy those few pages. Only a log
+/// copied to its end starts again from its beginning at the next write: under steady writes a passive checkpoint
+/// alone never gets there, and the log would grow until the backstop made every commit checkpoint again. A failure
+/// (a read-only file, a pool with no free connection, a lock held beyond the busy timeout) is left to the next
+/// checkpoint or to the backstop.
 fn checkpoint<M>(pool: &Pool<M>)
 where
     M: r2d2::ManageConnection<Connection = Connection>,
 {
     let outcome = pool.get().map_err(|e| e.to_string()).and_then(|conn| {
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-        })
-        .map_err(|e| e.to_string())
+        let run = |mode: &str| {
+            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+            })
+            .map_err(|e| e.to_string())
+        };
+        match run("PASSIVE")? {
+            (0, log, copied) if copied < log => run("FULL"),
+            done => Ok(done),
+        }
     });
     match outcome {
         Ok((busy, log, copied)) => tracing::trace!(busy, log, copied, "write-ahead log checkpointed"),
