@@ -23,6 +23,7 @@ mod rows;
 mod search;
 mod store;
 mod timestamp;
+mod transactions;
 mod transfer;
 
 pub use error::OpenError;

@@ -12,13 +12,12 @@ use core_model::{
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{
-    Connection, ErrorCode, MAIN_DB, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, ErrorCode, MAIN_DB, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::checkpoint::{self, Checkpointer};
 use crate::error::{plan_write_error, repo_error};
 use crate::migrations::{self, SchemaStatus};
+use crate::transactions::{self, GroupCommit};
 use crate::{OpenError, access, rows, timestamp};
 
 /// How a [`SqliteStore`] uses its database.
@@ -71,6 +70,8 @@ pub struct SqliteStore {
     rules: std::sync::Arc<TickerRules>,
     /// Checkpoints the write-ahead log after writes (a file's store only).
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
+    /// The writes of this store (and its clones), committed in groups.
+    writes: std::sync::Arc<GroupCommit<PooledSqlite>>,
 }
 
 /// The query of a health check: the schema version and the plans table must be readable.
@@ -263,6 +264,7 @@ impl SqliteStore {
             applied_at_open,
             rules: std::sync::Arc::new(options.ticker_rules),
             checkpointer,
+            writes: std::sync::Arc::new(GroupCommit::new()),
         })
     }
 
@@ -289,7 +291,8 @@ impl SqliteStore {
         index_tickers(&mut conn, path, &options.ticker_rules)?;
         drop(conn);
         let rules = std::sync::Arc::new(options.ticker_rules);
-        Ok(Self { pool, path: None, applied_at_open, rules, checkpointer: None })
+        let writes = std::sync::Arc::new(GroupCommit::new());
+        Ok(Self { pool, path: None, applied_at_open, rules, checkpointer: None, writes })
     }
 
     /// The rules this store extracts tickers with.
@@ -332,20 +335,15 @@ impl SqliteStore {
 
     /// Runs `f` in one read transaction, so that it sees one consistent state of the database.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, RepoError> {
-        let mut conn = self.connection()?;
-        let tx = conn.transaction().map_err(repo_error)?;
-        let value = f(&tx).map_err(repo_error)?;
-        tx.commit().map_err(repo_error)?;
-        Ok(value)
+        let conn = self.connection()?;
+        transactions::read(&conn, f).map_err(repo_error)
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: no other writer runs between its reads and its writes, and
-    /// nothing of it is kept unless all of it succeeds.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
-        let mut conn = self.connection()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(repo_error)?;
-        let value = f(&tx)?;
-        tx.commit().map_err(repo_error)?;
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, possibly with other threads' writes of the moment (see
+    /// [`transactions`]): no other writer runs between its reads and its writes, nothing of it is kept unless all of
+    /// it succeeds, and it returns once committed.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T, RepoError>) -> Result<T, RepoError> {
+        let value = self.writes.write(|| self.connection(), f)?;
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.wrote();
         }
