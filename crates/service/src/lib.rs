@@ -265,23 +265,10 @@ impl PlanService {
                 return Err(ServiceError::NotAPoster { coach: request.coach });
             }
             self.check_charts(&request.charts)?;
-            // Two attempts: a concurrent post of the same coach and date may land between the read and the insert.
+            // The insert comes first (a new plan, the usual case, is one write and nothing else); the database's
+            // one-active-plan rule refuses it when the coach and date have a plan, which is then replaced or
+            // defended. Two rounds: that plan may be deleted between the refusal and the read.
             for _ in 0..2 {
-                if let Some(existing) = self.active(&request.coach, date).await? {
-                    if !actor.is(&existing.author) {
-                        return Err(self.already_posted(actor, existing));
-                    }
-                    let change = PlanChange::Repost {
-                        text: request.text.clone(),
-                        charts: request.charts.clone(),
-                        source: request.source.clone(),
-                    };
-                    match self.change(&existing, change, actor.as_author(), None).await {
-                        Ok(plan) => return Ok(Posted::Replaced(plan)),
-                        Err(RepoError::Deleted(_)) => continue,
-                        Err(e) => return Err(ServiceError::from_repo(e)),
-                    }
-                }
                 let new = NewPlan {
                     coach: request.coach.clone(),
                     date,
@@ -292,10 +279,26 @@ impl PlanService {
                 };
                 let at = self.clock.now();
                 let inserted = self.storage(move |s| s.insert(new, at)).await;
-                self.changes.wrote();
                 match inserted {
-                    Ok(plan) => return Ok(Posted::Created(plan)),
-                    Err(RepoError::Duplicate { .. }) => continue,
+                    Ok(plan) => {
+                        self.changes.wrote();
+                        return Ok(Posted::Created(plan));
+                    }
+                    Err(RepoError::Duplicate { .. }) => {}
+                    Err(e) => return Err(ServiceError::from_repo(e)),
+                }
+                let Some(existing) = self.active(&request.coach, date).await? else { continue };
+                if !actor.is(&existing.author) {
+                    return Err(self.already_posted(actor, existing));
+                }
+                let change = PlanChange::Repost {
+                    text: request.text.clone(),
+                    charts: request.charts.clone(),
+                    source: request.source.clone(),
+                };
+                match self.change(&existing, change, actor.as_author(), None).await {
+                    Ok(plan) => return Ok(Posted::Replaced(plan)),
+                    Err(RepoError::Deleted(_)) => continue,
                     Err(e) => return Err(ServiceError::from_repo(e)),
                 }
             }
