@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use logroller::{LogRoller, LogRollerBuilder, LogRollerError, Rotation, RotationSize};
 use tracing::Subscriber;
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
@@ -43,11 +43,18 @@ pub enum TelemetryError {
     AlreadyInstalled(#[source] TryInitError),
 }
 
-/// Keeps the log file writer alive: drop it last, at the end of `main`; dropping it flushes what is buffered.
-#[must_use = "dropping the guard stops writing the log file"]
+/// Keeps the log writers alive: drop it last, at the end of `main`; dropping it flushes what is buffered.
+#[must_use = "dropping the guard stops writing the log"]
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {
-    _file: Option<WorkerGuard>,
+    _writers: Vec<WorkerGuard>,
+}
+
+/// Standard output written by a thread of its own, in batches: the lines logged while it writes are buffered and go
+/// out together once nothing more is waiting (one `write` for many lines under load, at once when idle). A line per
+/// request written by the request's thread was a system call, and a wake-up of whoever reads the pipe, per request.
+fn batched_stdout() -> (NonBlocking, WorkerGuard) {
+    tracing_appender::non_blocking(io::BufWriter::with_capacity(64 * 1024, io::stdout()))
 }
 
 /// Builds a subscriber writing to `sink`: Bunyan JSON lines (with `name` as the Bunyan `name`) when `format` is
@@ -178,15 +185,16 @@ pub fn init_telemetry_with_filter(
     app_name: &str,
     rust_log: Option<&str>,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    let (sink, guard) = match log_file(log)? {
+    let (stdout, stdout_guard) = batched_stdout();
+    let (sink, writers) = match log_file(log)? {
         Some(file) => {
             let (writer, guard) = tracing_appender::non_blocking(file);
-            (BoxMakeWriter::new(io::stdout.and(writer)), Some(guard))
+            (BoxMakeWriter::new(stdout.and(writer)), vec![stdout_guard, guard])
         }
-        None => (BoxMakeWriter::new(io::stdout), None),
+        None => (BoxMakeWriter::new(stdout), vec![stdout_guard]),
     };
     init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log, log.format, sink))?;
-    Ok(TelemetryGuard { _file: guard })
+    Ok(TelemetryGuard { _writers: writers })
 }
 
 /// The log file `log.file`, rotated when it reaches `log.max_size_mb`, keeping `log.backup_count` old files; `None`
@@ -207,13 +215,13 @@ pub fn init_stderr_telemetry(log: &LogSettings, app_name: &str) -> Result<Teleme
     let (sink, guard) = match log_file(log)? {
         Some(file) => {
             let (writer, guard) = tracing_appender::non_blocking(file);
-            (BoxMakeWriter::new(io::stderr.and(writer)), Some(guard))
+            (BoxMakeWriter::new(io::stderr.and(writer)), vec![guard])
         }
-        None => (BoxMakeWriter::new(io::stderr), None),
+        None => (BoxMakeWriter::new(io::stderr), Vec::new()),
     };
     let rust_log = std::env::var("RUST_LOG").ok();
     init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log.as_deref(), log.format, sink))?;
-    Ok(TelemetryGuard { _file: guard })
+    Ok(TelemetryGuard { _writers: guard })
 }
 
 /// Sets up logging for a process that talks to a person on its terminal (the sandbox console): every event at the
@@ -232,7 +240,7 @@ pub fn init_console_telemetry(
     let sink = BoxMakeWriter::new(writer.and(io::stderr.with_max_level(tracing::Level::WARN)));
     let rust_log = std::env::var("RUST_LOG").ok();
     init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log.as_deref(), log.format, sink))?;
-    Ok(TelemetryGuard { _file: Some(guard) })
+    Ok(TelemetryGuard { _writers: vec![guard] })
 }
 
 /// Opens `path` for appending, rotated when it would exceed `max_bytes` (to `path.1`, `path.2`, ...),
