@@ -29,7 +29,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), StartupError> {
     let shutdown = startup::shutdown_signal();
     let settings = startup::load_settings(&cli.config, Some(&cli.server))?;
-    let _telemetry = app::init_telemetry(&settings.log, "plan-api")?;
+    let _telemetry = app::init_server_telemetry(&settings.log, "plan-api")?;
     let store = startup::open_store(&settings)?;
     let service = startup::build_service(&settings, &store);
     let address = settings.api.address();

@@ -43,7 +43,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let settings = startup::load_settings(&cli.config, None)?;
     let mock = settings.discord.mock_mode;
     let token = if mock { None } else { Some(BotToken::new(settings.require_discord_token()?.expose_secret())) };
-    let _telemetry = app::init_telemetry(&settings.log, "plan-bot")?;
+    let _telemetry = app::init_server_telemetry(&settings.log, "plan-bot")?;
     // twilight speaks TLS to Discord through rustls; it needs a process-wide crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store = startup::open_store(&settings)?;

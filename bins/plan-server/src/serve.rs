@@ -46,7 +46,7 @@ pub(crate) fn main(config: &ConfigArgs, server: &ServerArgs, args: &ServeArgs) -
         println!("logs: {} (warnings and errors also here)", file.display());
         guard
     } else {
-        app::init_telemetry(&settings.log, "plan-server")?
+        app::init_server_telemetry(&settings.log, "plan-server")?
     };
     // twilight speaks TLS to Discord through rustls; it needs a process-wide crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -5,7 +5,8 @@
 //!   ([`SettingsError`] lists every bad setting with its fix).
 //! - [`startup`]: the common flags, storage and service wiring, and the exit codes operators rely on.
 //! - [`telemetry`]: one [`get_subscriber`] for binaries and tests (Bunyan JSON or human-readable lines), and
-//!   [`init_telemetry`], which also writes a size-rotated log file when `log.file` is set; for tests,
+//!   [`init_telemetry`] (a command's lines written as logged) and [`init_server_telemetry`] (a server's lines written
+//!   in batches by a thread of their own), which also write a size-rotated log file when `log.file` is set; for tests,
 //!   [`init_test_telemetry`] and the `TEST_LOG_FILE` capture of every log line of a test run.
 //! - [`test_secrets`]: the tokens and credentials tests use, which no captured log line may contain.
 //!
@@ -26,7 +27,7 @@
 //!             return ExitCode::from(2);
 //!         }
 //!     };
-//!     let _telemetry = match app::init_telemetry(&settings.log, "plan-api") {
+//!     let _telemetry = match app::init_server_telemetry(&settings.log, "plan-api") {
 //!         Ok(guard) => guard,
 //!         Err(error) => {
 //!             eprintln!("{error}");
@@ -51,6 +52,7 @@ pub use settings::{
     WebhookSettings,
 };
 pub use telemetry::{
-    TelemetryError, TelemetryGuard, get_subscriber, get_test_subscriber, init_console_telemetry, init_stderr_telemetry,
-    init_subscriber, init_telemetry, init_telemetry_with_filter, init_test_telemetry, test_log_file,
+    TelemetryError, TelemetryGuard, get_subscriber, get_test_subscriber, init_console_telemetry, init_server_telemetry,
+    init_stderr_telemetry, init_subscriber, init_telemetry, init_telemetry_with_filter, init_test_telemetry,
+    test_log_file,
 };

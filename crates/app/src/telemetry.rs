@@ -166,14 +166,25 @@ pub fn init_subscriber(subscriber: impl Subscriber + Send + Sync + 'static) -> R
     subscriber.try_init().map_err(TelemetryError::AlreadyInstalled)
 }
 
-/// Sets up logging for a binary from its settings: standard output, plus `log.file` when set (rotated when it
-/// reaches `log.max_size_mb`, keeping `log.backup_count` old files: `app.log.1` is the newest).
-/// `RUST_LOG`, when set, overrides `log.level`.
+/// Sets up logging for a command from its settings: standard output, plus `log.file` when set (rotated when it
+/// reaches `log.max_size_mb`, keeping `log.backup_count` old files: `app.log.1` is the newest). Each line is written
+/// as it is logged, so it keeps its place among what the command prints. `RUST_LOG`, when set, overrides
+/// `log.level`.
 ///
 /// # Errors
 /// [`TelemetryError`] when the log file cannot be opened or a global subscriber exists already.
 pub fn init_telemetry(log: &LogSettings, app_name: &str) -> Result<TelemetryGuard, TelemetryError> {
     init_telemetry_with_filter(log, app_name, std::env::var("RUST_LOG").ok().as_deref())
+}
+
+/// [`init_telemetry`] for a server (plan-api, plan-bot, plan-server): standard output is written in batches by a
+/// thread of its own (see [`batched_stdout`]), so that a line per request costs the request no system call.
+///
+/// # Errors
+/// As [`init_telemetry`].
+pub fn init_server_telemetry(log: &LogSettings, app_name: &str) -> Result<TelemetryGuard, TelemetryError> {
+    let (stdout, guard) = batched_stdout();
+    install(log, app_name, std::env::var("RUST_LOG").ok().as_deref(), stdout, vec![guard])
 }
 
 /// [`init_telemetry`] with the `RUST_LOG` value given explicitly (`None`: use `log.level`).
@@ -185,13 +196,27 @@ pub fn init_telemetry_with_filter(
     app_name: &str,
     rust_log: Option<&str>,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    let (stdout, stdout_guard) = batched_stdout();
-    let (sink, writers) = match log_file(log)? {
+    install(log, app_name, rust_log, io::stdout, Vec::new())
+}
+
+/// Installs the subscriber writing to `stdout` and to `log.file` when set.
+fn install<W>(
+    log: &LogSettings,
+    app_name: &str,
+    rust_log: Option<&str>,
+    stdout: W,
+    mut writers: Vec<WorkerGuard>,
+) -> Result<TelemetryGuard, TelemetryError>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let sink = match log_file(log)? {
         Some(file) => {
             let (writer, guard) = tracing_appender::non_blocking(file);
-            (BoxMakeWriter::new(stdout.and(writer)), vec![stdout_guard, guard])
+            writers.push(guard);
+            BoxMakeWriter::new(stdout.and(writer))
         }
-        None => (BoxMakeWriter::new(stdout), vec![stdout_guard]),
+        None => BoxMakeWriter::new(stdout),
     };
     init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log, log.format, sink))?;
     Ok(TelemetryGuard { _writers: writers })

@@ -125,14 +125,12 @@ where
     M: r2d2::ManageConnection<Connection = Connection>,
 {
     let outcome = pool.get().map_err(|e| e.to_string()).and_then(|conn| {
-        let run = |mode: &str| {
-            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-            })
-            .map_err(|e| e.to_string())
+        let run = |sql: &str| {
+            conn.query_row(sql, [], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))
+                .map_err(|e| e.to_string())
         };
-        match run("PASSIVE")? {
-            (0, log, copied) if copied < log => run("FULL"),
+        match run("PRAGMA wal_checkpoint(PASSIVE)")? {
+            (0, log, copied) if copied < log => run("PRAGMA wal_checkpoint(FULL)"),
             done => Ok(done),
         }
     });
