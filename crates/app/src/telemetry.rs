@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use logroller::{LogRoller, LogRollerBuilder, LogRollerError, Rotation, RotationSize};
 use tracing::Subscriber;
-use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
@@ -53,9 +53,21 @@ pub struct TelemetryGuard {
 /// Standard output written by a thread of its own, in batches: the lines logged while it writes are buffered and go
 /// out together once nothing more is waiting (one `write` for many lines under load, at once when idle). A line per
 /// request written by the request's thread was a system call, and a wake-up of whoever reads the pipe, per request.
+///
+/// At most [`STDOUT_QUEUE_LINES`] lines wait for the thread; beyond them a logging thread waits too, as it did for a
+/// full pipe before, so no line is dropped.
 fn batched_stdout() -> (NonBlocking, WorkerGuard) {
-    tracing_appender::non_blocking(io::BufWriter::with_capacity(64 * 1024, io::stdout()))
+    NonBlockingBuilder::default()
+        .buffered_lines_limit(STDOUT_QUEUE_LINES)
+        .lossy(false)
+        .thread_name("log-stdout")
+        .finish(io::BufWriter::with_capacity(64 * 1024, io::stdout()))
 }
+
+/// Lines that may wait for standard output's thread: 16,384 of them are a fraction of a second of a busy server's
+/// request lines, and the queue's slots, allocated up front, take 512 KiB (the writer's default of 128,000 took
+/// 4 MiB of resident memory).
+const STDOUT_QUEUE_LINES: usize = 16 * 1024;
 
 /// Builds a subscriber writing to `sink`: Bunyan JSON lines (with `name` as the Bunyan `name`) when `format` is
 /// [`LogFormat::Json`], human-readable lines without colours when it is [`LogFormat::Pretty`].
