@@ -1,9 +1,9 @@
 //! Checkpoints of the write-ahead log, run by a thread of the store instead of by the write that happens to fill it.
 //!
 //! SQLite copies the log back into the database file (a checkpoint) when a commit leaves the log longer than
-//! `wal_autocheckpoint` pages, inside that commit. With the default of 1,000 pages one plan in about fifty paid for
-//! copying the pages of the fifty before it, and the pages every write touches (the last pages of the indexes, the
-//! full-text index, the change count) were copied once per fifty plans. Here a thread runs a passive checkpoint
+//! `wal_autocheckpoint` pages, inside that commit. A plan writes about 25 pages of log, so with the default of 1,000
+//! pages one plan in about forty paid for copying the pages of the forty before it, and the pages every write touches
+//! (the last pages of the indexes, the full-text index, the change count) were copied once per forty plans. Here a thread runs a passive checkpoint
 //! [`DELAY`] after the first commit since its last one: the pages of a burst are copied once, and no commit does the
 //! copying (writes wait, at most, for the last few pages of it: see [`checkpoint`]).
 //!
