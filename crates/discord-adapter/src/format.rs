@@ -41,11 +41,12 @@ fn excerpt(text: &str) -> String {
     format!("{}…", &one_line[..end])
 }
 
-/// A line added to a reply when some attached images could not be copied: their Discord links will stop working.
+/// The message that follows a confirmation when some attached images could not be copied: their Discord links will
+/// stop working.
 pub fn charts_not_archived(failed: usize) -> String {
     let what = if failed == 1 { "1 attached chart".to_owned() } else { format!("{failed} attached charts") };
     format!(
-        "\n⚠️ {what} could not be copied; agents get Discord's link, which stops working in about a day. Attach it again in an edit, or post the plan again, to retry."
+        "⚠️ {what} could not be copied; agents get Discord's link, which stops working in about a day. Attach it again in an edit, or post the plan again, to retry."
     )
 }
 

@@ -38,8 +38,34 @@ pub struct IncomingMessage {
 pub enum Outcome {
     /// Done; the confirmation or the answer (none for a command delivered again whose reply was sent already).
     Done(Option<String>),
+    /// A plan posted or changed, with its confirmation. Its attached images are copied once the confirmation is sent
+    /// ([`CommandHandler::archive_charts_after`]), so that the download never delays it.
+    Saved {
+        /// The confirmation.
+        reply: String,
+        /// The plan as saved.
+        plan: Box<Plan>,
+    },
     /// Refused (bad input, not allowed, or a failure on the server's side); what to tell the caller.
     Refused(String),
+}
+
+impl Outcome {
+    /// The outcome as told to the caller, and the plan whose attached images are to be copied once it is told.
+    pub fn into_answer(self) -> (Self, Option<Plan>) {
+        match self {
+            Self::Saved { reply, plan } => (Self::Done(Some(reply)), Some(*plan)),
+            other => (other, None),
+        }
+    }
+
+    /// The text told to the caller, if any.
+    pub fn into_reply(self) -> Option<String> {
+        match self {
+            Self::Done(reply) => reply,
+            Self::Saved { reply, .. } | Self::Refused(reply) => Some(reply),
+        }
+    }
 }
 
 /// Where the bot listens: empty lists mean everywhere.
@@ -144,11 +170,12 @@ impl CommandHandler {
         failed
     }
 
-    /// `reply` with a warning when some of the plan's images could not be copied.
-    async fn with_archived_charts(&self, plan: &Plan, reply: String) -> String {
+    /// Copies the attached images of a plan just saved (after its confirmation was sent); returns the warning to send
+    /// when some could not be copied.
+    pub async fn archive_charts_after(&self, plan: &Plan) -> Option<String> {
         match self.archive_charts(plan).await {
-            0 => reply,
-            failed => reply + &format::charts_not_archived(failed),
+            0 => None,
+            failed => Some(format::charts_not_archived(failed)),
         }
     }
 
@@ -166,28 +193,25 @@ impl CommandHandler {
         !message.author_is_bot && self.listening.includes(message.guild_id, message.channel_id)
     }
 
-    /// Handles a new message; returns the reply to send, if any (ordinary messages and bots get none).
-    pub async fn on_message(&self, message: &IncomingMessage) -> Option<String> {
+    /// Handles a new message; returns how it went, if it was a command (ordinary messages and bots get nothing).
+    pub async fn on_message(&self, message: &IncomingMessage) -> Option<Outcome> {
         if !self.is_for_us(message) {
             return None;
         }
         let command = match command::parse(&message.content, &self.prefix) {
             Ok(Some(command)) => command,
             Ok(None) => return None,
-            Err(error) => return Some(format::parse_error(&error)),
+            Err(error) => return Some(Outcome::Refused(format::parse_error(&error))),
         };
         tracing::info!(command = command.name(), "command received");
-        match self.execute(message, command, &self.prefix).await {
-            Outcome::Done(reply) => reply,
-            Outcome::Refused(reply) => Some(reply),
-        }
+        Some(self.execute(message, command, &self.prefix).await)
     }
 
     /// Carries out a command given by `message`'s author (a prefix command, or a slash command whose answer is
     /// `message`), writing replies for the face whose commands start with `prefix` (`!` or `/`).
     pub async fn execute(&self, message: &IncomingMessage, command: Command, prefix: &str) -> Outcome {
         match self.run(message, command, prefix).await {
-            Ok(reply) => Outcome::Done(reply),
+            Ok(outcome) => outcome,
             Err(error) => {
                 log_failure(&error);
                 Outcome::Refused(format::service_error(&error))
@@ -195,12 +219,7 @@ impl CommandHandler {
         }
     }
 
-    async fn run(
-        &self,
-        message: &IncomingMessage,
-        command: Command,
-        prefix: &str,
-    ) -> Result<Option<String>, ServiceError> {
+    async fn run(&self, message: &IncomingMessage, command: Command, prefix: &str) -> Result<Outcome, ServiceError> {
         let service = &self.service;
         let roster = &service.policy().roster;
         let reply = match command {
@@ -212,7 +231,7 @@ impl CommandHandler {
                 if let Some(plan) = service.plan_posted_by_message(message.message_id).await? {
                     tracing::info!(message_id = message.message_id, "message already handled; nothing posted again");
                     let current = plan.source.message_id == Some(message.message_id) && !plan.is_deleted();
-                    return Ok(current.then(|| format::posted(roster, &service::Posted::Created(plan))));
+                    return Ok(Outcome::Done(current.then(|| format::posted(roster, &service::Posted::Created(plan)))));
                 }
                 let coach = service.parse_coach(&coach)?;
                 let text = service.parse_text(&text)?;
@@ -224,7 +243,8 @@ impl CommandHandler {
                     message_id: Some(message.message_id),
                 };
                 let posted = service.post(&message.author, PostPlan { coach, date, text, charts, source }).await?;
-                self.with_archived_charts(posted.plan(), format::posted(roster, &posted)).await
+                let reply = format::posted(roster, &posted);
+                return Ok(Outcome::Saved { reply, plan: Box::new(posted.plan().clone()) });
             }
             Command::Edit { coach, date, text } => {
                 let coach = service.parse_coach(&coach)?;
@@ -233,7 +253,7 @@ impl CommandHandler {
                 let charts = (!charts.is_empty()).then_some(charts);
                 let request = EditPlan { coach, date, text, charts, expected_version: None };
                 let plan = service.edit(&message.author, request).await?;
-                self.with_archived_charts(&plan, format::edited(roster, &plan)).await
+                return Ok(Outcome::Saved { reply: format::edited(roster, &plan), plan: Box::new(plan) });
             }
             Command::Delete { coach, date } => {
                 let coach = service.parse_coach(&coach)?;
@@ -259,7 +279,7 @@ impl CommandHandler {
             Command::Help { .. } if prefix == "/" => format::slash_help(roster),
             Command::Help { topic } => format::help(prefix, topic.as_deref(), roster),
         };
-        Ok(Some(reply))
+        Ok(Outcome::Done(Some(reply)))
     }
 
     /// `!search`: a cashtag is a ticker; one word is a ticker or a word (plans matching either); several words
@@ -274,8 +294,8 @@ impl CommandHandler {
 
     /// Handles an edit of a message: when it posted a plan, the plan follows the new text and charts.
     /// An edit that names another coach or date does not move the plan: the reply says to post a new one.
-    /// Returns the reply to send, if any.
-    pub async fn on_message_edit(&self, message: &IncomingMessage) -> Option<String> {
+    /// Returns how it went, if there is anything to tell.
+    pub async fn on_message_edit(&self, message: &IncomingMessage) -> Option<Outcome> {
         if !self.is_for_us(message) {
             return None;
         }
@@ -300,12 +320,12 @@ impl CommandHandler {
         .await;
         let roster = &self.service.policy().roster;
         match result {
-            Ok(Some(Ok(plan))) => Some(self.with_archived_charts(&plan, format::edited(roster, &plan)).await),
-            Ok(Some(Err(plan))) => Some(format::source_edit_cannot_move(roster, &plan, &self.prefix)),
+            Ok(Some(Ok(plan))) => Some(Outcome::Saved { reply: format::edited(roster, &plan), plan: Box::new(plan) }),
+            Ok(Some(Err(plan))) => Some(Outcome::Refused(format::source_edit_cannot_move(roster, &plan, &self.prefix))),
             Ok(None) => None,
             Err(error) => {
                 log_failure(&error);
-                Some(format::service_error(&error))
+                Some(Outcome::Refused(format::service_error(&error)))
             }
         }
     }
@@ -375,13 +395,14 @@ mod tests {
         );
         let handler = CommandHandler::new(service, "!", Listening::default());
         let (first, repost) = (message(100, "!plan d first"), message(101, "!plan d second"));
-        assert!(handler.on_message(&first).await.unwrap().contains("saved"));
-        assert!(handler.on_message(&repost).await.unwrap().contains("replaced"));
+        let reply = |outcome: Option<Outcome>| outcome.and_then(Outcome::into_reply);
+        assert!(reply(handler.on_message(&first).await).unwrap().contains("saved"));
+        assert!(reply(handler.on_message(&repost).await).unwrap().contains("replaced"));
         // Both delivered again (after a restart): neither posts again; the message the plan now comes from gets its
         // confirmation again (the first may have been lost), the older one gets nothing.
-        let again = handler.on_message(&repost).await.unwrap();
+        let again = reply(handler.on_message(&repost).await).unwrap();
         assert_eq!(again, "✅ Plan saved for **Day Trading** (`d`) on 2025-11-09.");
-        assert_eq!(handler.on_message(&first).await, None, "the first message does not bring its text back");
+        assert_eq!(reply(handler.on_message(&first).await), None, "the first message does not bring its text back");
         let plan = store.find_by_source_message(101).unwrap().unwrap();
         assert_eq!((plan.text.as_str(), plan.version), ("second", 2));
         assert_eq!(store.stats().unwrap().history_entries, 2, "created and re-posted, nothing more");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use core_model::memory::MemoryStore;
 use core_model::{Actor, Attachment, CoachId, PlanRepository as _};
-use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening};
+use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening, Outcome};
 use service::{PlanService, Policy};
 
 use core_model::testing::ManualClock as FixedClock;
@@ -44,7 +44,7 @@ fn png(name: &str) -> Attachment {
 }
 
 async fn say(handler: &CommandHandler, id: u64, author: Actor, content: &str) -> String {
-    handler.on_message(&message(id, author, content)).await.unwrap_or_default()
+    handler.on_message(&message(id, author, content)).await.and_then(Outcome::into_reply).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -59,7 +59,7 @@ async fn plan_saves_and_replies_with_the_coach_date_and_charts() {
             url: "http://cdn.test/n".into(),
         },
     ];
-    let reply = handler.on_message(&msg).await.unwrap();
+    let reply = handler.on_message(&msg).await.and_then(Outcome::into_reply).unwrap();
     assert_eq!(reply, "✅ Plan saved for **Day Trading** (`d`) on 2025-11-09 · 2 charts.");
     let plan = store.find_active(&CoachId::new("d").unwrap(), "2025-11-09".parse().unwrap()).unwrap().unwrap();
     assert_eq!(plan.text, "Long NVDA above 950 https://i.test/setup.png");
@@ -71,7 +71,7 @@ async fn plan_saves_and_replies_with_the_coach_date_and_charts() {
 
     // The same message delivered again (after a restart that stopped the previous run before it noted the message
     // as handled) posts nothing, and confirms again: the first confirmation may never have been sent.
-    assert_eq!(handler.on_message(&msg).await.as_deref(), Some(reply.as_str()));
+    assert_eq!(handler.on_message(&msg).await.and_then(Outcome::into_reply), Some(reply));
     assert_eq!(store.stats().unwrap().history_entries, 1);
 
     let reply = say(&handler, 101, ann(), "!plan D: 2025-11-10 \"Tomorrow: fade the gap\"").await;
@@ -217,7 +217,7 @@ async fn editing_or_deleting_the_source_message_follows_the_plan() {
     let (handler, store) = handler();
     say(&handler, 50, ann(), "!plan d first version").await;
     let mut edited = message(50, ann(), "!plan d second version https://i.test/c.png");
-    let reply = handler.on_message_edit(&edited).await.unwrap();
+    let reply = handler.on_message_edit(&edited).await.and_then(Outcome::into_reply).unwrap();
     assert_eq!(reply, "✏️ Plan for **Day Trading** (`d`) on 2025-11-09 updated (version 2) · 1 chart.");
     let d = CoachId::new("d").unwrap();
     let today = "2025-11-09".parse().unwrap();

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use core_model::{Actor, SystemClock, UserId};
-use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening};
+use discord_adapter::handler::{CommandHandler, IncomingMessage, Listening, Outcome};
 use service::{PlanService, Policy};
 use storage::{SqliteStore, StoreOptions};
 
@@ -58,7 +58,7 @@ async fn say(handler: &CommandHandler, id: u64, user: u64, content: &str) -> Str
         content: content.into(),
         attachments: vec![],
     };
-    handler.on_message(&message).await.expect("every command gets a reply")
+    handler.on_message(&message).await.and_then(Outcome::into_reply).expect("every command gets a reply")
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Slash commands and the forms they open, answered through Discord's interaction endpoints: refusals and errors
-//! only the caller sees (ephemeral), confirmations in the channel, nobody pinged; a `/plan` (whose confirmation may
-//! wait on copying its charts) is deferred first and its answer becomes the plan's source message; any other
-//! command is deferred only when it has not finished within [`ANSWER_WITHIN`]; long answers continue in follow-ups.
+//! only the caller sees (ephemeral), confirmations in the channel, nobody pinged; a `/plan` is deferred first and its
+//! answer becomes the plan's source message; any other command is deferred only when it has not finished within
+//! [`ANSWER_WITHIN`]; long answers continue in follow-ups. A saved plan's attached images are copied after its
+//! confirmation, and a private follow-up says when some could not be.
 
 use std::collections::HashMap;
 use std::future::IntoFuture as _;
@@ -171,24 +172,39 @@ impl Interactions {
         // Help is for the caller alone.
         let private = matches!(command, Command::Help { .. });
         if matches!(command, Command::Plan { .. }) {
-            // Deferred at once: copying the charts may take longer than Discord waits, and the deferred answer is
-            // the message the plan comes from.
+            // Deferred at once, so that the answer's message, which the plan comes from, is known before the plan is saved.
             let Some(answer_id) = self.defer(&to).await else { return };
             incoming.message_id = answer_id.get();
-            let outcome = self.handler.execute(&incoming, command, "/").await;
+            let (outcome, saved) = self.handler.execute(&incoming, command, "/").await.into_answer();
             self.finish_deferred(&to, outcome).await;
+            self.archive_after(&to, saved).await;
             return;
         }
         let work = self.handler.execute(&incoming, command, "/");
         tokio::pin!(work);
         tokio::select! {
-            outcome = &mut work => self.respond(&to, outcome, private).await,
+            outcome = &mut work => {
+                let (outcome, saved) = outcome.into_answer();
+                self.respond(&to, outcome, private).await;
+                self.archive_after(&to, saved).await;
+            }
             () = tokio::time::sleep(ANSWER_WITHIN) => {
                 if self.defer(&to).await.is_some() {
-                    let outcome = work.await;
+                    let (outcome, saved) = work.await.into_answer();
                     self.finish_deferred(&to, outcome).await;
+                    self.archive_after(&to, saved).await;
                 }
             }
+        }
+    }
+
+    /// Copies the attached images of a plan just saved, after its confirmation; tells the caller alone when some
+    /// could not be copied.
+    async fn archive_after(&self, to: &Answering<'_>, saved: Option<core_model::Plan>) {
+        if let Some(plan) = saved
+            && let Some(warning) = self.handler.archive_charts_after(&plan).await
+        {
+            self.follow_up(to, &[warning], true).await;
         }
     }
 
@@ -224,8 +240,8 @@ impl Interactions {
     /// caller); what does not fit one message follows in follow-ups.
     async fn respond(&self, to: &Answering<'_>, outcome: Outcome, private: bool) {
         let (text, ephemeral) = match outcome {
-            Outcome::Done(text) => (text.unwrap_or_else(|| "✅ Done.".to_owned()), private),
             Outcome::Refused(text) => (text, true),
+            done => (done.into_reply().unwrap_or_else(|| "✅ Done.".to_owned()), private),
         };
         let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
         let Some((first, rest)) = chunks.split_first() else { return };
@@ -268,8 +284,18 @@ impl Interactions {
         let client = self.http.interaction(to.app);
         let no_pings = AllowedMentions::default();
         match outcome {
-            Outcome::Done(text) => {
-                let text = text.unwrap_or_else(|| "✅ Done.".to_owned());
+            Outcome::Refused(text) => {
+                let deleted =
+                    with_retry(self.retry, "withdrawing an answer", || client.delete_response(to.token).into_future())
+                        .await;
+                if let Err(error) = deleted {
+                    tracing::warn!(error = %error, "cannot remove the \"thinking…\" answer of a refused command");
+                }
+                let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
+                self.follow_up(to, &chunks, true).await;
+            }
+            done => {
+                let text = done.into_reply().unwrap_or_else(|| "✅ Done.".to_owned());
                 let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
                 let Some((first, rest)) = chunks.split_first() else { return };
                 let edited = with_retry(self.retry, "answering a command", || {
@@ -285,16 +311,6 @@ impl Interactions {
                     return;
                 }
                 self.follow_up(to, rest, false).await;
-            }
-            Outcome::Refused(text) => {
-                let deleted =
-                    with_retry(self.retry, "withdrawing an answer", || client.delete_response(to.token).into_future())
-                        .await;
-                if let Err(error) = deleted {
-                    tracing::warn!(error = %error, "cannot remove the \"thinking…\" answer of a refused command");
-                }
-                let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
-                self.follow_up(to, &chunks, true).await;
             }
         }
     }

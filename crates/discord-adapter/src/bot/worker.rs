@@ -17,7 +17,7 @@ use super::convert::incoming;
 use super::rest::with_retry;
 use super::spans::caught_up_span;
 use crate::catch_up::{self, LookBack};
-use crate::handler::{CommandHandler, IncomingMessage};
+use crate::handler::{CommandHandler, IncomingMessage, Outcome};
 use crate::retry::RetryPolicy;
 use crate::session::EventMark;
 use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
@@ -97,8 +97,8 @@ impl ChannelWorker {
         match work {
             Work::Created(message) => self.created(message, mark).await,
             Work::Updated(message) => {
-                if let Some(reply) = self.handler.on_message_edit(&message).await {
-                    self.reply(&message, &reply).await;
+                if let Some(outcome) = self.handler.on_message_edit(&message).await {
+                    self.answer(&message, outcome).await;
                 }
                 self.record_progress(mark).await;
             }
@@ -118,8 +118,8 @@ impl ChannelWorker {
             tracing::debug!(message_id = message.message_id, "already handled");
             return;
         }
-        if let Some(reply) = self.handler.on_message(&message).await {
-            self.reply(&message, &reply).await;
+        if let Some(outcome) = self.handler.on_message(&message).await {
+            self.answer(&message, outcome).await;
         }
         self.progress.cursor = Some(message.message_id);
         self.record_progress(mark).await;
@@ -205,6 +205,20 @@ impl ChannelWorker {
                 tracing::debug!(error = %error, "cannot read the channel's name");
                 None
             }
+        }
+    }
+
+    /// Tells how a command went; a plan's attached images are copied after its confirmation is sent (a download
+    /// never delays it), and a warning follows when some could not be copied.
+    async fn answer(&self, to: &IncomingMessage, outcome: Outcome) {
+        let (outcome, saved) = outcome.into_answer();
+        if let Some(reply) = outcome.into_reply() {
+            self.reply(to, &reply).await;
+        }
+        if let Some(plan) = saved
+            && let Some(warning) = self.handler.archive_charts_after(&plan).await
+        {
+            self.reply(to, &warning).await;
         }
     }
 

@@ -1,5 +1,6 @@
-//! Copies of attached chart images: made while Discord's signed link is fresh, kept when the link has expired or the
-//! file is gone from Discord, made once per file; a failed copy still posts the plan and says so.
+//! Copies of attached chart images: made while Discord's signed link is fresh (right after the plan's confirmation,
+//! which never waits for them), kept when the link has expired or the file is gone from Discord, made once per file;
+//! a failed copy still posts the plan and a message after the confirmation says so.
 
 use core_model::image::source_key;
 use core_model::{ChartKind, ImageDigest};
@@ -18,6 +19,15 @@ fn cdn_downloads(bot: &crate::helpers::TestBot) -> usize {
     bot.emulator.rest_calls().iter().filter(|c| c.method == "GET" && c.path.starts_with("/attachments/")).count()
 }
 
+/// Waits until the channel's worker has handled everything posted so far (it handles a channel's messages in order,
+/// copying a plan's charts right after its confirmation): posts `!plans` and waits for its answer, the `index`-th
+/// message the bot sends.
+async fn settled(bot: &crate::helpers::TestBot, index: usize) {
+    bot.emulator.post_message(CHANNEL, ANN, "!plans", vec![]).unwrap();
+    let answer = bot.reply(index).await;
+    assert!(answer.content.contains("Plans for"), "{}", answer.content);
+}
+
 #[tokio::test]
 async fn an_attached_chart_is_copied_while_its_link_is_fresh_and_outlives_discord() {
     within(WAIT, async {
@@ -27,7 +37,8 @@ async fn an_attached_chart_is_copied_while_its_link_is_fresh_and_outlives_discor
         bot.emulator.post_message(CHANNEL, ANN, "!plan d Long NVDA above 950", attachments).unwrap();
         let reply = bot.reply(0).await;
         assert!(reply.content.starts_with("✅ Plan saved"), "{}", reply.content);
-        assert!(!reply.content.contains("could not be copied"), "{}", reply.content);
+        // The next message the bot sends is the answer to `!plans`: no warning came between.
+        settled(&bot, 1).await;
 
         let plan = bot.plan("d").unwrap();
         assert!(plan.charts.iter().all(|c| c.kind == ChartKind::Attachment && c.url.contains("?ex=")), "{plan:?}");
@@ -56,11 +67,13 @@ async fn an_edit_of_the_message_copies_only_the_new_file() {
             .post_message(CHANNEL, ANN, "!plan d Long above 950", vec![AttachmentSpec::new("a.png", screenshot(3))])
             .unwrap();
         bot.reply(0).await;
+        settled(&bot, 1).await;
         assert_eq!(cdn_downloads(&bot), 1);
         // The edit event carries the same file under a freshly signed link: it is not downloaded again.
         bot.emulator.edit_message(CHANNEL, message, "!plan d Long above 951").unwrap();
-        let edited = bot.reply(1).await;
+        let edited = bot.reply(2).await;
         assert!(edited.content.contains("updated"), "{}", edited.content);
+        settled(&bot, 3).await;
         assert_eq!(cdn_downloads(&bot), 1, "the file already copied is not fetched again");
         let plan = bot.plan("d").unwrap();
         assert_eq!(plan.text, "Long above 951");
@@ -83,8 +96,9 @@ async fn a_file_that_cannot_be_fetched_still_posts_the_plan_and_says_so() {
             .unwrap();
         let reply = bot.reply(0).await;
         assert!(reply.content.starts_with("✅ Plan saved"), "{}", reply.content);
-        assert!(reply.content.contains("1 attached chart could not be copied"), "{}", reply.content);
-        assert!(!reply.pings_anyone());
+        let warning = bot.reply(1).await;
+        assert!(warning.content.contains("1 attached chart could not be copied"), "{}", warning.content);
+        assert!(!warning.pings_anyone());
         let plan = bot.plan("d").unwrap();
         assert_eq!(plan.charts.len(), 1, "the chart keeps its Discord link");
         assert!(bot.service.archived_images(std::slice::from_ref(&plan)).await.unwrap().is_empty());
@@ -104,8 +118,9 @@ async fn a_file_gone_from_discord_is_not_asked_for_twice() {
         bot.emulator
             .post_message(CHANNEL, ANN, "!plan d Long above 950", vec![AttachmentSpec::new("a.png", screenshot(5))])
             .unwrap();
-        let reply = bot.reply(0).await;
-        assert!(reply.content.contains("1 attached chart could not be copied"), "{}", reply.content);
+        assert!(bot.reply(0).await.content.starts_with("✅ Plan saved"));
+        let warning = bot.reply(1).await;
+        assert!(warning.content.contains("1 attached chart could not be copied"), "{}", warning.content);
         assert_eq!(cdn_downloads(&bot), 1);
         assert!(bot.plan("d").is_some());
     })
