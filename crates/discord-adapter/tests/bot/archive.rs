@@ -49,6 +49,11 @@ async fn an_attached_chart_is_copied_while_its_link_is_fresh_and_outlives_discor
             assert_eq!(copy.content_type, "image/png");
         }
         assert_eq!(cdn_downloads(&bot), 2, "each file downloaded once");
+        let calls = bot.emulator.rest_calls();
+        let position = |what: &dyn Fn(&discord_emulator::RestCall) -> bool| calls.iter().position(what).unwrap();
+        let confirmed = position(&|c| c.method == "POST" && c.path.ends_with("/messages"));
+        let downloaded = position(&|c| c.method == "GET" && c.path.starts_with("/attachments/"));
+        assert!(confirmed < downloaded, "the confirmation is sent before the download starts: {calls:?}");
 
         // Discord goes away (its links expire, or the server is gone): the copies are still there, byte for byte.
         bot.emulator.shutdown().await;
@@ -123,6 +128,27 @@ async fn a_file_gone_from_discord_is_not_asked_for_twice() {
         assert!(warning.content.contains("1 attached chart could not be copied"), "{}", warning.content);
         assert_eq!(cdn_downloads(&bot), 1);
         assert!(bot.plan("d").is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slash_plan_whose_file_cannot_be_fetched_is_confirmed_and_only_the_caller_is_warned() {
+    within(WAIT, async {
+        let bot =
+            crate::helpers::spawn_slash_bot(emulator_config(), discord_adapter::handler::Listening::default()).await;
+        bot.emulator.inject_rest_fault(
+            RestFault::new(FaultResponse::Status(503), 2).matching(RouteFilter::new("GET", "/attachments/")),
+        );
+        let chart = AttachmentSpec::new("a.png", screenshot(6));
+        let options = vec![("coach", "d".into()), ("text", "Long above 950".into()), ("chart", chart.into())];
+        let record = bot.slash(ANN, "plan", options, 2).await;
+        let visible = record.visible_replies();
+        assert_eq!(visible.len(), 2, "{record:?}");
+        assert!(!visible[0].ephemeral && visible[0].content.starts_with("✅ Plan saved"), "{record:?}");
+        assert!(visible[1].ephemeral, "the warning is for the caller alone: {record:?}");
+        assert!(visible[1].content.contains("1 attached chart could not be copied"), "{record:?}");
+        assert_eq!(bot.plan("d").unwrap().charts.len(), 1, "the plan keeps the chart's Discord link");
     })
     .await;
 }
