@@ -227,11 +227,15 @@ impl CommandHandler {
                 // A message delivered again (after a restart, when the previous run stopped between saving the plan
                 // and noting the message as handled) already posted its plan, or re-posted it, even if a later
                 // message has re-posted it since. Nothing is posted again; while the plan still comes from this
-                // message, its confirmation is sent again, since the first one may never have left.
+                // message, its confirmation is sent again, since the first one may never have left, and its images
+                // not copied yet are copied after it (the previous run may have stopped before copying them).
                 if let Some(plan) = service.plan_posted_by_message(message.message_id).await? {
                     tracing::info!(message_id = message.message_id, "message already handled; nothing posted again");
-                    let current = plan.source.message_id == Some(message.message_id) && !plan.is_deleted();
-                    return Ok(Outcome::Done(current.then(|| format::posted(roster, &service::Posted::Created(plan)))));
+                    if plan.source.message_id != Some(message.message_id) || plan.is_deleted() {
+                        return Ok(Outcome::Done(None));
+                    }
+                    let reply = format::posted(roster, &service::Posted::Created(plan.clone()));
+                    return Ok(Outcome::Saved { reply, plan: Box::new(plan) });
                 }
                 let coach = service.parse_coach(&coach)?;
                 let text = service.parse_text(&text)?;
