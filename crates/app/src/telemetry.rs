@@ -211,12 +211,13 @@ pub fn init_telemetry_with_filter(
     install(log, app_name, rust_log, io::stdout, Vec::new())
 }
 
-/// Installs the subscriber writing to `stdout` and to `log.file` when set.
+/// Installs the subscriber writing to `console` (standard output or standard error) and to `log.file` when set;
+/// `writers` are the guards of the writers already made.
 fn install<W>(
     log: &LogSettings,
     app_name: &str,
     rust_log: Option<&str>,
-    stdout: W,
+    console: W,
     mut writers: Vec<WorkerGuard>,
 ) -> Result<TelemetryGuard, TelemetryError>
 where
@@ -226,9 +227,9 @@ where
         Some(file) => {
             let (writer, guard) = tracing_appender::non_blocking(file);
             writers.push(guard);
-            BoxMakeWriter::new(stdout.and(writer))
+            BoxMakeWriter::new(console.and(writer))
         }
-        None => BoxMakeWriter::new(stdout),
+        None => BoxMakeWriter::new(console),
     };
     init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log, log.format, sink))?;
     Ok(TelemetryGuard { _writers: writers })
@@ -249,16 +250,7 @@ pub(crate) fn log_file(log: &LogSettings) -> Result<Option<LogRoller>, Telemetry
 /// # Errors
 /// As [`init_telemetry`].
 pub fn init_stderr_telemetry(log: &LogSettings, app_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    let (sink, guard) = match log_file(log)? {
-        Some(file) => {
-            let (writer, guard) = tracing_appender::non_blocking(file);
-            (BoxMakeWriter::new(io::stderr.and(writer)), vec![guard])
-        }
-        None => (BoxMakeWriter::new(io::stderr), Vec::new()),
-    };
-    let rust_log = std::env::var("RUST_LOG").ok();
-    init_subscriber(get_subscriber(app_name, log.level.as_str(), rust_log.as_deref(), log.format, sink))?;
-    Ok(TelemetryGuard { _writers: guard })
+    install(log, app_name, std::env::var("RUST_LOG").ok().as_deref(), io::stderr, Vec::new())
 }
 
 /// Sets up logging for a process that talks to a person on its terminal (the sandbox console): every event at the

@@ -83,12 +83,21 @@ pub enum OpenError {
 
 /// Maps a SQLite error to the domain's error, keeping it as the source.
 pub(crate) fn repo_error(error: rusqlite::Error) -> RepoError {
-    match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => RepoError::Busy(Box::new(error)),
-        Some(ErrorCode::ReadOnly | ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => {
-            RepoError::Unwritable(Box::new(error))
-        }
-        _ => RepoError::Failure(Box::new(error)),
+    classified(error.sqlite_error_code(), Box::new(error))
+}
+
+/// Maps a SQLite error shared by several callers (the writes of one group) to the domain's error, each keeping it as
+/// the source.
+pub(crate) fn shared_repo_error(error: &std::sync::Arc<rusqlite::Error>) -> RepoError {
+    classified(error.sqlite_error_code(), Box::new(std::sync::Arc::clone(error)))
+}
+
+/// The domain's error for a SQLite error of this code.
+fn classified(code: Option<ErrorCode>, source: core_model::BoxError) -> RepoError {
+    match code {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => RepoError::Busy(source),
+        Some(ErrorCode::ReadOnly | ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => RepoError::Unwritable(source),
+        _ => RepoError::Failure(source),
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use core_model::RepoError;
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 
 /// The most writes one group takes: under a steady stream of writes the first of a group waits for the others, so
 /// this bounds that wait.
@@ -97,16 +97,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A SQLite error shared by the writes of a group, as the domain's error.
-fn shared_error(error: &Arc<rusqlite::Error>) -> RepoError {
-    let source = Box::new(Arc::clone(error));
-    match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => RepoError::Busy(source),
-        Some(ErrorCode::ReadOnly | ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => RepoError::Unwritable(source),
-        _ => RepoError::Failure(source),
-    }
-}
-
 /// What became of one write inside its savepoint.
 enum Outcome<T> {
     Done(Result<T, RepoError>),
@@ -162,7 +152,7 @@ impl<C: Deref<Target = Connection>> GroupCommit<C> {
         drop(group);
         self.publish(number, ended.as_ref().err());
         match outcome {
-            Outcome::Done(Ok(value)) => ended.map(|()| value).map_err(|e| shared_error(&e)),
+            Outcome::Done(Ok(value)) => ended.map(|()| value).map_err(|e| crate::error::shared_repo_error(&e)),
             Outcome::Done(Err(error)) => Err(error),
             Outcome::Panicked(payload) => resume_unwind(payload),
         }
@@ -173,7 +163,7 @@ impl<C: Deref<Target = Connection>> GroupCommit<C> {
         let ended = lock(&self.ended);
         let ended = self.ended_signal.wait_while(ended, |e| e.up_to < number).unwrap_or_else(PoisonError::into_inner);
         match ended.failures.iter().find(|(n, _)| *n == number) {
-            Some((_, error)) => Err(shared_error(error)),
+            Some((_, error)) => Err(crate::error::shared_repo_error(error)),
             None => Ok(()),
         }
     }
@@ -311,6 +301,11 @@ mod tests {
         Box::new(conn)
     }
 
+    /// One statement as a write of its own group.
+    fn execute(writes: &GroupCommit<Box<Connection>>, path: &Path, sql: &str) -> Result<usize, RepoError> {
+        writes.write(|| Ok(boxed(connect(path))), |conn| conn.execute(sql, []).map_err(crate::error::repo_error))
+    }
+
     #[test]
     fn the_writes_of_many_threads_are_all_kept_but_the_failed_ones_each_rolled_back_alone() {
         let (_dir, path) = setup();
@@ -370,14 +365,7 @@ mod tests {
             )
         }));
         assert!(panicked.is_err(), "the panic reaches the caller");
-        writes
-            .write(
-                || Ok(boxed(connect(&path))),
-                |conn| {
-                    conn.execute("INSERT INTO child (thread, n) VALUES (2, 2)", []).map_err(crate::error::repo_error)
-                },
-            )
-            .unwrap();
+        execute(&writes, &path, "INSERT INTO child (thread, n) VALUES (2, 2)").unwrap();
         assert_eq!(count(&path, "SELECT COUNT(*) FROM child WHERE thread = 1"), 0);
         assert_eq!(count(&path, "SELECT COUNT(*) FROM child WHERE thread = 2"), 1);
     }
@@ -387,27 +375,12 @@ mod tests {
         let (_dir, path) = setup();
         let writes = GroupCommit::<Box<Connection>>::new();
         // A child of no parent passes its savepoint (the key is checked at commit) and fails the commit.
-        let error = writes
-            .write(
-                || Ok(boxed(connect(&path))),
-                |conn| {
-                    conn.execute("INSERT INTO child (thread, n, parent) VALUES (1, 1, 99)", [])
-                        .map_err(crate::error::repo_error)
-                },
-            )
-            .unwrap_err();
+        let error = execute(&writes, &path, "INSERT INTO child (thread, n, parent) VALUES (1, 1, 99)").unwrap_err();
         assert!(matches!(error, RepoError::Failure(_)), "{error:?}");
         let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
         assert!(cause.contains("FOREIGN KEY"), "{cause}");
         assert_eq!(count(&path, "SELECT COUNT(*) FROM child"), 0);
-        writes
-            .write(
-                || Ok(boxed(connect(&path))),
-                |conn| {
-                    conn.execute("INSERT INTO child (thread, n) VALUES (2, 2)", []).map_err(crate::error::repo_error)
-                },
-            )
-            .unwrap();
+        execute(&writes, &path, "INSERT INTO child (thread, n) VALUES (2, 2)").unwrap();
         assert_eq!(count(&path, "SELECT COUNT(*) FROM child"), 1);
     }
 }
