@@ -146,7 +146,9 @@ impl r2d2::ManageConnection for Manager {
 
 /// Settings applied to every connection: wait for locks, write-ahead log (many readers beside one writer),
 /// foreign keys enforced, `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent), and
-/// the log checkpointed by the store's thread rather than by the commits (see [`checkpoint`]).
+/// the log checkpointed by the store's thread rather than by the commits (see [`checkpoint`]), and the journals of
+/// savepoints and statements kept in memory (`temp_store=MEMORY`: a group of writes journals each page it changes
+/// in a savepoint, which past 64 KiB would otherwise go to a temporary file, one `pwrite` per page).
 /// A read-only database keeps its journal mode (switching it is a write).
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
@@ -159,6 +161,7 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
