@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use crate::{RepoError, StatusStore};
+use crate::{RepoError, StatusStore, StatusTicket};
 
 /// Status key holding the stored session.
 const SESSION_KEY: &str = "bot.session";
@@ -199,6 +199,15 @@ pub trait BotRecords {
         at: Timestamp,
     ) -> Result<(), RepoError>;
 
+    /// Notes where a channel's worker stands, to be saved with the store's next commit (see
+    /// [`StatusStore::defer_status`]); `None` when the store does not defer writes.
+    fn defer_channel_progress(
+        &self,
+        channel_id: u64,
+        progress: &ChannelProgress,
+        at: Timestamp,
+    ) -> Option<StatusTicket>;
+
     /// The channels the bot has handled messages in.
     ///
     /// # Errors
@@ -233,6 +242,15 @@ impl<T: StatusStore + ?Sized> BotRecords for T {
         at: Timestamp,
     ) -> Result<(), RepoError> {
         self.put_status(&cursor_key(channel_id), &progress.encode(), at)
+    }
+
+    fn defer_channel_progress(
+        &self,
+        channel_id: u64,
+        progress: &ChannelProgress,
+        at: Timestamp,
+    ) -> Option<StatusTicket> {
+        self.defer_status(&cursor_key(channel_id), &progress.encode(), at)
     }
 
     fn known_channels(&self) -> Result<KnownChannels, RepoError> {

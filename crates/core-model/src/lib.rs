@@ -44,7 +44,7 @@ pub use image::{ArchivedImage, BadImageDigest, ChartImage, ImageDigest};
 pub use plan::{HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanSource};
 pub use ports::{
     BoxError, ChartImageStore, Clock, PlanRepository, PlanSearch, RepoError, SchemaStatus, StatusRecord, StatusStore,
-    StoreStats, SystemClock,
+    StatusTicket, StoreStats, SystemClock,
 };
 pub use search::{
     BadCursor, MentionQuery, SearchCursor, SearchPage, SearchQuery, TextQuery, TextTerm, TickerMention, UNLISTED_RANK,

@@ -240,6 +240,10 @@ pub struct StatusRecord {
     pub updated_at: Timestamp,
 }
 
+/// The ticket of a value written with the store's next commit (see [`StatusStore::defer_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StatusTicket(pub u64);
+
 /// A small shared key/value store for runtime status.
 pub trait StatusStore: Send + Sync + 'static {
     /// Writes a value.
@@ -253,6 +257,21 @@ pub trait StatusStore: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError>;
+
+    /// Notes a value to be written with the store's next commit, whatever that commit holds, instead of in a
+    /// transaction of its own; returns the ticket [`status_written`](Self::status_written) knows it by, or `None`
+    /// when this store does not defer writes (the caller then writes it with [`put_status`](Self::put_status)).
+    /// Never blocks. A later value of the key, deferred or put, replaces one not written yet.
+    fn defer_status(&self, key: &str, value: &str, at: Timestamp) -> Option<StatusTicket> {
+        let _ = (key, value, at);
+        None
+    }
+
+    /// Whether the value deferred with `ticket` is committed (or was replaced by a later value of its key).
+    fn status_written(&self, ticket: StatusTicket) -> bool {
+        let _ = ticket;
+        false
+    }
 }
 
 /// Copies of chart images, kept because attachment links expire (see [`crate::image`]).

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use core_model::jiff::Timestamp;
-use core_model::{BotRecords as _, ChannelProgress, KnownChannels, StoredSession};
+use core_model::{BotRecords as _, ChannelProgress, KnownChannels, StatusTicket, StoredSession};
 
 use crate::{PlanService, ServiceError, run_blocking};
 
@@ -45,6 +45,28 @@ impl PlanService {
         run_blocking(move || status.save_channel_progress(channel_id, &progress, at))
             .await
             .map_err(ServiceError::from_repo)
+    }
+
+    /// Notes where a channel's worker stands, to be saved with the store's next commit of any write (a store whose
+    /// writes are not grouped saves it now); returns the ticket to ask [`Self::channel_progress_saved`] about, or
+    /// `None` once saved.
+    ///
+    /// # Errors
+    /// Storage failures (of a save made now).
+    pub async fn defer_channel_progress(
+        &self,
+        channel_id: u64,
+        progress: &ChannelProgress,
+    ) -> Result<Option<StatusTicket>, ServiceError> {
+        match self.status.defer_channel_progress(channel_id, progress, self.clock.now()) {
+            Some(ticket) => Ok(Some(ticket)),
+            None => self.save_channel_progress(channel_id, progress).await.map(|()| None),
+        }
+    }
+
+    /// Whether the progress noted with `ticket` is saved (or replaced by a later one saved).
+    pub fn channel_progress_saved(&self, ticket: StatusTicket) -> bool {
+        self.status.status_written(ticket)
     }
 
     /// The channels the bot has handled messages in.

@@ -19,6 +19,7 @@ mod images;
 pub mod legacy;
 pub mod migrations;
 pub mod probe;
+mod riders;
 mod rows;
 mod search;
 mod store;

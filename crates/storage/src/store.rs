@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use core_model::transition::{apply_change, create_plan};
 use core_model::{
     Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
-    PlanSearch, RepoError, SearchPage, SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention, TickerRules,
-    TradingDate, UserId, event_of,
+    PlanSearch, RepoError, SearchPage, SearchQuery, StatusRecord, StatusStore, StatusTicket, StoreStats, TickerMention,
+    TickerRules, TradingDate, UserId, event_of,
 };
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
@@ -462,17 +462,31 @@ impl PlanSearch for SqliteStore {
     }
 }
 
+/// Writes a status value (`at` as stored text).
+fn put_status(tx: &Connection, key: &str, value: &str, at: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO runtime_status (key, value, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?
+    .execute(params![key, value, at])
+    .map(drop)
+}
+
 impl StatusStore for SqliteStore {
     fn put_status(&self, key: &str, value: &str, at: Timestamp) -> Result<(), RepoError> {
-        self.write(|tx| {
-            tx.prepare_cached(
-                "INSERT INTO runtime_status (key, value, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .and_then(|mut stmt| stmt.execute(params![key, value, timestamp::to_text(at)]))
-            .map_err(repo_error)?;
-            Ok(())
-        })
+        self.writes.riders().replace(key);
+        self.write(|tx| put_status(tx, key, value, &timestamp::to_text(at)).map_err(repo_error))
+    }
+
+    /// The value rides with the next group of writes that commits (see [`crate::riders`]).
+    fn defer_status(&self, key: &str, value: &str, at: Timestamp) -> Option<StatusTicket> {
+        let (key_owned, value, at) = (key.to_owned(), value.to_owned(), timestamp::to_text(at));
+        let ticket = self.writes.riders().add(key, Box::new(move |tx| put_status(tx, &key_owned, &value, &at)));
+        Some(StatusTicket(ticket))
+    }
+
+    fn status_written(&self, ticket: StatusTicket) -> bool {
+        self.writes.riders().is_committed(ticket.0)
     }
 
     fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError> {

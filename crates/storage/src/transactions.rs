@@ -19,6 +19,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use core_model::RepoError;
 use rusqlite::Connection;
 
+use crate::riders::Riders;
+
 /// The most writes one group takes: under a steady stream of writes the first of a group waits for the others, so
 /// this bounds that wait.
 const MAX_GROUP: usize = 16;
@@ -85,6 +87,8 @@ pub(crate) struct GroupCommit<C> {
     waiting: AtomicUsize,
     ended: Mutex<Ended>,
     ended_signal: Condvar,
+    /// Small writes that go with the next commit (see [`crate::riders`]).
+    riders: Riders,
 }
 
 impl<C> std::fmt::Debug for GroupCommit<C> {
@@ -110,7 +114,13 @@ impl<C: Deref<Target = Connection>> GroupCommit<C> {
             waiting: AtomicUsize::new(0),
             ended: Mutex::new(Ended::default()),
             ended_signal: Condvar::new(),
+            riders: Riders::default(),
         }
+    }
+
+    /// The writes that go with the next group's commit.
+    pub(crate) fn riders(&self) -> &Riders {
+        &self.riders
     }
 
     /// Runs `f` in the open group (opening one, with a connection from `connect`, when there is none) and returns
@@ -147,7 +157,7 @@ impl<C: Deref<Target = Connection>> GroupCommit<C> {
             };
         }
         // The commit runs with the turn held: the next write waits here rather than in SQLite's busy handler.
-        let ended = end(&group);
+        let ended = end(&group, &self.riders);
         drop(turn);
         drop(group);
         self.publish(number, ended.as_ref().err());
@@ -255,14 +265,38 @@ fn sqlite_cause(error: &RepoError) -> rusqlite::Error {
     }
 }
 
-/// Commits the group (rolls it back when it is broken or the commit fails).
-fn end<C: Deref<Target = Connection>>(group: &Group<C>) -> Result<(), Arc<rusqlite::Error>> {
+/// Commits the group with the riders waiting (rolls it back when it is broken or the commit fails). A rider that
+/// cannot be written does not fail the group's writes (unless SQLite rolled the transaction back): the riders go
+/// with the next group instead.
+fn end<C: Deref<Target = Connection>>(group: &Group<C>, riders: &Riders) -> Result<(), Arc<rusqlite::Error>> {
     let conn = &*group.conn;
     let _guard = RollbackUnlessEnded(conn);
     if let Some(why) = &group.broken {
         return Err(Arc::clone(why));
     }
-    run(conn, "COMMIT").map_err(Arc::new)
+    let taken = riders.take();
+    let ridden = match taken.write(conn) {
+        Ok(()) => true,
+        Err(error) if conn.is_autocommit() => {
+            riders.give_back(taken);
+            return Err(Arc::new(error));
+        }
+        Err(_) => false,
+    };
+    match run(conn, "COMMIT") {
+        Ok(()) if ridden => {
+            riders.committed(taken);
+            Ok(())
+        }
+        Ok(()) => {
+            riders.give_back(taken);
+            Ok(())
+        }
+        Err(error) => {
+            riders.give_back(taken);
+            Err(Arc::new(error))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -442,6 +442,8 @@ impl Runtime {
                 channel_id,
                 progress: ChannelProgress::default(),
                 look_back: LookBack { messages: self.config.catch_up_limit, max_age: self.config.catch_up_max_age },
+                unsaved: None,
+                unsaved_marks: Vec::new(),
             };
             self.tasks.spawn(worker.run(receiver));
             sender

@@ -21,7 +21,7 @@ use crate::handler::{CommandHandler, IncomingMessage, Outcome};
 use crate::retry::RetryPolicy;
 use crate::session::EventMark;
 use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
-use core_model::ChannelProgress;
+use core_model::{ChannelProgress, StatusTicket};
 
 /// Work for a channel's worker.
 pub(super) enum Work {
@@ -43,7 +43,8 @@ pub(super) enum Work {
 }
 
 /// Work with the root span of the gateway event it came from (the worker does it inside that span), and the mark of
-/// that event, held until the work is done so that the session is never saved past it.
+/// that event, held until the work is done and the channel's progress saved, so that the session is never saved
+/// past it.
 pub(super) struct Job {
     pub(super) work: Work,
     pub(super) span: Span,
@@ -70,6 +71,10 @@ pub(super) struct ChannelWorker {
     /// The last message and the last gateway event handled in the channel.
     pub(super) progress: ChannelProgress,
     pub(super) look_back: LookBack,
+    /// The progress noted but not known to be saved yet: the ticket of its record, which rides with the store's next
+    /// commit, and the marks of the events it covers.
+    pub(super) unsaved: Option<StatusTicket>,
+    pub(super) unsaved_marks: Vec<EventMark>,
 }
 
 impl ChannelWorker {
@@ -82,14 +87,21 @@ impl ChannelWorker {
             }
         };
         while let Some(Job { work, span, mark }) = jobs.recv().await {
-            self.work(work, mark.as_ref()).instrument(span).await;
-            // The mark goes only now: the session is never saved past an event whose work is not done.
-            drop(mark);
+            async {
+                self.work(work, mark).await;
+                // With more work queued, the progress rides with the next write (a plan's, say).
+                if jobs.is_empty() {
+                    self.save_progress().await;
+                }
+            }
+            .instrument(span)
+            .await;
         }
+        self.save_progress().await;
     }
 
-    async fn work(&mut self, work: Work, mark: Option<&EventMark>) {
-        if let Some(mark) = mark.filter(|m| self.progress.has_handled(m.session_id(), m.sequence())) {
+    async fn work(&mut self, work: Work, mark: Option<EventMark>) {
+        if let Some(mark) = mark.as_ref().filter(|m| self.progress.has_handled(m.session_id(), m.sequence())) {
             // A replay, after a restart, of an event the previous run handled after it last saved the session.
             tracing::debug!(sequence = mark.sequence(), "event handled already");
             return;
@@ -100,11 +112,11 @@ impl ChannelWorker {
                 if let Some(outcome) = self.handler.on_message_edit(&message).await {
                     self.answer(&message, outcome).await;
                 }
-                self.record_progress(mark).await;
+                self.handled(mark).await;
             }
             Work::Deleted { guild_id, channel_id, message_id } => {
                 self.handler.on_message_delete(guild_id, channel_id, message_id).await;
-                self.record_progress(mark).await;
+                self.handled(mark).await;
             }
             Work::CatchUp { guild_id, channel_name, since } => self.catch_up(guild_id, channel_name, since).await,
         }
@@ -113,7 +125,7 @@ impl ChannelWorker {
     /// Handles a new message once: a message at or before the cursor was handled already (it came again through a
     /// replay or a catch-up). The cursor moves on only once the reply is sent: a bot stopped in between handles the
     /// message again after its restart (a `!plan` is not posted twice; its confirmation is sent again).
-    async fn created(&mut self, message: IncomingMessage, mark: Option<&EventMark>) {
+    async fn created(&mut self, message: IncomingMessage, mark: Option<EventMark>) {
         if self.progress.cursor.is_some_and(|cursor| message.message_id <= cursor) {
             tracing::debug!(message_id = message.message_id, "already handled");
             return;
@@ -122,17 +134,44 @@ impl ChannelWorker {
             self.answer(&message, outcome).await;
         }
         self.progress.cursor = Some(message.message_id);
-        self.record_progress(mark).await;
+        self.handled(mark).await;
     }
 
-    /// Records the last message handled and, for a gateway event, the event.
-    async fn record_progress(&mut self, mark: Option<&EventMark>) {
+    /// Notes a message or event as handled. Its record rides with the store's next commit (the next plan's, in a
+    /// burst) rather than costing a write of its own; the event's mark is held until it is saved, so that the session
+    /// is never saved past an event whose channel's progress is not.
+    async fn handled(&mut self, mark: Option<EventMark>) {
         if let Some(mark) = mark {
             self.progress.last_event = Some((mark.session_id().to_owned(), mark.sequence()));
+            self.unsaved_marks.push(mark);
         }
-        if let Err(error) = self.handler.service().save_channel_progress(self.channel_id, &self.progress).await {
+        match self.handler.service().defer_channel_progress(self.channel_id, &self.progress).await {
+            Ok(Some(ticket)) => self.unsaved = Some(ticket),
+            Ok(None) => self.saved(),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot record the last message handled");
+                self.saved();
+            }
+        }
+    }
+
+    /// Makes sure the progress noted is saved: before any reply (so that a bot stopped at any moment sends at most
+    /// one confirmation again: the one whose record it was about to write), when the channel's queue is empty, and
+    /// at the end.
+    async fn save_progress(&mut self) {
+        let Some(ticket) = self.unsaved else { return };
+        let service = self.handler.service();
+        if !service.channel_progress_saved(ticket)
+            && let Err(error) = service.save_channel_progress(self.channel_id, &self.progress).await
+        {
             tracing::warn!(error = %error, "cannot record the last message handled");
         }
+        self.saved();
+    }
+
+    fn saved(&mut self) {
+        self.unsaved = None;
+        self.unsaved_marks.clear();
     }
 
     /// Reads the messages posted after the cursor (within the look-back) and handles each, oldest first, in its own
@@ -210,9 +249,10 @@ impl ChannelWorker {
 
     /// Tells how a command went; a plan's attached images are copied after its confirmation is sent (a download
     /// never delays it), and a warning follows when some could not be copied.
-    async fn answer(&self, to: &IncomingMessage, outcome: Outcome) {
+    async fn answer(&mut self, to: &IncomingMessage, outcome: Outcome) {
         let (outcome, saved) = outcome.into_answer();
         if let Some(reply) = outcome.into_reply() {
+            self.save_progress().await;
             self.reply(to, &reply).await;
         }
         if let Some(plan) = saved

@@ -239,3 +239,72 @@ async fn a_channel_where_nothing_was_handled_yet_is_read_back_from_the_first_mes
     })
     .await;
 }
+
+/// Posts `count` plans of coach `d` at once in the test channel, one a day from 2030-03-01; returns their messages.
+fn post_burst(bot: &TestBot, count: u32) -> Vec<MessageId> {
+    assert!(count <= 61, "March and April");
+    (0..count)
+        .map(|day| {
+            let date = if day < 31 { format!("2030-03-{:02}", day + 1) } else { format!("2030-04-{:02}", day - 30) };
+            bot.emulator.post_message(CHANNEL, ANN, format!("!plan d {date} burst {day}"), vec![]).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_burst_in_one_channel_is_recorded_as_handled_once_answered_and_nothing_is_answered_again() {
+    within(WAIT, async {
+        let mut bot = spawn_bot().await;
+        let posted = post_burst(&bot, 40);
+        replies(&bot, 40).await;
+        handled(&bot, CHANNEL, *posted.last().unwrap()).await;
+
+        // A restart without a resumable session reads the channel back from where the burst was recorded.
+        bot.stop().await.unwrap();
+        bot.emulator.invalidate_sessions();
+        bot.start();
+        bot.emulator.wait_for_gateway(WAIT, "a new session", |s| s.identifies == 2).await.unwrap();
+        bot.say(ANN, "!help", 40).await;
+        assert_eq!(bot.emulator.sent_messages(CHANNEL).len(), 41, "no command of the burst was answered twice");
+        let stats = bot.store.stats().unwrap();
+        assert_eq!((stats.active_plans, stats.history_entries), (40, 40));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_crash_in_a_burst_sends_at_most_one_confirmation_again_and_posts_no_plan_twice() {
+    within(WAIT, async {
+        let mut bot = spawn_bot().await;
+        // Slow replies keep the channel's queue long when the bot dies.
+        bot.emulator.set_rest_delay(Duration::from_millis(30));
+        let posted = post_burst(&bot, 40);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while bot.store.stats().unwrap().active_plans < 20 {
+            assert!(tokio::time::Instant::now() < deadline, "the burst is never half stored");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bot.crash().await;
+        bot.emulator.set_rest_delay(Duration::ZERO);
+        bot.emulator.invalidate_sessions();
+
+        bot.start();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while posted.iter().any(|m| replies_to(&bot, *m).is_empty()) {
+            assert!(tokio::time::Instant::now() < deadline, "a command of the burst is never answered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        handled(&bot, CHANNEL, *posted.last().unwrap()).await;
+        let stats = bot.store.stats().unwrap();
+        assert_eq!((stats.active_plans, stats.history_entries), (40, 40), "each plan posted once");
+        let mut repeated = 0;
+        for message in &posted {
+            let answers = replies_to(&bot, *message);
+            assert!(answers.iter().all(|a| a.starts_with("✅ Plan saved")), "{answers:?}");
+            repeated += answers.len() - 1;
+        }
+        // A channel's progress rides with the next plan's write, and is saved before any later reply is sent.
+        assert!(repeated <= 1, "{repeated} confirmations sent again");
+    })
+    .await;
+}

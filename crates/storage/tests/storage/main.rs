@@ -8,6 +8,7 @@ mod checkpoint;
 mod concurrency;
 mod contract;
 mod legacy;
+mod riders;
 mod robustness;
 mod schema;
 mod search;
