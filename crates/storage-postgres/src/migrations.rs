@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "change_count",
         sql: include_str!("../../../migrations/postgres/0007_change_count.sql"),
     },
+    Migration {
+        version: 8,
+        name: "search_batches",
+        sql: include_str!("../../../migrations/postgres/0008_search_batches.sql"),
+    },
 ];
 
 /// The latest schema version this build knows.

@@ -36,6 +36,22 @@ macro_rules! search_sql {
 const SEARCH: &str = search_sql!("AND ?6 IS NULL");
 const SEARCH_WORDS: &str = search_sql!("AND id IN (SELECT rowid FROM plans_fts WHERE plans_fts MATCH ?6)");
 
+/// Applies the queued changes of plan texts to the full-text index, in order, and empties the queue (see
+/// `migrations/sqlite/0008_search_batches.sql`): run in every write transaction just before its commit, so that the
+/// index gets one new segment per commit rather than one per plan.
+pub(crate) fn apply_pending_words(tx: &Connection) -> rusqlite::Result<()> {
+    let queued = tx.prepare_cached("SELECT 1 FROM plans_fts_pending LIMIT 1")?.exists([])?;
+    if queued {
+        tx.prepare_cached(
+            "INSERT INTO plans_fts (plans_fts, rowid, text) \
+             SELECT command, plan_id, text FROM plans_fts_pending ORDER BY seq",
+        )?
+        .execute([])?;
+        tx.prepare_cached("DELETE FROM plans_fts_pending")?.execute([])?;
+    }
+    Ok(())
+}
+
 const MENTIONS: &str = "SELECT plan_tickers.ticker, COUNT(*), group_concat(DISTINCT plans.coach), MAX(plans.trading_date) \
      FROM plan_tickers JOIN plans ON plans.id = plan_tickers.plan_id \
      WHERE plans.deleted_at IS NULL AND plans.trading_date BETWEEN ?1 AND ?2 \

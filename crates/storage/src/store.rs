@@ -267,7 +267,7 @@ impl SqliteStore {
             applied_at_open,
             rules: std::sync::Arc::new(options.ticker_rules),
             checkpointer,
-            writes: std::sync::Arc::new(GroupCommit::new()),
+            writes: std::sync::Arc::new(GroupCommit::with_before_commit(crate::search::apply_pending_words)),
         })
     }
 
@@ -294,7 +294,7 @@ impl SqliteStore {
         index_tickers(&mut conn, path, &options.ticker_rules)?;
         drop(conn);
         let rules = std::sync::Arc::new(options.ticker_rules);
-        let writes = std::sync::Arc::new(GroupCommit::new());
+        let writes = std::sync::Arc::new(GroupCommit::with_before_commit(crate::search::apply_pending_words));
         Ok(Self { pool, path: None, applied_at_open, rules, checkpointer: None, writes })
     }
 

@@ -89,6 +89,8 @@ pub(crate) struct GroupCommit<C> {
     ended_signal: Condvar,
     /// Small writes that go with the next commit (see [`crate::riders`]).
     riders: Riders,
+    /// Runs in every group's transaction just before its commit; when it fails, the group is rolled back.
+    before_commit: fn(&Connection) -> rusqlite::Result<()>,
 }
 
 impl<C> std::fmt::Debug for GroupCommit<C> {
@@ -108,13 +110,21 @@ enum Outcome<T> {
 }
 
 impl<C: Deref<Target = Connection>> GroupCommit<C> {
+    /// Groups that commit as they are.
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::with_before_commit(|_| Ok(()))
+    }
+
+    /// Groups that run `before_commit` in their transaction just before committing it.
+    pub(crate) fn with_before_commit(before_commit: fn(&Connection) -> rusqlite::Result<()>) -> Self {
         Self {
             turn: Mutex::new(Turn { open: None, numbered: 0 }),
             waiting: AtomicUsize::new(0),
             ended: Mutex::new(Ended::default()),
             ended_signal: Condvar::new(),
             riders: Riders::default(),
+            before_commit,
         }
     }
 
@@ -157,7 +167,7 @@ impl<C: Deref<Target = Connection>> GroupCommit<C> {
             };
         }
         // The commit runs with the turn held: the next write waits here rather than in SQLite's busy handler.
-        let ended = end(&group, &self.riders);
+        let ended = end(&group, &self.riders, self.before_commit);
         drop(turn);
         drop(group);
         self.publish(number, ended.as_ref().err());
@@ -265,15 +275,20 @@ fn sqlite_cause(error: &RepoError) -> rusqlite::Error {
     }
 }
 
-/// Commits the group with the riders waiting (rolls it back when it is broken or the commit fails). A rider that
-/// cannot be written does not fail the group's writes (unless SQLite rolled the transaction back): the riders go
-/// with the next group instead.
-fn end<C: Deref<Target = Connection>>(group: &Group<C>, riders: &Riders) -> Result<(), Arc<rusqlite::Error>> {
+/// Commits the group with the riders waiting, after `before_commit` (rolls it back when it is broken, or
+/// `before_commit` or the commit fails). A rider that cannot be written does not fail the group's writes (unless
+/// SQLite rolled the transaction back): the riders go with the next group instead.
+fn end<C: Deref<Target = Connection>>(
+    group: &Group<C>,
+    riders: &Riders,
+    before_commit: fn(&Connection) -> rusqlite::Result<()>,
+) -> Result<(), Arc<rusqlite::Error>> {
     let conn = &*group.conn;
     let _guard = RollbackUnlessEnded(conn);
     if let Some(why) = &group.broken {
         return Err(Arc::clone(why));
     }
+    before_commit(conn).map_err(Arc::new)?;
     let taken = riders.take();
     let ridden = match taken.write(conn) {
         Ok(()) => true,

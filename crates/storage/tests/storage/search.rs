@@ -141,3 +141,46 @@ fn a_failed_write_leaves_tickers_and_words_as_they_were() {
     assert_eq!(by_ticker(&store, "TSLA"), ["TSLA breakout"]);
     assert!(by_words(&store, "gap").is_empty());
 }
+
+#[test]
+fn words_stay_in_step_with_texts_when_many_threads_write_at_once() {
+    let dir = TestDir::new();
+    let store = open(&dir.db());
+    let day = |t: usize, n: usize| {
+        let k = (t / 4) * 20 + n;
+        if k < 31 { format!("2025-01-{:02}", k + 1) } else { format!("2025-02-{:02}", k - 30) }
+    };
+    // Eight threads' writes share transactions (a savepoint each); the index is written once per commit.
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (store, day) = (&store, &day);
+            scope.spawn(move || {
+                for n in 0..20 {
+                    let coach = ["d", "i", "s", "n"][t % 4];
+                    let plan = store
+                        .insert(new_plan(coach, &day(t, n), &format!("first{t}x{n} common"), author(1, "Ann")), at(0))
+                        .unwrap();
+                    if n % 3 == 0 {
+                        store
+                            .change(plan.id, edit(&format!("second{t}x{n} common")), &author(1, "Ann"), at(1), None)
+                            .unwrap();
+                    }
+                }
+            });
+        }
+    });
+    for t in 0..8 {
+        for n in 0..20 {
+            if n % 3 == 0 {
+                assert_eq!(by_words(&store, &format!("second{t}x{n}")), [format!("second{t}x{n} common")]);
+                assert!(by_words(&store, &format!("first{t}x{n}")).is_empty(), "an edit takes the old words out");
+            } else {
+                assert_eq!(by_words(&store, &format!("first{t}x{n}")), [format!("first{t}x{n} common")]);
+            }
+        }
+    }
+    let conn = raw(&dir.db());
+    assert_eq!(count(&conn, "plans_fts_pending"), 0, "every commit applied its queue");
+    // FTS5's own check of the index against the texts it was built from.
+    conn.execute("INSERT INTO plans_fts (plans_fts, rank) VALUES ('integrity-check', 1)", []).unwrap();
+}
