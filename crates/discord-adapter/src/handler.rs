@@ -2,8 +2,8 @@
 //! and write the reply. The gateway runner feeds it; tests can call it directly.
 
 use core_model::image::source_key;
-use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, Plan, PlanSource, charts_of_message};
-use service::{EditPlan, PlanService, PostPlan, ServiceError};
+use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, Plan, PlanSource, TradingDate, charts_of_message};
+use service::{EditPlan, MessagePost, PlanService, PostPlan, ServiceError};
 
 use crate::archive::{ChartArchiver, shorten};
 use crate::command::{self, Command};
@@ -228,27 +228,34 @@ impl CommandHandler {
                 // and noting the message as handled) already posted its plan, or re-posted it, even if a later
                 // message has re-posted it since. Nothing is posted again; while the plan still comes from this
                 // message, its confirmation is sent again, since the first one may never have left, and its images
-                // not copied yet are copied after it (the previous run may have stopped before copying them).
-                if let Some(plan) = service.plan_posted_by_message(message.message_id).await? {
-                    tracing::info!(message_id = message.message_id, "message already handled; nothing posted again");
-                    if plan.source.message_id != Some(message.message_id) || plan.is_deleted() {
-                        return Ok(Outcome::Done(None));
-                    }
-                    let reply = format::posted(roster, &service::Posted::Created(plan.clone()));
-                    return Ok(Outcome::Saved { reply, plan: Box::new(plan) });
-                }
-                let coach = service.parse_coach(&coach)?;
-                let text = service.parse_text(&text)?;
-                let charts = charts_of_message(&message.attachments, text.as_str());
-                let source = PlanSource {
-                    guild_id: message.guild_id,
-                    channel_id: Some(message.channel_id),
-                    channel_name: message.channel_name.clone(),
-                    message_id: Some(message.message_id),
+                // not copied yet are copied after it (the previous run may have stopped before copying them). The
+                // service checks that in the same trip to storage as the insert; a post refused before it gets that
+                // far (the roster or the rules may have changed since) is checked here.
+                let posted = match self.post_message(message, coach, date, text).await {
+                    Ok(posted) => posted,
+                    Err(error) => match service.plan_posted_by_message(message.message_id).await? {
+                        Some(plan) => MessagePost::Earlier(plan),
+                        None => return Err(error),
+                    },
                 };
-                let posted = service.post(&message.author, PostPlan { coach, date, text, charts, source }).await?;
+                let posted = match posted {
+                    MessagePost::Posted(posted) => posted,
+                    MessagePost::Earlier(plan) => {
+                        tracing::info!(
+                            message_id = message.message_id,
+                            "message already handled; nothing posted again"
+                        );
+                        if plan.source.message_id != Some(message.message_id) || plan.is_deleted() {
+                            return Ok(Outcome::Done(None));
+                        }
+                        service::Posted::Created(plan)
+                    }
+                };
                 let reply = format::posted(roster, &posted);
-                return Ok(Outcome::Saved { reply, plan: Box::new(posted.plan().clone()) });
+                let plan = match posted {
+                    service::Posted::Created(plan) | service::Posted::Replaced(plan) => plan,
+                };
+                return Ok(Outcome::Saved { reply, plan: Box::new(plan) });
             }
             Command::Edit { coach, date, text } => {
                 let coach = service.parse_coach(&coach)?;
@@ -284,6 +291,27 @@ impl CommandHandler {
             Command::Help { topic } => format::help(prefix, topic.as_deref(), roster),
         };
         Ok(Outcome::Done(Some(reply)))
+    }
+
+    /// Posts the plan of a `!plan` (or `/plan`) message, unless the message posted before.
+    async fn post_message(
+        &self,
+        message: &IncomingMessage,
+        coach: String,
+        date: Option<TradingDate>,
+        text: String,
+    ) -> Result<MessagePost, ServiceError> {
+        let service = &self.service;
+        let coach = service.parse_coach(&coach)?;
+        let text = service.parse_text(&text)?;
+        let charts = charts_of_message(&message.attachments, text.as_str());
+        let source = PlanSource {
+            guild_id: message.guild_id,
+            channel_id: Some(message.channel_id),
+            channel_name: message.channel_name.clone(),
+            message_id: Some(message.message_id),
+        };
+        service.post_message(&message.author, PostPlan { coach, date, text, charts, source }).await
     }
 
     /// `!search`: a cashtag is a ticker; one word is a ticker or a word (plans matching either); several words

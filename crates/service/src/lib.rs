@@ -63,6 +63,16 @@ pub enum Posted {
     Replaced(Plan),
 }
 
+/// What became of a plan posted from a chat message ([`PlanService::post_message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessagePost {
+    /// Posted now.
+    Posted(Posted),
+    /// The message had posted or re-posted this plan before (the newest such, deleted or not; a later message may
+    /// have re-posted it since): nothing was posted now.
+    Earlier(Plan),
+}
+
 impl Posted {
     /// The plan as stored.
     pub fn plan(&self) -> &Plan {
@@ -257,6 +267,31 @@ impl PlanService {
     /// [`ServiceError::AlreadyPosted`] (naming the author, and telling an admin the edit command to use), and storage
     /// failures. Nothing is stored when it fails.
     pub async fn post(&self, actor: &Actor, request: PostPlan) -> Result<Posted, ServiceError> {
+        match self.post_checked(actor, request, None).await? {
+            MessagePost::Posted(posted) => Ok(posted),
+            // Only a post made with `post_message` is checked against what its message posted before.
+            MessagePost::Earlier(plan) => Ok(Posted::Created(plan)),
+        }
+    }
+
+    /// Posts a plan from the chat message named in `request.source`, as [`Self::post`] does, unless that message
+    /// posted or re-posted a plan before (a message delivered twice, after a reconnect or a restart): then nothing is
+    /// posted and that plan is returned (see [`Self::plan_posted_by_message`]). The check and the insert of a new plan
+    /// take one trip to storage.
+    ///
+    /// # Errors
+    /// As [`Self::post`].
+    pub async fn post_message(&self, actor: &Actor, request: PostPlan) -> Result<MessagePost, ServiceError> {
+        let message_id = request.source.message_id;
+        self.post_checked(actor, request, message_id).await
+    }
+
+    async fn post_checked(
+        &self,
+        actor: &Actor,
+        request: PostPlan,
+        mut posted_by: Option<u64>,
+    ) -> Result<MessagePost, ServiceError> {
         let date = request.date.unwrap_or_else(|| self.today());
         let span = tracing::info_span!("post_plan", coach = %request.coach, %date, user_id = %actor.user_id);
         async move {
@@ -278,12 +313,23 @@ impl PlanService {
                     charts: request.charts.clone(),
                 };
                 let at = self.clock.now();
-                let inserted = self.storage(move |s| s.insert(new, at)).await;
+                let earlier_of = posted_by.take();
+                let inserted = self
+                    .storage(move |s| {
+                        if let Some(message_id) = earlier_of
+                            && let Some(plan) = s.find_by_posting_message(message_id)?
+                        {
+                            return Ok(Err(plan));
+                        }
+                        s.insert(new, at).map(Ok)
+                    })
+                    .await;
                 match inserted {
-                    Ok(plan) => {
+                    Ok(Ok(plan)) => {
                         self.changes.wrote();
-                        return Ok(Posted::Created(plan));
+                        return Ok(MessagePost::Posted(Posted::Created(plan)));
                     }
+                    Ok(Err(earlier)) => return Ok(MessagePost::Earlier(earlier)),
                     Err(RepoError::Duplicate { .. }) => {}
                     Err(e) => return Err(ServiceError::from_repo(e)),
                 }
@@ -297,7 +343,7 @@ impl PlanService {
                     source: request.source.clone(),
                 };
                 match self.change(&existing, change, actor.as_author(), None).await {
-                    Ok(plan) => return Ok(Posted::Replaced(plan)),
+                    Ok(plan) => return Ok(MessagePost::Posted(Posted::Replaced(plan))),
                     Err(RepoError::Deleted(_)) => continue,
                     Err(e) => return Err(ServiceError::from_repo(e)),
                 }

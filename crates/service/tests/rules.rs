@@ -8,7 +8,7 @@ use core_model::{
     Actor, Author, ChartKind, Clock, CoachId, HistoryAction, HistoryEntry, HistoryQuery, NewChart, NewPlan, Plan,
     PlanChange, PlanId, PlanRepository, PlanSource, RepoError, RoleId, StatusStore, StoreStats, TradingDate, UserId,
 };
-use service::{EditPlan, Operation, PlanService, Policy, PostPlan, Posted, ServiceError};
+use service::{EditPlan, MessagePost, Operation, PlanService, Policy, PostPlan, Posted, ServiceError};
 
 use core_model::testing::ManualClock as FixedClock;
 
@@ -106,6 +106,30 @@ async fn post_stores_a_plan_for_today_in_the_market_time_zone() {
     assert_eq!(plan.author, Author { user_id: Some(ANN), display_name: "Ann".into() });
     assert_eq!(plan.source.message_id, Some(500));
     assert_eq!(f.stored("d").await.unwrap().text, "Long NVDA above 950");
+}
+
+#[tokio::test]
+async fn a_message_delivered_again_posts_nothing_and_gets_the_plan_it_posted() {
+    let f = fixture();
+    let MessagePost::Posted(Posted::Created(first)) =
+        f.service.post_message(&ann(), post_request("d", "v1")).await.unwrap()
+    else {
+        panic!("the first delivery posts")
+    };
+    // The same message again (message 500), even with another text, posts nothing.
+    let again = f.service.post_message(&ann(), post_request("d", "v1 edited meanwhile")).await.unwrap();
+    assert_eq!(again, MessagePost::Earlier(first.clone()));
+    // Still the plan it posted once deleted: a replay does not bring a deleted plan back.
+    f.service.sync_source_delete(500).await.unwrap().unwrap();
+    let MessagePost::Earlier(deleted) = f.service.post_message(&ann(), post_request("d", "v1")).await.unwrap() else {
+        panic!("a replay after the deletion posts nothing")
+    };
+    assert!(deleted.is_deleted());
+    // Another message posts; `post` (the API's) never looks at earlier messages.
+    let mut other = post_request("d", "v2");
+    other.source.message_id = Some(501);
+    assert!(matches!(f.service.post_message(&ann(), other).await.unwrap(), MessagePost::Posted(Posted::Created(_))));
+    assert_eq!(f.stored("d").await.unwrap().text, "v2");
 }
 
 #[tokio::test]
