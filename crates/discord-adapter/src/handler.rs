@@ -252,10 +252,7 @@ impl CommandHandler {
                     }
                 };
                 let reply = format::posted(roster, &posted);
-                let plan = match posted {
-                    service::Posted::Created(plan) | service::Posted::Replaced(plan) => plan,
-                };
-                return Ok(Outcome::Saved { reply, plan: Box::new(plan) });
+                return Ok(Outcome::Saved { reply, plan: Box::new(posted.into_plan()) });
             }
             Command::Edit { coach, date, text } => {
                 let coach = service.parse_coach(&coach)?;

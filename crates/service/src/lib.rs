@@ -80,6 +80,13 @@ impl Posted {
             Self::Created(p) | Self::Replaced(p) => p,
         }
     }
+
+    /// The plan as stored, taken out.
+    pub fn into_plan(self) -> Plan {
+        match self {
+            Self::Created(p) | Self::Replaced(p) => p,
+        }
+    }
 }
 
 /// A change of an existing plan's text, and optionally of its charts.

@@ -33,6 +33,15 @@ async fn handled(bot: &TestBot, channel: ChannelId, message: MessageId) {
     }
 }
 
+/// Waits until `done` holds; fails with `never` once `WAIT` has passed.
+async fn until(never: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{never}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn stored_session(bot: &TestBot) -> StoredSession {
     bot.store.stored_session().unwrap().expect("a saved, readable session").0
 }
@@ -216,11 +225,7 @@ async fn a_channel_where_nothing_was_handled_yet_is_read_back_from_the_first_mes
         bot.emulator.set_rest_delay(Duration::from_secs(3));
         bot.emulator.post_message(CHANNEL, ANN, "!plan d 2030-02-01 first", vec![]).unwrap();
         let second = bot.emulator.post_message(CHANNEL, BOB, "!plan i 2030-02-01 second", vec![]).unwrap();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while bot.plan_on("d", "2030-02-01").is_none() {
-            assert!(tokio::time::Instant::now() < deadline, "the first plan is never stored");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until("the first plan is never stored", || bot.plan_on("d", "2030-02-01").is_some()).await;
         bot.crash().await;
         assert!(bot.plan_on("i", "2030-02-01").is_none(), "the second command was not handled yet");
         assert!(bot.store.status("bot.cursor.200").unwrap().is_none(), "nothing was noted as handled");
@@ -228,11 +233,7 @@ async fn a_channel_where_nothing_was_handled_yet_is_read_back_from_the_first_mes
         bot.emulator.invalidate_sessions();
 
         bot.start();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while replies_to(&bot, second).is_empty() {
-            assert!(tokio::time::Instant::now() < deadline, "the second command is never answered");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until("the second command is never answered", || !replies_to(&bot, second).is_empty()).await;
         assert_eq!(bot.plan_on("i", "2030-02-01").unwrap().source.message_id, Some(second.get()));
         let stats = bot.store.stats().unwrap();
         assert_eq!((stats.active_plans, stats.history_entries), (2, 2), "each plan once");
@@ -279,21 +280,14 @@ async fn a_crash_in_a_burst_sends_at_most_one_confirmation_again_and_posts_no_pl
         // Slow replies keep the channel's queue long when the bot dies.
         bot.emulator.set_rest_delay(Duration::from_millis(30));
         let posted = post_burst(&bot, 40);
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while bot.store.stats().unwrap().active_plans < 20 {
-            assert!(tokio::time::Instant::now() < deadline, "the burst is never half stored");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        until("the burst is never half stored", || bot.store.stats().unwrap().active_plans >= 20).await;
         bot.crash().await;
         bot.emulator.set_rest_delay(Duration::ZERO);
         bot.emulator.invalidate_sessions();
 
         bot.start();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while posted.iter().any(|m| replies_to(&bot, *m).is_empty()) {
-            assert!(tokio::time::Instant::now() < deadline, "a command of the burst is never answered");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until("a command of the burst is never answered", || posted.iter().all(|m| !replies_to(&bot, *m).is_empty()))
+            .await;
         handled(&bot, CHANNEL, *posted.last().unwrap()).await;
         let stats = bot.store.stats().unwrap();
         assert_eq!((stats.active_plans, stats.history_entries), (40, 40), "each plan posted once");
