@@ -1,13 +1,14 @@
 //! How the store runs its transactions: a read in one deferred transaction, and writes in groups (the writes that
-//! threads of the process make at the same time go into one transaction and one commit, each in a savepoint of its
-//! own). `BEGIN`, `COMMIT` and the savepoints are prepared statements kept in each connection's cache, not parsed
-//! again every time.
+//! threads of the process make at the same time go into one transaction and one commit, each but the first in a
+//! savepoint of its own). `BEGIN`, `COMMIT` and the savepoints are prepared statements kept in each connection's
+//! cache, not parsed again every time.
 //!
 //! A commit costs the same for one write as for several (the log's frames of the pages they share, the full-text
 //! index's flush, the change count's page, the lock), so a burst of plans in several channels pays it once per group
 //! instead of once per plan. A write alone pays nothing more: with no other write waiting it commits at once. Each
 //! write still returns only after the commit that holds it, so a caller never reports as stored what a crash could
-//! undo, and one write's failure (say, a second active plan for a coach and date) rolls back its savepoint alone.
+//! undo, and one write's failure (say, a second active plan for a coach and date) rolls back its savepoint alone (or,
+//! for the first write of a group, the group, which holds nothing else yet).
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -204,12 +205,17 @@ impl<C: Deref<Target = Connection>> GroupCommit<C> {
 
 /// Runs `f` in a savepoint of the group: kept when it succeeds, rolled back otherwise (a panic included, which the
 /// caller resumes once the group is taken care of).
+///
+/// The group's first write takes no savepoint (a savepoint copies every page the write changes into SQLite's
+/// statement journal, in case it is rolled back): nothing else is in the transaction yet, so when it fails the group
+/// is rolled back whole and ends there.
 fn in_savepoint<C: Deref<Target = Connection>, T>(
     group: &mut Group<C>,
     f: impl FnOnce(&Connection) -> Result<T, RepoError>,
 ) -> Outcome<T> {
     let conn = &*group.conn;
-    if let Err(error) = run(conn, "SAVEPOINT write") {
+    let first = group.members == 0;
+    if !first && let Err(error) = run(conn, "SAVEPOINT write") {
         let outcome = Outcome::Done(Err(crate::error::repo_error(clone_error(&error))));
         group.broken = Some(Arc::new(error));
         return outcome;
@@ -233,6 +239,14 @@ fn in_savepoint<C: Deref<Target = Connection>, T>(
         };
     }
     let kept = matches!(outcome, Outcome::Done(Ok(_)));
+    if first {
+        if kept {
+            group.members += 1;
+        } else {
+            group.broken = Some(Arc::new(rolled_back("the group's first write failed")));
+        }
+        return outcome;
+    }
     let closed = if kept {
         run(conn, "RELEASE write")
     } else {
@@ -416,6 +430,25 @@ mod tests {
         assert!(panicked.is_err(), "the panic reaches the caller");
         execute(&writes, &path, "INSERT INTO child (thread, n) VALUES (2, 2)").unwrap();
         assert_eq!(count(&path, "SELECT COUNT(*) FROM child WHERE thread = 1"), 0);
+        assert_eq!(count(&path, "SELECT COUNT(*) FROM child WHERE thread = 2"), 1);
+    }
+
+    #[test]
+    fn a_first_write_that_fails_keeps_nothing_and_the_next_write_commits() {
+        let (_dir, path) = setup();
+        let writes = GroupCommit::<Box<Connection>>::new();
+        // Alone, each write is the first of its group: the one that fails after a change of its own has no
+        // savepoint to roll back to, and the group goes back whole.
+        let failed = writes.write(
+            || Ok(boxed(connect(&path))),
+            |conn| -> Result<(), RepoError> {
+                conn.execute("INSERT INTO child (thread, n) VALUES (1, 1)", []).map_err(crate::error::repo_error)?;
+                Err(RepoError::NotFound(core_model::PlanId(1)))
+            },
+        );
+        assert!(matches!(failed, Err(RepoError::NotFound(_))), "{failed:?}");
+        execute(&writes, &path, "INSERT INTO child (thread, n) VALUES (2, 2)").unwrap();
+        assert_eq!(count(&path, "SELECT COUNT(*) FROM child WHERE thread = 1"), 0, "the failed write left nothing");
         assert_eq!(count(&path, "SELECT COUNT(*) FROM child WHERE thread = 2"), 1);
     }
 
