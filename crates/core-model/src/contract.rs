@@ -10,9 +10,9 @@ use std::thread;
 use jiff::Timestamp;
 
 use crate::{
-    Author, ChartImage, ChartImageStore, ChartKind, CoachId, HistoryAction, HistoryQuery, ImageDigest, MentionQuery,
-    NewChart, NewPlan, Plan, PlanChange, PlanId, PlanRepository, PlanSearch, PlanSource, PlanText, RepoError,
-    SearchCursor, SearchQuery, StatusStore, TextQuery, Ticker, TradingDate, UserId,
+    Author, ChartImage, ChartImageStore, ChartKind, CoachId, HistoryAction, HistoryQuery, ImageDigest, Inserted,
+    MentionQuery, NewChart, NewPlan, Plan, PlanChange, PlanId, PlanRepository, PlanSearch, PlanSource, PlanText,
+    RepoError, SearchCursor, SearchQuery, StatusStore, TextQuery, Ticker, TradingDate, UserId,
 };
 
 mod access;
@@ -28,7 +28,7 @@ where
     S: PlanRepository + StatusStore,
     F: Fn() -> S,
 {
-    let cases: [Case<S>; 16] = [
+    let cases: [Case<S>; 17] = [
         ("insert_round_trips_every_field", insert_round_trips_every_field),
         ("second_active_plan_is_a_duplicate", second_active_plan_is_a_duplicate),
         ("deleted_plan_can_be_posted_again", deleted_plan_can_be_posted_again),
@@ -39,6 +39,7 @@ where
         ("lists_by_date_and_author", lists_by_date_and_author),
         ("history_is_newest_first_and_filtered", history_is_newest_first_and_filtered),
         ("source_message_finds_newest_plan", source_message_finds_newest_plan),
+        ("a_message_posts_one_plan_however_often_delivered", a_message_posts_one_plan_however_often_delivered),
         ("repost_replaces_text_charts_and_source", repost_replaces_text_charts_and_source),
         ("stats_count_everything", stats_count_everything),
         ("status_values_are_overwritten", status_values_are_overwritten),
@@ -408,6 +409,46 @@ fn repost(text: &str, charts: Vec<NewChart>, message_id: u64) -> PlanChange {
         message_id: Some(message_id),
     };
     PlanChange::Repost { text: PlanText::new(text).unwrap(), charts, source }
+}
+
+fn a_message_posts_one_plan_however_often_delivered<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    let ann = author(1, "Ann");
+    let mut new = new_plan("d", "2025-11-09", "first", ann.clone());
+    new.source.message_id = Some(77);
+    let Inserted::New(plan) = store.insert_unless_posted(77, new.clone(), at(0)).unwrap() else {
+        panic!("a message never seen posts its plan");
+    };
+    assert_eq!(store.get(plan.id).unwrap().unwrap(), plan);
+    assert_eq!(
+        store.insert_unless_posted(77, new.clone(), at(1)).unwrap(),
+        Inserted::Earlier(plan.clone()),
+        "delivered again, it posts nothing"
+    );
+
+    let reposted = store.change(plan.id, repost("again", vec![], 78), &ann, at(2), None).unwrap();
+    assert_eq!(
+        store.insert_unless_posted(77, new.clone(), at(3)).unwrap(),
+        Inserted::Earlier(reposted.clone()),
+        "the plan it posted, as it is now, even after a later message re-posted it"
+    );
+    store.change(plan.id, PlanChange::Delete, &ann, at(4), None).unwrap();
+    let Inserted::Earlier(deleted) = store.insert_unless_posted(78, new.clone(), at(5)).unwrap() else {
+        panic!("a message that re-posted a plan since deleted posts nothing either");
+    };
+    assert_eq!((deleted.id, deleted.deleted_at), (plan.id, Some(at(4))));
+
+    new.source.message_id = Some(79);
+    let Inserted::New(second) = store.insert_unless_posted(79, new.clone(), at(6)).unwrap() else {
+        panic!("another message posts a plan where only a deleted one is");
+    };
+    assert_ne!(second.id, plan.id);
+    let mut other = new_plan("d", "2025-11-09", "third", ann);
+    other.source.message_id = Some(80);
+    let err = store.insert_unless_posted(80, other, at(7)).unwrap_err();
+    assert!(matches!(err, RepoError::Duplicate { .. }), "the one-active-plan rule holds: {err:?}");
+    assert_eq!(store.find_by_posting_message(80).unwrap(), None, "a refused post names no message");
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.active_plans, stats.deleted_plans), (1, 1), "two plans in all");
 }
 
 fn repost_replaces_text_charts_and_source<S: PlanRepository + StatusStore>(store: Arc<S>) {

@@ -43,8 +43,8 @@ pub use identity::{Actor, Author, RoleId, UserId};
 pub use image::{ArchivedImage, BadImageDigest, ChartImage, ImageDigest};
 pub use plan::{HistoryAction, HistoryEntry, HistoryQuery, NewPlan, Plan, PlanChange, PlanId, PlanSource};
 pub use ports::{
-    BoxError, ChartImageStore, Clock, PlanRepository, PlanSearch, RepoError, SchemaStatus, StatusRecord, StatusStore,
-    StatusTicket, StoreStats, SystemClock,
+    BoxError, ChartImageStore, Clock, Inserted, PlanRepository, PlanSearch, RepoError, SchemaStatus, StatusRecord,
+    StatusStore, StatusTicket, StoreStats, SystemClock,
 };
 pub use search::{
     BadCursor, MentionQuery, SearchCursor, SearchPage, SearchQuery, TextQuery, TextTerm, TickerMention, UNLISTED_RANK,

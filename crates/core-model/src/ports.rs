@@ -98,6 +98,15 @@ pub struct StoreStats {
     pub last_date: Option<TradingDate>,
 }
 
+/// What [`PlanRepository::insert_unless_posted`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// The plan is stored.
+    New(Plan),
+    /// Nothing is stored: the message posted this plan already.
+    Earlier(Plan),
+}
+
 /// Storage of plans, their charts and their history.
 ///
 /// Contract (checked for every implementation by the contract suite in [`crate::contract`]):
@@ -119,6 +128,22 @@ pub trait PlanRepository: PlanSearch + Send + Sync + 'static {
     /// # Errors
     /// See the trait's contract.
     fn insert(&self, plan: NewPlan, at: Timestamp) -> Result<Plan, RepoError>;
+
+    /// Stores a new plan, unless the chat message `message_id` posted or re-posted a plan already (a message
+    /// delivered again): then nothing is stored and that plan, as [`find_by_posting_message`] finds it, is returned.
+    /// The default looks, then inserts; a store with transactions does both in one, so that two deliveries of a
+    /// message at once store one plan at most and the check costs no transaction of its own.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    ///
+    /// [`find_by_posting_message`]: Self::find_by_posting_message
+    fn insert_unless_posted(&self, message_id: u64, plan: NewPlan, at: Timestamp) -> Result<Inserted, RepoError> {
+        match self.find_by_posting_message(message_id)? {
+            Some(earlier) => Ok(Inserted::Earlier(earlier)),
+            None => self.insert(plan, at).map(Inserted::New),
+        }
+    }
 
     /// Applies a change to a plan.
     ///

@@ -17,7 +17,7 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use core_model::{
-    Actor, Author, BoxError, Clock, CoachId, HistoryEntry, HistoryQuery, NewChart, NewPlan, Plan, PlanChange,
+    Actor, Author, BoxError, Clock, CoachId, HistoryEntry, HistoryQuery, Inserted, NewChart, NewPlan, Plan, PlanChange,
     PlanRepository, PlanSource, PlanText, RepoError, StatusRecord, StatusStore, StoreStats, TradingDate, UnknownCoach,
     UserId,
 };
@@ -284,7 +284,7 @@ impl PlanService {
     /// Posts a plan from the chat message named in `request.source`, as [`Self::post`] does, unless that message
     /// posted or re-posted a plan before (a message delivered twice, after a reconnect or a restart): then nothing is
     /// posted and that plan is returned (see [`Self::plan_posted_by_message`]). The check and the insert of a new plan
-    /// take one trip to storage.
+    /// are one transaction (see [`PlanRepository::insert_unless_posted`]).
     ///
     /// # Errors
     /// As [`Self::post`].
@@ -322,21 +322,17 @@ impl PlanService {
                 let at = self.clock.now();
                 let earlier_of = posted_by.take();
                 let inserted = self
-                    .storage(move |s| {
-                        if let Some(message_id) = earlier_of
-                            && let Some(plan) = s.find_by_posting_message(message_id)?
-                        {
-                            return Ok(Err(plan));
-                        }
-                        s.insert(new, at).map(Ok)
+                    .storage(move |s| match earlier_of {
+                        Some(message_id) => s.insert_unless_posted(message_id, new, at),
+                        None => s.insert(new, at).map(Inserted::New),
                     })
                     .await;
                 match inserted {
-                    Ok(Ok(plan)) => {
+                    Ok(Inserted::New(plan)) => {
                         self.changes.wrote();
                         return Ok(MessagePost::Posted(Posted::Created(plan)));
                     }
-                    Ok(Err(earlier)) => return Ok(MessagePost::Earlier(earlier)),
+                    Ok(Inserted::Earlier(earlier)) => return Ok(MessagePost::Earlier(earlier)),
                     Err(RepoError::Duplicate { .. }) => {}
                     Err(e) => return Err(ServiceError::from_repo(e)),
                 }

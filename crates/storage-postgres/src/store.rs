@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use core_model::transition::{apply_change, create_plan};
 use core_model::{
-    Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
-    PlanSearch, RepoError, SchemaStatus, SearchPage, SearchQuery, StatusRecord, StatusStore, StoreStats, TickerMention,
-    TickerRules, TradingDate, UserId, event_of,
+    Author, CoachId, HistoryEntry, HistoryQuery, Inserted, MentionQuery, NewPlan, Plan, PlanChange, PlanId,
+    PlanRepository, PlanSearch, RepoError, SchemaStatus, SearchPage, SearchQuery, StatusRecord, StatusStore,
+    StoreStats, TickerMention, TickerRules, TradingDate, UserId, event_of,
 };
 use jiff::Timestamp;
 use postgres::types::ToSql;
@@ -279,6 +279,22 @@ impl PgStore {
         self.pool.get().map_err(pool_error)
     }
 
+    /// Stores a new plan, its charts and its first history entry in the write transaction `tx`.
+    fn insert_in(&self, tx: &mut Tx<'_>, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
+        let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
+        let id = rows::insert_plan(tx, &plan).map_err(|e| match e {
+            rows::WriteError::Db(e) => plan_write_error(e, &plan.coach, plan.date),
+            rows::WriteError::Repo(e) => e,
+        })?;
+        plan.id = id;
+        for chart in &plan.charts {
+            rows::insert_chart(tx, id, chart)?;
+        }
+        rows::insert_history(tx, &plan, &entry)?;
+        access::announce(tx, event_of(entry.action), &plan, at)?;
+        Ok(plan)
+    }
+
     /// Runs `f` in one repeatable-read, read-only transaction: it sees one consistent state of the database.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
         self.transaction(true, f)
@@ -331,19 +347,14 @@ impl PgStore {
 impl PlanRepository for PgStore {
     fn insert(&self, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
         let at = rows::to_micros(at);
-        self.write(|tx| {
-            let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
-            let id = rows::insert_plan(tx, &plan).map_err(|e| match e {
-                rows::WriteError::Db(e) => plan_write_error(e, &plan.coach, plan.date),
-                rows::WriteError::Repo(e) => e,
-            })?;
-            plan.id = id;
-            for chart in &plan.charts {
-                rows::insert_chart(tx, id, chart)?;
-            }
-            rows::insert_history(tx, &plan, &entry)?;
-            access::announce(tx, event_of(entry.action), &plan, at)?;
-            Ok(plan)
+        self.write(|tx| self.insert_in(tx, new, at))
+    }
+
+    fn insert_unless_posted(&self, message_id: u64, new: NewPlan, at: Timestamp) -> Result<Inserted, RepoError> {
+        let at = rows::to_micros(at);
+        self.write(|tx| match rows::plan_by_posting_message(tx, message_id)? {
+            Some(earlier) => Ok(Inserted::Earlier(earlier)),
+            None => self.insert_in(tx, new, at).map(Inserted::New),
         })
     }
 

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use core_model::transition::{apply_change, create_plan};
 use core_model::{
-    Author, CoachId, HistoryEntry, HistoryQuery, MentionQuery, NewPlan, Plan, PlanChange, PlanId, PlanRepository,
-    PlanSearch, RepoError, SearchPage, SearchQuery, StatusRecord, StatusStore, StatusTicket, StoreStats, TickerMention,
-    TickerRules, TradingDate, UserId, event_of,
+    Author, CoachId, HistoryEntry, HistoryQuery, Inserted, MentionQuery, NewPlan, Plan, PlanChange, PlanId,
+    PlanRepository, PlanSearch, RepoError, SearchPage, SearchQuery, StatusRecord, StatusStore, StatusTicket,
+    StoreStats, TickerMention, TickerRules, TradingDate, UserId, event_of,
 };
 use jiff::Timestamp;
 use r2d2::{Pool, PooledConnection};
@@ -342,6 +342,19 @@ impl SqliteStore {
         transactions::read(&conn, f).map_err(repo_error)
     }
 
+    /// Stores a new plan, its charts and its first history entry in the write transaction `tx`.
+    fn insert_in(&self, tx: &Connection, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
+        let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
+        let id = rows::insert_plan(tx, &plan, None).map_err(|e| plan_write_error(e, &plan.coach, plan.date))?;
+        plan.id = id;
+        for chart in &plan.charts {
+            rows::insert_chart(tx, id, chart, None).map_err(repo_error)?;
+        }
+        rows::insert_history(tx, &plan, &entry, None).map_err(repo_error)?;
+        access::announce(tx, event_of(entry.action), &plan, at)?;
+        Ok(plan)
+    }
+
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, possibly with other threads' writes of the moment (see
     /// [`transactions`]): no other writer runs between its reads and its writes, nothing of it is kept unless all of
     /// it succeeds, and it returns once committed.
@@ -357,16 +370,14 @@ impl SqliteStore {
 impl PlanRepository for SqliteStore {
     fn insert(&self, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
         let at = timestamp::to_micros(at);
-        self.write(|tx| {
-            let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
-            let id = rows::insert_plan(tx, &plan, None).map_err(|e| plan_write_error(e, &plan.coach, plan.date))?;
-            plan.id = id;
-            for chart in &plan.charts {
-                rows::insert_chart(tx, id, chart, None).map_err(repo_error)?;
-            }
-            rows::insert_history(tx, &plan, &entry, None).map_err(repo_error)?;
-            access::announce(tx, event_of(entry.action), &plan, at)?;
-            Ok(plan)
+        self.write(|tx| self.insert_in(tx, new, at))
+    }
+
+    fn insert_unless_posted(&self, message_id: u64, new: NewPlan, at: Timestamp) -> Result<Inserted, RepoError> {
+        let at = timestamp::to_micros(at);
+        self.write(|tx| match rows::plan_by_posting_message(tx, message_id).map_err(repo_error)? {
+            Some(earlier) => Ok(Inserted::Earlier(earlier)),
+            None => self.insert_in(tx, new, at).map(Inserted::New),
         })
     }
 
