@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::load;
-use crate::process::{self, Product};
+use crate::process::{self, Memory, Product};
 use crate::seed;
 
 /// What to run.
@@ -35,23 +35,43 @@ pub fn run(bin_dir: &Path, options: &FootprintOptions) -> Result<()> {
 
     println!("| database | start to /health 200, ms (each start) | median ms |");
     println!("| --- | --- | ---: |");
+    let mut idle = Vec::new();
     for (label, fresh) in [("new (created and migrated at start)", true), ("a year of plans", false)] {
         let mut times = Vec::new();
         for i in 0..options.starts {
             let database = if fresh { dir.path().join(format!("fresh-{i}.db")) } else { year.clone() };
             let (mut server, _, healthy) = start(&plan_server, dir.path(), &database)?;
             times.push(healthy.as_secs_f64() * 1000.0);
+            if !fresh {
+                std::thread::sleep(options.settle);
+                idle.push(server.memory()?);
+            }
             server.stop();
         }
-        let mut sorted = times.clone();
-        sorted.sort_by(f64::total_cmp);
         let each: Vec<String> = times.iter().map(|t| format!("{t:.0}")).collect();
-        println!("| {label} | {} | {:.0} |", each.join(", "), sorted[sorted.len() / 2]);
+        println!("| {label} | {} | {:.0} |", each.join(", "), median(times, |t| t));
+    }
+
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "\n| plan-server idle, {} s after healthy (mock mode, a year of plans) | each start | median MiB |",
+        options.settle.as_secs()
+    );
+    println!("| --- | --- | ---: |");
+    type Part = fn(&Memory) -> u64;
+    let parts: [(&str, Part); 3] = [
+        ("RSS", |m| m.rss),
+        ("of it the process's own memory (`RssAnon`)", |m| m.anon),
+        ("of it pages of files: code, data, libraries (`RssFile`)", |m| m.file),
+    ];
+    for (label, part) in parts {
+        let each: Vec<String> = idle.iter().map(|m| format!("{:.1}", mib(part(m)))).collect();
+        println!("| {label} | {} | {:.1} |", each.join(", "), median(idle.iter().map(part).collect(), mib));
     }
 
     let (server, addr, _) = start(&plan_server, dir.path(), &year)?;
     std::thread::sleep(options.settle);
-    let (idle, _) = server.rss_kib()?;
+    let before = server.memory()?;
     let date = seed::READ_DATE;
     let mut loaded = Vec::new();
     for path in [format!("/api/coach-plans/all?date={date}"), format!("/api/v1/plans/d/{date}")] {
@@ -59,14 +79,13 @@ pub fn run(bin_dir: &Path, options: &FootprintOptions) -> Result<()> {
         if report.bad_status > 0 {
             bail!("{} of {} answers to {path} were not 200", report.bad_status, report.requests);
         }
-        loaded.push((path, report.rate(), server.rss_kib()?.0));
+        loaded.push((path, report.rate(), server.memory()?.rss));
     }
     std::thread::sleep(options.settle);
-    let (after, peak) = server.rss_kib()?;
-    let mib = |kib: u64| kib as f64 / 1024.0;
-    println!("\n| plan-server (mock mode, a year of plans) | RSS MiB |");
+    let after = server.memory()?;
+    println!("\n| plan-server (mock mode, a year of plans), one more start | RSS MiB |");
     println!("| --- | ---: |");
-    println!("| idle, {} s after healthy | {:.1} |", options.settle.as_secs(), mib(idle));
+    println!("| idle, {} s after healthy | {:.1} |", options.settle.as_secs(), mib(before.rss));
     for (path, rate, rss) in &loaded {
         println!(
             "| at the end of {} s of 64 connections on `{path}` ({rate:.0} req/s) | {:.1} |",
@@ -74,8 +93,8 @@ pub fn run(bin_dir: &Path, options: &FootprintOptions) -> Result<()> {
             mib(*rss)
         );
     }
-    println!("| idle again, {} s after the load | {:.1} |", options.settle.as_secs(), mib(after));
-    println!("| peak (VmHWM) | {:.1} |", mib(peak));
+    println!("| idle again, {} s after the load | {:.1} |", options.settle.as_secs(), mib(after.rss));
+    println!("| peak (VmHWM) | {:.1} |", mib(after.peak));
     println!("\nafter: {}", process::load());
     Ok(())
 }
@@ -107,4 +126,10 @@ fn start(plan_server: &Path, dir: &Path, database: &Path) -> Result<(Product, So
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// The middle of `values` (the upper one of the two middles for an even count), as `f64` through `to`.
+fn median<T: Copy>(mut values: Vec<T>, to: impl Fn(T) -> f64) -> f64 {
+    values.sort_by(|a, b| to(*a).total_cmp(&to(*b)));
+    values.get(values.len() / 2).map_or(f64::NAN, |v| to(*v))
 }

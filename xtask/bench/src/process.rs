@@ -11,6 +11,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+/// A process's resident memory, in KiB (`/proc/PID/status`).
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Resident now (`VmRSS`).
+    pub rss: u64,
+    /// The most resident so far (`VmHWM`).
+    pub peak: u64,
+    /// The process's own memory: heap, stacks, other anonymous mappings (`RssAnon`).
+    pub anon: u64,
+    /// Pages of files: the executable's code and data, the libraries (`RssFile`).
+    pub file: u64,
+}
+
 /// A running product process.
 pub struct Product {
     name: String,
@@ -102,11 +115,11 @@ impl Product {
         cpu_time(self.pid())
     }
 
-    /// Resident memory now and its peak so far, in KiB.
+    /// Resident memory now, its peak so far and its parts, in KiB.
     ///
     /// # Errors
     /// When `/proc` cannot be read.
-    pub fn rss_kib(&self) -> Result<(u64, u64)> {
+    pub fn memory(&self) -> Result<Memory> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let field = |name: &str| {
             status
@@ -115,7 +128,7 @@ impl Product {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        Ok((field("VmRSS:"), field("VmHWM:")))
+        Ok(Memory { rss: field("VmRSS:"), peak: field("VmHWM:"), anon: field("RssAnon:"), file: field("RssFile:") })
     }
 
     /// Asks it to stop (SIGTERM), waits up to 10 s, then kills it.
