@@ -229,8 +229,8 @@ impl CommandHandler {
                 // message has re-posted it since. Nothing is posted again; while the plan still comes from this
                 // message, its confirmation is sent again, since the first one may never have left, and its images
                 // not copied yet are copied after it (the previous run may have stopped before copying them). The
-                // service checks that in the same trip to storage as the insert; a post refused before it gets that
-                // far (the roster or the rules may have changed since) is checked here.
+                // service checks that in the insert's transaction; a post refused before it gets that far (the
+                // roster or the rules may have changed since) is checked here.
                 let posted = match self.post_message(message, coach, date, text).await {
                     Ok(posted) => posted,
                     Err(error) => match service.plan_posted_by_message(message.message_id).await? {
