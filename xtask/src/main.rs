@@ -2,12 +2,13 @@
 //! `cargo xtask bench <suite>` builds what a benchmark suite needs in release and runs it;
 //! `cargo xtask leaks` checks a captured test log for secrets; `cargo xtask fuzz` runs the fuzz targets;
 //! `cargo xtask python` installs the Python tools the tests run; `cargo xtask postgres` runs a command beside a
-//! private PostgreSQL server.
+//! private PostgreSQL server; `cargo xtask symbol-order` writes the release executables' code layout.
 
 mod fuzz;
 mod leaks;
 mod postgres;
 mod python;
+mod symbol_order;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ commands:
   bench  <api|ingest|client|footprint|all> [ARGS...]: build in release and run a benchmark suite (loopback only,
          bounded in time); ARGS go to the suite (`cargo xtask bench api --help` lists them); `--postgres` runs
          `api` or `ingest` against a private, durable PostgreSQL server instead of SQLite
+  symbol-order
+         run the release executables under valgrind's callgrind through scaled-down bench suites and write
+         bins/symbol-order.txt, the functions they run, which the linker places together (needs valgrind)
   leaks [FILE]
          look for the test secrets in a captured test log (default target/test-logs/suite.log, which `ci` writes)
   fuzz [--seconds N] [TARGET...]
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         }
         Some("python") => python::ensure(&workspace_root()).map(|_| ()),
         Some("postgres") => postgres::with_server(&workspace_root(), &args[1..]),
+        Some("symbol-order") => symbol_order::generate(&workspace_root(), &target_dir()),
         Some("fuzz") => fuzz::parse_args(&args[1..]).and_then(|fuzz_args| fuzz::run(&workspace_root(), &fuzz_args)),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
