@@ -420,8 +420,10 @@ impl PlanRepository for PgStore {
     }
 
     fn change_count(&self) -> Result<u64, RepoError> {
+        // Writers bump one of the table's rows each (migration 0009), so the count is their sum.
         self.read(|tx| {
-            let row = tx.query_one("SELECT count FROM change_count WHERE id = 1", &[]).map_err(repo_error)?;
+            let row =
+                tx.query_one("SELECT coalesce(sum(count), 0)::bigint FROM change_count", &[]).map_err(repo_error)?;
             Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
         })
     }

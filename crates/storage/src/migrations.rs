@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "search_batches",
         sql: include_str!("../../../migrations/sqlite/0008_search_batches.sql"),
     },
+    Migration {
+        version: 9,
+        name: "change_count_slots",
+        sql: include_str!("../../../migrations/sqlite/0009_change_count_slots.sql"),
+    },
 ];
 
 /// The latest schema version this build knows.

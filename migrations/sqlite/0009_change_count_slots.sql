@@ -1,0 +1,3 @@
+-- 0009 change count slots: on PostgreSQL, the change count is spread over 64 rows so that concurrent writers do not
+-- wait for each other's commits. SQLite takes one write transaction at a time: the one row stays, and this step
+-- changes nothing; it keeps the version numbers of the two backends in step (one version, one schema).
