@@ -1,8 +1,10 @@
 //! The `footprint` suite: plan-server in mock mode (bot and API in one process, an embedded local Discord, no
 //! token): time from start to `/health` answering 200, resident memory idle, under load and after it.
 
+use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -28,7 +30,14 @@ pub struct FootprintOptions {
 /// When plan-server cannot be started or does not become healthy.
 pub fn run(bin_dir: &Path, options: &FootprintOptions) -> Result<()> {
     let plan_server = process::binary(bin_dir, "plan-server")?;
-    println!("## footprint\n\nmachine: {}\nbefore: {}\n", process::machine(), process::load());
+    println!("## footprint\n\nmachine: {}\nbefore: {}", process::machine(), process::load());
+    match code_layout(&plan_server) {
+        Some((found, listed)) => println!(
+            "code layout: {found} of the {listed} functions of bins/symbol-order.txt are in this plan-server (the \
+             others are plan-bot's and plan-api's, or newer than the list: `cargo xtask symbol-order` writes it again)\n"
+        ),
+        None => println!("code layout: not read (`nm` missing or bins/symbol-order.txt unreadable)\n"),
+    }
     let dir = tempfile::tempdir()?;
     let year = dir.path().join("year.db");
     seed::seed(&year)?;
@@ -126,6 +135,20 @@ fn start(plan_server: &Path, dir: &Path, database: &Path) -> Result<(Product, So
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// How many of the functions listed in `bins/symbol-order.txt` (which the linker places together) `binary` defines,
+/// and how many are listed: a list older than the code names functions the build no longer has.
+fn code_layout(binary: &Path) -> Option<(usize, usize)> {
+    let list = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bins/symbol-order.txt")).ok()?;
+    let output = Command::new("nm").arg("--defined-only").arg(binary).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let symbols = String::from_utf8_lossy(&output.stdout);
+    let defined: HashSet<&str> = symbols.lines().filter_map(|line| line.split_whitespace().nth(2)).collect();
+    let listed: Vec<&str> = list.lines().filter(|line| !line.is_empty() && !line.starts_with('#')).collect();
+    Some((listed.iter().filter(|name| defined.contains(**name)).count(), listed.len()))
 }
 
 /// The middle of `values` (the upper one of the two middles for an even count), as `f64` through `to`.
