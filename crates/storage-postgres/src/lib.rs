@@ -21,6 +21,7 @@ mod error;
 mod images;
 pub mod migrations;
 pub mod probe;
+mod riders;
 mod rows;
 mod search;
 mod store;

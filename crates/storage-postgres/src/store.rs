@@ -8,7 +8,7 @@ use core_model::transition::{apply_change, create_plan};
 use core_model::{
     Author, CoachId, HistoryEntry, HistoryQuery, Inserted, MentionQuery, NewPlan, Plan, PlanChange, PlanId,
     PlanRepository, PlanSearch, RepoError, SchemaStatus, SearchPage, SearchQuery, StatusRecord, StatusStore,
-    StoreStats, TickerMention, TickerRules, TradingDate, UserId, event_of,
+    StatusTicket, StoreStats, TickerMention, TickerRules, TradingDate, UserId, event_of,
 };
 use jiff::Timestamp;
 use postgres::types::ToSql;
@@ -16,6 +16,7 @@ use postgres::{IsolationLevel, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgOpenError, plan_write_error, pool_error, repo_error};
+use crate::riders::{self, Riders};
 use crate::rows;
 use crate::url::DatabaseUrl;
 use crate::{access, migrations};
@@ -202,6 +203,8 @@ pub struct PgStore {
     url: Arc<DatabaseUrl>,
     applied_at_open: Arc<[u32]>,
     rules: Arc<TickerRules>,
+    /// Values written with the next write transaction that commits (see [`crate::riders`]).
+    riders: Arc<Riders>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -248,6 +251,7 @@ impl PgStore {
             url: Arc::new(url.clone()),
             applied_at_open: applied_at_open.into(),
             rules: Arc::new(options.ticker_rules),
+            riders: Arc::default(),
         })
     }
 
@@ -337,7 +341,22 @@ impl PgStore {
             let mut tx = Tx { tx, statements };
             let f = f.take().expect("the transaction's work runs once");
             let value = f(&mut tx)?;
-            tx.commit().map_err(repo_error)?;
+            // A write takes the riders noted so far with it.
+            let taken = if read_only { None } else { self.riders.take() };
+            let written = match &taken {
+                Some(taken) => riders::write(&mut tx, taken),
+                None => Ok(()),
+            };
+            match (written.and_then(|()| tx.commit()), taken) {
+                (Ok(()), Some(taken)) => self.riders.committed(taken),
+                (Ok(()), None) => {}
+                (Err(error), taken) => {
+                    if let Some(taken) = taken {
+                        self.riders.give_back(taken);
+                    }
+                    return Err(repo_error(error));
+                }
+            }
             return Ok(value);
         }
         unreachable!("the last attempt returns")
@@ -453,6 +472,7 @@ impl PlanSearch for PgStore {
 impl StatusStore for PgStore {
     fn put_status(&self, key: &str, value: &str, at: Timestamp) -> Result<(), RepoError> {
         let at = rows::to_micros(at);
+        self.riders.replace(key);
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO runtime_status (key, value, updated_at) VALUES ($1, $2, $3) \
@@ -462,6 +482,15 @@ impl StatusStore for PgStore {
             .map_err(repo_error)?;
             Ok(())
         })
+    }
+
+    /// The value rides with the next write transaction of this store that commits (see [`crate::riders`]).
+    fn defer_status(&self, key: &str, value: &str, at: Timestamp) -> Option<StatusTicket> {
+        Some(StatusTicket(self.riders.add(key, value.to_owned(), rows::to_micros(at))))
+    }
+
+    fn status_written(&self, ticket: StatusTicket) -> bool {
+        self.riders.is_written(ticket.0)
     }
 
     fn status(&self, key: &str) -> Result<Option<StatusRecord>, RepoError> {

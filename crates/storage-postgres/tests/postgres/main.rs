@@ -7,5 +7,6 @@ mod helpers;
 mod atomicity;
 mod concurrency;
 mod contract;
+mod riders;
 mod schema;
 mod tls;
