@@ -292,13 +292,19 @@ fn tickers_text(tickers: &[Ticker]) -> String {
     tickers.iter().map(Ticker::as_str).collect::<Vec<_>>().join(" ")
 }
 
-/// Writes a new plan row with every column of `plan` but its id (and its ticker rows), and returns the id the
-/// database gave it.
+/// Writes a new plan row with every column of `plan` but its id, and its ticker rows, in one statement; returns the id
+/// the database gave it.
 pub(crate) fn insert_plan(tx: &mut Tx<'_>, plan: &Plan) -> Result<PlanId, WriteError> {
+    let tickers: Vec<&str> = plan.tickers.iter().map(Ticker::as_str).collect();
     let row = tx.query_one(
-        "INSERT INTO plans (coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
-         message_id, version, created_at, updated_at, deleted_at, tickers, words) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::tsvector) RETURNING id",
+        "WITH plan AS (\
+           INSERT INTO plans (coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
+           message_id, version, created_at, updated_at, deleted_at, tickers, words) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::tsvector) RETURNING id), \
+         tickers AS (\
+           INSERT INTO plan_tickers (plan_id, ticker) SELECT plan.id, t FROM plan, unnest($16::text[]) AS t \
+           ON CONFLICT DO NOTHING) \
+         SELECT id FROM plan",
         &[
             &plan.coach.as_str(),
             &plan.date.date(),
@@ -315,11 +321,10 @@ pub(crate) fn insert_plan(tx: &mut Tx<'_>, plan: &Plan) -> Result<PlanId, WriteE
             &plan.deleted_at,
             &tickers_text(&plan.tickers),
             &words::tsvector(&plan.text),
+            &tickers,
         ],
     )?;
-    let id = PlanId(row.try_get(0)?);
-    write_ticker_rows(tx, id, &plan.tickers).map_err(WriteError::Repo)?;
-    Ok(id)
+    Ok(PlanId(row.try_get(0)?))
 }
 
 fn version_to_sql(version: u32) -> Result<i32, RepoError> {
