@@ -15,9 +15,10 @@ fn a_deferred_value_is_committed_with_the_next_write_and_a_value_put_since_wins(
     let first = store.defer_status("bot.cursor.200", "1", at(0)).expect("PostgreSQL defers");
     assert!(!store.status_written(first), "nothing was committed yet");
     assert_eq!(other.status("bot.cursor.200").unwrap(), None);
-    assert_eq!(other.status("bot.cursor.200").unwrap(), None, "another store's writes do not take it");
+    other.put_status("api.state", "up", at(0)).unwrap();
     store.status("bot.cursor.200").unwrap();
-    assert!(!store.status_written(first), "nor do reads");
+    assert!(!store.status_written(first), "another store's writes do not take it, nor do reads");
+    assert_eq!(other.status("bot.cursor.200").unwrap(), None);
 
     store.insert(new_plan("d", "2025-11-09", "Long above 950", author(1, "Ann")), at(1)).unwrap();
     assert!(store.status_written(first), "it rode with the plan's commit");
