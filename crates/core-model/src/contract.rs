@@ -22,6 +22,9 @@ pub use access::{run_access_cases, run_webhook_cases};
 /// A named contract case.
 type Case<S> = (&'static str, fn(Arc<S>));
 
+/// A named contract case on two stores over one database.
+type PairCase<S> = (&'static str, fn(S, S));
+
 /// Runs every contract case, each on a fresh store from `make`.
 pub fn run_all<S, F>(make: F)
 where
@@ -116,6 +119,66 @@ fn one_file_attached_twice_is_kept_once<S: ChartImageStore>(store: Arc<S>) {
     assert_eq!(found.len(), 2);
     assert!(found.iter().all(|(_, image)| image == &gif.info()));
     assert_eq!(store.image(&gif.digest).unwrap(), Some(gif));
+}
+
+/// Runs the contract cases of [`StatusStore::defer_status`] for a store that defers writes (returns tickets), each on
+/// a fresh database from `make`, which opens two stores over it (as two processes would).
+pub fn run_deferred_status_cases<S, F>(make: F)
+where
+    S: PlanRepository + StatusStore,
+    F: Fn() -> (S, S),
+{
+    let cases: [PairCase<S>; 2] = [
+        (
+            "a_deferred_value_is_committed_with_the_next_write_and_a_value_put_since_wins",
+            a_deferred_value_is_committed_with_the_next_write_and_a_value_put_since_wins,
+        ),
+        ("a_failed_write_does_not_lose_a_deferred_value", a_failed_write_does_not_lose_a_deferred_value),
+    ];
+    for (name, case) in cases {
+        eprintln!("contract case: {name}");
+        let (store, other) = make();
+        case(store, other);
+    }
+}
+
+fn a_deferred_value_is_committed_with_the_next_write_and_a_value_put_since_wins<S>(store: S, other: S)
+where
+    S: PlanRepository + StatusStore,
+{
+    let first = store.defer_status("bot.cursor.200", "1", at(0)).expect("the store defers writes");
+    assert!(!store.status_written(first), "nothing was committed yet");
+    assert_eq!(other.status("bot.cursor.200").unwrap(), None);
+    other.put_status("api.state", "up", at(0)).unwrap();
+    store.status("bot.cursor.200").unwrap();
+    assert!(!store.status_written(first), "another store's writes do not take it, nor do reads");
+    assert_eq!(other.status("bot.cursor.200").unwrap(), None);
+
+    store.insert(new_plan("d", "2025-11-09", "Long above 950", author(1, "Ann")), at(1)).unwrap();
+    assert!(store.status_written(first), "it rode with the plan's commit");
+    assert_eq!(other.status("bot.cursor.200").unwrap().unwrap().value, "1", "another store reads it");
+
+    // A later deferred value replaces one not written yet; a value put on its own replaces both.
+    let second = store.defer_status("bot.cursor.200", "2", at(2)).unwrap();
+    let third = store.defer_status("bot.cursor.200", "3", at(3)).unwrap();
+    store.put_status("bot.cursor.200", "4", at(4)).unwrap();
+    store.insert(new_plan("s", "2025-11-09", "Swing AAPL", author(1, "Ann")), at(5)).unwrap();
+    assert!(store.status_written(second) && store.status_written(third));
+    assert_eq!(other.status("bot.cursor.200").unwrap().unwrap().value, "4", "the value put last stays");
+}
+
+fn a_failed_write_does_not_lose_a_deferred_value<S>(store: S, other: S)
+where
+    S: PlanRepository + StatusStore,
+{
+    store.insert(new_plan("d", "2025-11-09", "Long above 950", author(1, "Ann")), at(0)).unwrap();
+    let ticket = store.defer_status("bot.cursor.200", "7", at(1)).unwrap();
+    // A second active plan for the coach and date is refused; the value is committed all the same, with that
+    // write's transaction (which keeps nothing of the write) or the next.
+    store.insert(new_plan("d", "2025-11-09", "again", author(1, "Ann")), at(2)).unwrap_err();
+    store.put_status("bot.state", "connected", at(3)).unwrap();
+    assert!(store.status_written(ticket));
+    assert_eq!(other.status("bot.cursor.200").unwrap().unwrap().value, "7");
 }
 
 /// A timestamp `n` seconds after a fixed instant, with microseconds (the precision storage must keep).

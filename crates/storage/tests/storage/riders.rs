@@ -1,44 +1,15 @@
 //! Values written with the next commit (`defer_status`): the bot's progress in a channel rides with the next plan's
-//! write instead of a transaction of its own.
+//! write instead of a transaction of its own; the contract's cases, on two stores over one file.
 
-use core_model::contract::at;
-use core_model::{PlanRepository as _, StatusStore as _};
-
-use crate::helpers::{TestDir, author, new_plan, open};
+use crate::helpers::{TestDir, open};
 
 #[test]
-fn a_deferred_value_is_committed_with_the_next_write_and_a_value_put_since_wins() {
+fn sqlite_store_passes_the_deferred_status_cases() {
     let dir = TestDir::new();
-    let store = open(&dir.db());
-    let other = open(&dir.db());
-
-    let first = store.defer_status("bot.cursor.200", "1", at(0)).expect("SQLite defers");
-    assert!(!store.status_written(first), "nothing was committed yet");
-    assert_eq!(other.status("bot.cursor.200").unwrap(), None);
-
-    store.insert(new_plan("d", "2025-11-09", "Long above 950", author(1, "Ann")), at(1)).unwrap();
-    assert!(store.status_written(first), "it rode with the plan's commit");
-    assert_eq!(other.status("bot.cursor.200").unwrap().unwrap().value, "1", "another connection reads it");
-
-    // A later deferred value replaces one not written yet; a value put on its own replaces both.
-    let second = store.defer_status("bot.cursor.200", "2", at(2)).unwrap();
-    let third = store.defer_status("bot.cursor.200", "3", at(3)).unwrap();
-    store.put_status("bot.cursor.200", "4", at(4)).unwrap();
-    store.insert(new_plan("s", "2025-11-09", "Swing AAPL", author(1, "Ann")), at(5)).unwrap();
-    assert!(store.status_written(second) && store.status_written(third));
-    assert_eq!(other.status("bot.cursor.200").unwrap().unwrap().value, "4", "the value put last stays");
-}
-
-#[test]
-fn a_failed_write_does_not_lose_a_deferred_value() {
-    let dir = TestDir::new();
-    let store = open(&dir.db());
-    store.insert(new_plan("d", "2025-11-09", "Long above 950", author(1, "Ann")), at(0)).unwrap();
-    let ticket = store.defer_status("bot.cursor.200", "7", at(1)).unwrap();
-    // A second active plan for the coach and date is refused; the value is committed all the same, with that
-    // write's group (which keeps nothing of the write) or the next.
-    store.insert(new_plan("d", "2025-11-09", "again", author(1, "Ann")), at(2)).unwrap_err();
-    store.put_status("bot.state", "connected", at(3)).unwrap();
-    assert!(store.status_written(ticket));
-    assert_eq!(open(&dir.db()).status("bot.cursor.200").unwrap().unwrap().value, "7");
+    let case = std::cell::Cell::new(0);
+    core_model::contract::run_deferred_status_cases(|| {
+        case.set(case.get() + 1);
+        let file = dir.file(&format!("riders{}.db", case.get()));
+        (open(&file), open(&file))
+    });
 }
