@@ -136,10 +136,7 @@ fn bench_suite(suite: &str, args: &[String]) -> Result<()> {
         cargo_args.extend(args.iter().map(String::as_str));
         return cargo(&cargo_args);
     }
-    // Always the same set of packages, whatever the suite: cargo unifies features over the packages of one build, so
-    // building only the suite's binary would rebuild the shared crates each time another suite runs.
-    cargo(&["build", "--release", "--locked", "-p", "plan-api", "-p", "plan-bot", "-p", "plan-server", "-p", "bench"])?;
-    let bin_dir = target_dir().join("release");
+    let bin_dir = build_bench_binaries()?;
     // `--postgres`: the suite runs against a private, durable PostgreSQL server, stopped when it ends.
     let postgres = args.iter().any(|a| a == "--postgres");
     let args: Vec<&String> = args.iter().filter(|a| *a != "--postgres").collect();
@@ -161,6 +158,15 @@ fn bench_suite(suite: &str, args: &[String]) -> Result<()> {
         bail!("the {suite} suite failed ({status})");
     }
     Ok(())
+}
+
+/// Builds the release binaries the bench suites run (plan-api, plan-bot, plan-server and bench) and returns their
+/// directory.
+fn build_bench_binaries() -> Result<PathBuf> {
+    // Always the same set of packages, whatever the suite: cargo unifies features over the packages of one build, so
+    // building only the suite's binary would rebuild the shared crates each time another suite runs.
+    cargo(&["build", "--release", "--locked", "-p", "plan-api", "-p", "plan-bot", "-p", "plan-server", "-p", "bench"])?;
+    Ok(target_dir().join("release"))
 }
 
 /// The target directory cargo builds into: `CARGO_TARGET_DIR` when set, else `target/` of the workspace.

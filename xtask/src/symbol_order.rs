@@ -36,28 +36,21 @@ const RUNS: &[&[&str]] = &[
 /// When valgrind is missing, a build or suite fails, or callgrind wrote nothing for an executable.
 pub fn generate(workspace: &Path, target_dir: &Path) -> Result<()> {
     let valgrind = which("valgrind").context("valgrind is needed: install it (Debian: `apt-get install valgrind`)")?;
-    crate::cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "plan-api",
-        "-p",
-        "plan-bot",
-        "-p",
-        "plan-server",
-        "-p",
-        "bench",
-    ])?;
-    let release = target_dir.join("release");
+    let release = crate::build_bench_binaries()?;
     let work = target_dir.join("symbol-order");
     if work.exists() {
         std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
     }
     let wrapped = work.join("bin");
     std::fs::create_dir_all(&wrapped)?;
-    for name in EXECUTABLES {
-        let real = std::fs::canonicalize(release.join(name)).with_context(|| format!("{name} was not built"))?;
+    let executables = EXECUTABLES
+        .iter()
+        .map(|name| {
+            let real = std::fs::canonicalize(release.join(name)).with_context(|| format!("{name} was not built"))?;
+            Ok((*name, real))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (name, real) in &executables {
         let script = format!(
             "#!/bin/sh\nexec '{}' --tool=callgrind --callgrind-out-file='{}/callgrind.{name}.%p' --compress-strings=no \
              --compress-pos=no --demangle=no --dump-instr=no --log-file='{}/valgrind.{name}.%p.log' '{}' \"$@\"\n",
@@ -82,8 +75,7 @@ pub fn generate(workspace: &Path, target_dir: &Path) -> Result<()> {
         }
     }
     let mut cost: HashMap<String, u64> = HashMap::new();
-    for name in EXECUTABLES {
-        let real = std::fs::canonicalize(release.join(name))?;
+    for (name, real) in &executables {
         let prefix = format!("callgrind.{name}.");
         let mut profiles = 0;
         for entry in std::fs::read_dir(&work)? {
