@@ -20,6 +20,7 @@ mod access;
 mod error;
 mod images;
 pub mod migrations;
+mod new_plan;
 pub mod probe;
 mod riders;
 mod rows;

@@ -288,46 +288,11 @@ pub(crate) fn history(tx: &mut Tx<'_>, query: &HistoryQuery) -> Result<Vec<Histo
 }
 
 /// Tickers as the `tickers` column holds them.
-fn tickers_text(tickers: &[Ticker]) -> String {
+pub(crate) fn tickers_text(tickers: &[Ticker]) -> String {
     tickers.iter().map(Ticker::as_str).collect::<Vec<_>>().join(" ")
 }
 
-/// Writes a new plan row with every column of `plan` but its id, and its ticker rows, in one statement; returns the id
-/// the database gave it.
-pub(crate) fn insert_plan(tx: &mut Tx<'_>, plan: &Plan) -> Result<PlanId, WriteError> {
-    let tickers: Vec<&str> = plan.tickers.iter().map(Ticker::as_str).collect();
-    let row = tx.query_one(
-        "WITH plan AS (\
-           INSERT INTO plans (coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
-           message_id, version, created_at, updated_at, deleted_at, tickers, words) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::tsvector) RETURNING id), \
-         tickers AS (\
-           INSERT INTO plan_tickers (plan_id, ticker) SELECT plan.id, t FROM plan, unnest($16::text[]) AS t \
-           ON CONFLICT DO NOTHING) \
-         SELECT id FROM plan",
-        &[
-            &plan.coach.as_str(),
-            &plan.date.date(),
-            &plan.text,
-            &opt_id_to_sql(plan.author.user_id.map(|u| u.0))?,
-            &plan.author.display_name,
-            &opt_id_to_sql(plan.source.guild_id)?,
-            &opt_id_to_sql(plan.source.channel_id)?,
-            &plan.source.channel_name,
-            &opt_id_to_sql(plan.source.message_id)?,
-            &version_to_sql(plan.version)?,
-            &plan.created_at,
-            &plan.updated_at,
-            &plan.deleted_at,
-            &tickers_text(&plan.tickers),
-            &words::tsvector(&plan.text),
-            &tickers,
-        ],
-    )?;
-    Ok(PlanId(row.try_get(0)?))
-}
-
-fn version_to_sql(version: u32) -> Result<i32, RepoError> {
+pub(crate) fn version_to_sql(version: u32) -> Result<i32, RepoError> {
     i32::try_from(version)
         .map_err(|_| RepoError::Failure(Box::new(BadStoredValue { column: "version", value: version.to_string() })))
 }

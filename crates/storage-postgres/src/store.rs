@@ -12,14 +12,14 @@ use core_model::{
 };
 use jiff::Timestamp;
 use postgres::types::ToSql;
-use postgres::{IsolationLevel, Row, Statement};
+use postgres::{GenericClient, IsolationLevel, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgOpenError, plan_write_error, pool_error, repo_error};
 use crate::riders::{self, Riders};
 use crate::rows;
 use crate::url::DatabaseUrl;
-use crate::{access, migrations};
+use crate::{access, migrations, new_plan};
 
 /// How a [`PgStore`] uses its database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,14 +134,36 @@ pub(crate) struct Tx<'a> {
 /// Parameters of a statement.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
+/// `sql` prepared on the connection, once: later calls take it from `statements`.
+fn prepared(
+    statements: &mut HashMap<&'static str, Statement>,
+    client: &mut impl GenericClient,
+    sql: &'static str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = statements.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = client.prepare(sql)?;
+    statements.insert(sql, statement.clone());
+    Ok(statement)
+}
+
+/// A pooled connection outside a transaction: each statement is committed as it ends, all of it or nothing.
+pub(crate) struct Autocommit<'a> {
+    client: &'a mut postgres::Client,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl Autocommit<'_> {
+    pub(crate) fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let statement = prepared(self.statements, self.client, sql)?;
+        self.client.query_opt(&statement, params)
+    }
+}
+
 impl<'a> Tx<'a> {
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.tx.prepare(sql)?;
-        self.statements.insert(sql, statement.clone());
-        Ok(statement)
+        prepared(self.statements, &mut self.tx, sql)
     }
 
     pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
@@ -283,20 +305,29 @@ impl PgStore {
         self.pool.get().map_err(pool_error)
     }
 
-    /// Stores a new plan, its charts and its first history entry in the write transaction `tx`.
-    fn insert_in(&self, tx: &mut Tx<'_>, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
+    /// Stores a new plan, its charts and its first history entry in one statement (see [`crate::new_plan`]), unless
+    /// the chat message `replay_of` posted or re-posted a plan already: then that plan.
+    fn insert_new(&self, replay_of: Option<u64>, new: NewPlan, at: Timestamp) -> Result<Inserted, RepoError> {
         let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
-        let id = rows::insert_plan(tx, &plan).map_err(|e| match e {
-            rows::WriteError::Db(e) => plan_write_error(e, &plan.coach, plan.date),
-            rows::WriteError::Repo(e) => e,
-        })?;
-        plan.id = id;
-        for chart in &plan.charts {
-            rows::insert_chart(tx, id, chart)?;
+        let event = event_of(entry.action);
+        let inserted = self.autocommit(|one, riders| new_plan::insert(one, &plan, &entry, event, replay_of, riders));
+        match inserted {
+            Ok(Some(id)) => {
+                plan.id = id;
+                Ok(Inserted::New(plan))
+            }
+            Ok(None) => {
+                let message = replay_of.unwrap_or_default();
+                match self.read(|tx| rows::plan_by_posting_message(tx, message))? {
+                    Some(earlier) => Ok(Inserted::Earlier(earlier)),
+                    None => Err(RepoError::Failure(
+                        format!("message {message} posted a plan, and that plan cannot be found: try again").into(),
+                    )),
+                }
+            }
+            Err(rows::WriteError::Db(e)) => Err(plan_write_error(e, &plan.coach, plan.date)),
+            Err(rows::WriteError::Repo(e)) => Err(e),
         }
-        rows::insert_history(tx, &plan, &entry)?;
-        access::announce(tx, event_of(entry.action), &plan, at)?;
-        Ok(plan)
     }
 
     /// Runs `f` in one repeatable-read, read-only transaction: it sees one consistent state of the database.
@@ -361,20 +392,53 @@ impl PgStore {
         }
         unreachable!("the last attempt returns")
     }
+
+    /// Runs `f`, one statement, outside a transaction (the server commits it as it ends), with the riders noted so
+    /// far, which it writes too. On a pooled connection the server had closed (a restart, an idle timeout) the
+    /// statement fails unrun and `f` runs again on the next, as a transaction's `BEGIN` does in
+    /// [`Self::transaction`]. A connection lost while the statement ran leaves its commit unknown, as a lost `COMMIT`
+    /// does: running it again then finds a message's plan as posted earlier (the replay check), or refuses a second
+    /// active plan for the coach and date.
+    fn autocommit<T>(
+        &self,
+        f: impl Fn(&mut Autocommit<'_>, &[(String, riders::Rider)]) -> Result<T, rows::WriteError>,
+    ) -> Result<T, rows::WriteError> {
+        let taken = self.riders.take();
+        let noted = taken.as_ref().map_or(&[][..], |taken| &taken.riders[..]);
+        let attempts = self.pool.max_size() + 1;
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let mut conn = match self.connection() {
+                Ok(conn) => conn,
+                Err(error) => break Err(rows::WriteError::Repo(error)),
+            };
+            let Conn { client, statements } = &mut *conn;
+            let client = client.as_mut().expect("a connection holds its client until it is dropped");
+            match f(&mut Autocommit { client, statements }, noted) {
+                Err(rows::WriteError::Db(error)) if attempt < attempts && session_ended(&error) => {
+                    tracing::info!(error = %error, "a pooled database connection was closed; taking another");
+                }
+                outcome => break outcome,
+            }
+        };
+        if let Some(taken) = taken {
+            if outcome.is_ok() { self.riders.committed(taken) } else { self.riders.give_back(taken) }
+        }
+        outcome
+    }
 }
 
 impl PlanRepository for PgStore {
     fn insert(&self, new: NewPlan, at: Timestamp) -> Result<Plan, RepoError> {
-        let at = rows::to_micros(at);
-        self.write(|tx| self.insert_in(tx, new, at))
+        match self.insert_new(None, new, rows::to_micros(at))? {
+            Inserted::New(plan) => Ok(plan),
+            Inserted::Earlier(_) => unreachable!("an insert without a message is never a replay"),
+        }
     }
 
     fn insert_unless_posted(&self, message_id: u64, new: NewPlan, at: Timestamp) -> Result<Inserted, RepoError> {
-        let at = rows::to_micros(at);
-        self.write(|tx| match rows::plan_by_posting_message(tx, message_id)? {
-            Some(earlier) => Ok(Inserted::Earlier(earlier)),
-            None => self.insert_in(tx, new, at).map(Inserted::New),
-        })
+        self.insert_new(Some(message_id), new, rows::to_micros(at))
     }
 
     fn change(

@@ -98,7 +98,11 @@ fn a_write_does_not_wait_for_another_writers_commit() {
     let Some(db) = database() else { return };
     let options = PgOptions { lock_timeout: Duration::from_millis(200), ..PgOptions::default() };
     let store = PgStore::open(&url(&db), options).unwrap();
+    // How far one write moves the change count (a statement's trigger per table it writes).
+    let first = store.change_count().unwrap();
+    store.insert(new_plan("s", "2025-11-10", "step", author(1, "Ann")), at(0)).unwrap();
     let before = store.change_count().unwrap();
+    let step = before - first;
     // Another process's write, not committed yet: it has moved the change count in its transaction.
     let mut other = raw(&db);
     let mut open_write = other.transaction().unwrap();
@@ -120,9 +124,9 @@ fn a_write_does_not_wait_for_another_writers_commit() {
         }
     });
     assert!(stored.is_some(), "every write waited for the open transaction's commit");
-    assert_eq!(store.change_count().unwrap(), before + 1, "the open write is not counted before its commit");
+    assert_eq!(store.change_count().unwrap(), before + step, "the open write is not counted before its commit");
     open_write.commit().unwrap();
-    assert_eq!(store.change_count().unwrap(), before + 2, "and is once it is committed");
+    assert!(store.change_count().unwrap() > before + step, "and is once it is committed");
 }
 
 #[test]
@@ -150,6 +154,8 @@ fn connections_the_server_closed_are_replaced_without_failing_an_operation() {
         .get(0);
     assert!(ended >= 1, "the store's connections were open");
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(store.stats().unwrap().active_plans, 1, "a read goes on with a new connection");
+    // A new plan is one statement outside a transaction: it too goes on with a new connection, once.
+    store.insert(new_plan("i", "2025-11-09", "after the restart", author(1, "Ann")), at(1)).unwrap();
+    assert_eq!(store.stats().unwrap().active_plans, 2, "a read goes on, and the plan was stored once");
     store.change(core_model::PlanId(1), edit("after the restart"), &author(1, "Ann"), at(1), None).unwrap();
 }
