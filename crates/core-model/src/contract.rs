@@ -31,7 +31,7 @@ where
     S: PlanRepository + StatusStore,
     F: Fn() -> S,
 {
-    let cases: [Case<S>; 17] = [
+    let cases: [Case<S>; 18] = [
         ("insert_round_trips_every_field", insert_round_trips_every_field),
         ("second_active_plan_is_a_duplicate", second_active_plan_is_a_duplicate),
         ("deleted_plan_can_be_posted_again", deleted_plan_can_be_posted_again),
@@ -48,6 +48,7 @@ where
         ("status_values_are_overwritten", status_values_are_overwritten),
         ("concurrent_edits_lose_nothing", concurrent_edits_lose_nothing),
         ("concurrent_posts_store_exactly_one", concurrent_posts_store_exactly_one),
+        ("plans_posted_at_once_are_each_stored_whole", plans_posted_at_once_are_each_stored_whole),
         ("the_change_count_moves_with_every_change", the_change_count_moves_with_every_change),
     ];
     for (name, case) in cases {
@@ -655,6 +656,107 @@ fn concurrent_posts_store_exactly_one<S: PlanRepository + StatusStore>(store: Ar
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
     assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, RepoError::Duplicate { .. })));
     assert_eq!(store.stats().unwrap().history_entries, 1);
+}
+
+/// A ticker of letters only, one per thread and post.
+fn letters(t: u64, p: u64) -> String {
+    [t, p].iter().map(|&n| char::from(b'A' + u8::try_from(n).unwrap())).collect::<String>() + "X"
+}
+
+/// Many plans posted at the same time (as the bot's channels post them in a burst, which a store may write together):
+/// each is stored whole, with its own charts, tickers, history entry and message, under the id it was returned with;
+/// one of them failing (a second plan for a coach and date) fails alone; and one message delivered several times at
+/// once posts one plan.
+fn plans_posted_at_once_are_each_stored_whole<S: PlanRepository + StatusStore>(store: Arc<S>) {
+    const THREADS: u64 = 6;
+    const POSTS: u64 = 12;
+    let start = Arc::new(std::sync::Barrier::new(usize::try_from(THREADS).unwrap()));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (store, start) = (Arc::clone(&store), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                let mut results = Vec::new();
+                for p in 0..POSTS {
+                    let message = 5_000 + t * 100 + p;
+                    // Every thread posts for coach `d` on day 1: one of them wins it.
+                    let day = if p == 0 { 1 } else { t * POSTS + p + 1 };
+                    let day =
+                        (date("2025-01-01").date() + jiff::Span::new().days(i64::try_from(day).unwrap())).to_string();
+                    let mut new =
+                        new_plan("d", &day, &format!("${} long from thread {t}", letters(t, p)), author(t, "x"));
+                    new.source.message_id = Some(message);
+                    new.charts = (0..p % 3)
+                        .map(|c| chart(&format!("https://cdn.test/{t}-{p}-{c}.png"), ChartKind::Attachment))
+                        .collect();
+                    results.push((message, new.clone(), store.insert_unless_posted(message, new, at(0))));
+                }
+                results
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut stored = 0;
+    for (message, new, result) in results {
+        match result {
+            Ok(Inserted::New(plan)) => {
+                stored += 1;
+                assert_eq!(
+                    store.get(plan.id).unwrap().as_ref(),
+                    Some(&plan),
+                    "message {message}: read back as returned"
+                );
+                assert_eq!(
+                    (plan.text.as_str(), plan.date, plan.source.message_id),
+                    (new.text.as_str(), new.date, Some(message))
+                );
+                let urls: Vec<&str> = plan.charts.iter().map(|c| c.url.as_str()).collect();
+                let posted: Vec<&str> = new.charts.iter().map(|c| c.url.as_str()).collect();
+                assert_eq!(urls, posted, "message {message}: its own charts, in order");
+                assert_eq!(plan.tickers.len(), 1, "message {message}: its ticker");
+                assert_eq!(store.find_by_posting_message(message).unwrap(), Some(plan.clone()));
+                let history =
+                    store.history(&HistoryQuery { coach: coach("d"), date: Some(plan.date), limit: 10 }).unwrap();
+                assert_eq!(
+                    history.iter().map(|e| (e.plan_id, e.message_id)).collect::<Vec<_>>(),
+                    [(plan.id, Some(message))]
+                );
+            }
+            Err(RepoError::Duplicate { coach: c, date: d }) => {
+                assert_eq!((c, d), (coach("d"), date("2025-01-02")), "only the day every thread posted for fails");
+                assert_eq!(store.find_by_posting_message(message).unwrap(), None, "message {message} posted nothing");
+            }
+            other => panic!("message {message}: {other:?}"),
+        }
+    }
+    assert_eq!(stored, THREADS * (POSTS - 1) + 1, "every post but the losers of day 1");
+    assert_eq!(store.stats().unwrap().history_entries, stored);
+
+    // One message delivered by several threads at once posts one plan; the others find it, or are refused.
+    let mut new = new_plan("i", "2025-06-02", "once", author(1, "Ann"));
+    new.source.message_id = Some(9_999);
+    let start = Arc::new(std::sync::Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, start, new) = (Arc::clone(&store), Arc::clone(&start), new.clone());
+            thread::spawn(move || {
+                start.wait();
+                store.insert_unless_posted(9_999, new, at(1))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let posted: Vec<&Plan> =
+        results.iter().filter_map(|r| if let Ok(Inserted::New(plan)) = r { Some(plan) } else { None }).collect();
+    assert_eq!(posted.len(), 1, "{results:?}");
+    for result in &results {
+        match result {
+            Ok(Inserted::New(_)) | Err(RepoError::Duplicate { .. }) => {}
+            Ok(Inserted::Earlier(earlier)) => assert_eq!(earlier, posted[0]),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(store.stats().unwrap().history_entries, stored + 1);
 }
 
 fn ticker(t: &str) -> Ticker {

@@ -1,7 +1,9 @@
 //! Errors of opening a PostgreSQL database, and how the server's errors become the domain's [`RepoError`]. No text
 //! here holds the database password: URLs are shown without it, and the client's errors never carry it.
 
-use core_model::{CoachId, RepoError, TradingDate};
+use std::sync::Arc;
+
+use core_model::{BoxError, CoachId, RepoError, TradingDate};
 use postgres::error::SqlState;
 
 use crate::url::UrlError;
@@ -124,6 +126,23 @@ pub(crate) fn repo_error(error: postgres::Error) -> RepoError {
 /// The pool gave no connection in time (every one busy, or the server unreachable).
 pub(crate) fn pool_error(error: r2d2::Error) -> RepoError {
     RepoError::Busy(Box::new(error))
+}
+
+/// Whether the server refused a write for its values (SQLSTATE classes 22, a data exception, and 23, an integrity
+/// constraint): another write with other values would not fail so.
+pub(crate) fn is_data_error(error: &postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| ["22", "23"].iter().any(|class| db.code().code().starts_with(class)))
+}
+
+/// One error, told to each of `n` writes that failed with it (a batch's): the same kind, the same cause.
+pub(crate) fn copies(error: RepoError, n: usize) -> Vec<RepoError> {
+    let (kind, cause): (fn(BoxError) -> RepoError, Arc<dyn std::error::Error + Send + Sync>) = match error {
+        RepoError::Busy(cause) => (RepoError::Busy, Arc::from(cause)),
+        RepoError::Unwritable(cause) => (RepoError::Unwritable, Arc::from(cause)),
+        RepoError::Failure(cause) => (RepoError::Failure, Arc::from(cause)),
+        other => (RepoError::Failure, Arc::new(other)),
+    };
+    (0..n).map(|_| kind(Box::new(Arc::clone(&cause)))).collect()
 }
 
 /// The name of the index that keeps one active plan per coach and date.

@@ -17,6 +17,7 @@
 //! store may happen anywhere.
 
 mod access;
+mod batches;
 mod error;
 mod images;
 pub mod migrations;

@@ -1,13 +1,13 @@
-//! A new plan in one statement: its row, its tickers, its charts, its first history entry, the webhook outbox's
-//! deliveries and the riders noted so far (see [`crate::riders`]), each in a data-modifying `WITH` on the plan's new
-//! id, with the replay check (a message that posted a plan already) in the same statement.
+//! New plans in one statement: their rows, tickers, charts, first history entries, the webhook outbox's deliveries
+//! and the riders noted so far (see [`crate::riders`]), each in a data-modifying `WITH` over the plans' columns passed
+//! as arrays, with the replay check (a message that posted a plan already) in the same statement.
 //!
 //! The statement runs on its own, without `BEGIN` and `COMMIT`: PostgreSQL commits a statement sent outside a
-//! transaction as it ends, all of it or nothing, so a new plan costs one round trip to the server instead of one per
-//! row and two for the transaction.
+//! transaction as it ends, all of it or nothing. A batch of new plans (see [`crate::batches`]) costs one round trip
+//! and one commit instead of one per row and two more per plan for its transaction.
 
 use core_model::transition::NewHistoryEntry;
-use core_model::{EventType, Plan, PlanId, RepoError, Ticker};
+use core_model::{Plan, PlanId, RepoError, event_of};
 use jiff::Timestamp;
 
 use crate::error::{BadStoredValue, opt_id_to_sql};
@@ -16,40 +16,111 @@ use crate::rows::{WriteError, tickers_text, version_to_sql};
 use crate::store::Autocommit;
 use crate::words;
 
-/// The statement. `$17` is the message whose earlier plan makes this one a replay (`NULL`: none); no row comes back
-/// then, and nothing is written but the riders.
-const INSERT: &str = "WITH plan AS (\
-       INSERT INTO plans (coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
+/// The statement. Each plan gets its id from the plans' sequence in `input` (so that its other rows can name it);
+/// a plan whose `replay_of` message posted a plan already is left out of `input`, and so gets no row back and writes
+/// nothing. Rows come back as (the plan's number in the batch, from 1; its id).
+///
+/// The replay check is a lateral lookup with `LIMIT 1`, one probe of the history's message index per plan: written as
+/// `NOT EXISTS`, the planner makes it an anti-join that reads the whole history into a hash for every statement.
+const INSERT: &str = "WITH input AS MATERIALIZED (\
+       SELECT nextval(pg_get_serial_sequence('plans', 'id')) AS id, i.* \
+       FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], \
+         $8::text[], $9::bigint[], $10::integer[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], \
+         $14::text[], $15::text[], $16::bigint[], $17::integer[], $18::text[], $19::text[], $20::text[], \
+         $21::bigint[], $22::text[], $23::timestamptz[], $24::bigint[], $25::text[], $26::text[], $27::integer[]) \
+         WITH ORDINALITY AS i(coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
+         message_id, version, created_at, updated_at, deleted_at, tickers, words, replay_of, entry_version, action, \
+         text_before, text_after, actor_id, actor_name, at, entry_message_id, event, json_after_id, event_bit, n) \
+       LEFT JOIN LATERAL (SELECT true AS posted FROM plan_history AS h WHERE h.message_id = i.replay_of LIMIT 1) \
+         AS earlier ON true \
+       WHERE earlier.posted IS NULL), \
+     plan AS (\
+       INSERT INTO plans (id, coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
        message_id, version, created_at, updated_at, deleted_at, tickers, words) \
-       SELECT $1::text, $2::date, $3::text, $4::bigint, $5::text, $6::bigint, $7::bigint, $8::text, $9::bigint, \
-       $10::integer, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::text, $15::text::tsvector \
-       WHERE NOT EXISTS (SELECT 1 FROM plan_history WHERE message_id = $17::bigint) \
-       RETURNING id), \
+       SELECT id, coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, message_id, \
+       version, created_at, updated_at, deleted_at, tickers, words::tsvector FROM input ORDER BY n), \
      tickers AS (\
-       INSERT INTO plan_tickers (plan_id, ticker) SELECT plan.id, t FROM plan, unnest($16::text[]) AS t \
+       INSERT INTO plan_tickers (plan_id, ticker) \
+       SELECT input.id, t FROM input, unnest(string_to_array(input.tickers, ' ')) AS t \
        ON CONFLICT DO NOTHING), \
      charts AS (\
        INSERT INTO charts (plan_id, position, url, filename, content_type, kind, added_at) \
-       SELECT plan.id, c.* FROM plan, \
-       unnest($18::integer[], $19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[]) AS c), \
+       SELECT input.id, c.position, c.url, c.filename, c.content_type, c.kind, c.added_at \
+       FROM unnest($28::bigint[], $29::integer[], $30::text[], $31::text[], $32::text[], $33::text[], \
+         $34::timestamptz[]) AS c(n, position, url, filename, content_type, kind, added_at) \
+       JOIN input ON input.n = c.n ORDER BY c.n, c.position), \
      history AS (\
        INSERT INTO plan_history (plan_id, coach, trading_date, version, action, text_before, text_after, actor_id, \
        actor_name, at, message_id) \
-       SELECT plan.id, $1::text, $2::date, $24::integer, $25::text, $26::text, $27::text, $28::bigint, $29::text, \
-       $30::timestamptz, $31::bigint FROM plan), \
+       SELECT id, coach, trading_date, entry_version, action, text_before, text_after, actor_id, actor_name, at, \
+       entry_message_id FROM input ORDER BY n), \
      outbox AS (\
        INSERT INTO webhook_deliveries (message_id, subscription_id, event_type, occurred_at, plan, status, \
        next_attempt_at) \
-       SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, $32::text, $30::timestamptz, \
-       '{\"id\":' || plan.id || $33::text, 'pending', $30::timestamptz \
-       FROM plan, webhook_subscriptions AS s WHERE s.disabled_at IS NULL AND (s.events & $34::integer) <> 0 \
-       ORDER BY s.id), \
+       SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, input.event, input.at, \
+       '{\"id\":' || input.id || input.json_after_id, 'pending', input.at \
+       FROM input, webhook_subscriptions AS s WHERE s.disabled_at IS NULL AND (s.events & input.event_bit) <> 0 \
+       ORDER BY input.n, s.id), \
      riders AS (\
        INSERT INTO runtime_status (key, value, updated_at) \
        SELECT * FROM unnest($35::text[], $36::text[], $37::timestamptz[]) \
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
        WHERE runtime_status.updated_at <= excluded.updated_at) \
-     SELECT id FROM plan";
+     SELECT n, id FROM input";
+
+/// A new plan (its id not known yet) with its first history entry, and the columns it is written with: a plan whose
+/// values cannot be stored fails here, on its own, before it joins a batch.
+pub(crate) struct NewRow {
+    pub(crate) plan: Plan,
+    entry: NewHistoryEntry,
+    /// The chat message whose earlier plan makes this one a replay, as stored.
+    replay_of: Option<i64>,
+    ids: [Option<i64>; 6],
+    version: i32,
+    entry_version: i32,
+    tickers: String,
+    words: String,
+    json_after_id: String,
+    event_bit: i32,
+    positions: Vec<i32>,
+}
+
+impl NewRow {
+    /// # Errors
+    /// A value PostgreSQL cannot hold (an id beyond `bigint`, say).
+    pub(crate) fn new(plan: Plan, entry: NewHistoryEntry, replay_of: Option<u64>) -> Result<Self, RepoError> {
+        let ids = [
+            opt_id_to_sql(plan.author.user_id.map(|u| u.0))?,
+            opt_id_to_sql(plan.source.guild_id)?,
+            opt_id_to_sql(plan.source.channel_id)?,
+            opt_id_to_sql(plan.source.message_id)?,
+            opt_id_to_sql(entry.actor.user_id.map(|u| u.0))?,
+            opt_id_to_sql(entry.message_id)?,
+        ];
+        let positions = plan
+            .charts
+            .iter()
+            .map(|c| {
+                i32::try_from(c.position)
+                    .map_err(|_| BadStoredValue { column: "position", value: c.position.to_string() }.into())
+            })
+            .collect::<Result<Vec<i32>, RepoError>>()?;
+        Ok(Self {
+            version: version_to_sql(plan.version)?,
+            entry_version: version_to_sql(entry.version)?,
+            tickers: tickers_text(&plan.tickers),
+            words: words::tsvector(&plan.text),
+            json_after_id: json_after_id(&plan)?,
+            event_bit: i32::try_from(event_of(entry.action).bit()).unwrap_or(0),
+            // A message id beyond `bigint` names no stored message: no replay check.
+            replay_of: replay_of.and_then(|id| i64::try_from(id).ok()),
+            ids,
+            positions,
+            plan,
+            entry,
+        })
+    }
+}
 
 /// The JSON of `plan` (as the outbox stores it) from just after its id's value: the statement puts `{"id":` and the
 /// new id in front.
@@ -61,79 +132,84 @@ fn json_after_id(plan: &Plan) -> Result<String, RepoError> {
     })
 }
 
-/// Stores `plan` (its id not known yet) with its history entry `entry`, the outbox's deliveries of `event` and
-/// `riders`, unless `replay_of` (a chat message) posted or re-posted a plan already. Returns the new plan's id, or
-/// `None` for a replay.
+/// One array per column, over `rows`.
+fn column<'r, T>(rows: &'r [NewRow], value: impl Fn(&'r NewRow) -> T) -> Vec<T> {
+    rows.iter().map(value).collect()
+}
+
+/// Stores `rows` with the riders `riders`, in one statement; returns each row's new id in order, `None` for a
+/// replay (nothing of it written).
 pub(crate) fn insert(
     one: &mut Autocommit<'_>,
-    plan: &Plan,
-    entry: &NewHistoryEntry,
-    event: EventType,
-    replay_of: Option<u64>,
+    rows: &[NewRow],
     riders: &[(String, Rider)],
-) -> Result<Option<PlanId>, WriteError> {
-    let tickers: Vec<&str> = plan.tickers.iter().map(Ticker::as_str).collect();
-    let positions = plan
-        .charts
-        .iter()
-        .map(|c| {
-            i32::try_from(c.position).map_err(|_| BadStoredValue { column: "position", value: c.position.to_string() })
-        })
-        .collect::<Result<Vec<i32>, _>>()
-        .map_err(|e| WriteError::Repo(e.into()))?;
-    let urls: Vec<&str> = plan.charts.iter().map(|c| c.url.as_str()).collect();
-    let filenames: Vec<Option<&str>> = plan.charts.iter().map(|c| c.filename.as_deref()).collect();
-    let content_types: Vec<Option<&str>> = plan.charts.iter().map(|c| c.content_type.as_deref()).collect();
-    let kinds: Vec<&str> = plan.charts.iter().map(|c| c.kind.as_str()).collect();
-    let added: Vec<Timestamp> = plan.charts.iter().map(|c| c.added_at).collect();
+) -> Result<Vec<Option<PlanId>>, WriteError> {
+    let mut charts = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (n, row) in (1_i64..).zip(rows) {
+        for (chart, position) in row.plan.charts.iter().zip(&row.positions) {
+            charts.0.push(n);
+            charts.1.push(*position);
+            charts.2.push(chart.url.as_str());
+            charts.3.push(chart.filename.as_deref());
+            charts.4.push(chart.content_type.as_deref());
+            charts.5.push(chart.kind.as_str());
+            charts.6.push(chart.added_at);
+        }
+    }
     let keys: Vec<&str> = riders.iter().map(|(key, _)| key.as_str()).collect();
     let values: Vec<&str> = riders.iter().map(|(_, rider)| rider.value.as_str()).collect();
     let times: Vec<Timestamp> = riders.iter().map(|(_, rider)| rider.at).collect();
-    // A message id beyond `bigint` names no stored message: no replay check.
-    let replay_of = replay_of.and_then(|id| i64::try_from(id).ok());
-    let row = one.query_opt(
+    let found = one.query(
         INSERT,
         &[
-            &plan.coach.as_str(),
-            &plan.date.date(),
-            &plan.text,
-            &opt_id_to_sql(plan.author.user_id.map(|u| u.0))?,
-            &plan.author.display_name,
-            &opt_id_to_sql(plan.source.guild_id)?,
-            &opt_id_to_sql(plan.source.channel_id)?,
-            &plan.source.channel_name,
-            &opt_id_to_sql(plan.source.message_id)?,
-            &version_to_sql(plan.version)?,
-            &plan.created_at,
-            &plan.updated_at,
-            &plan.deleted_at,
-            &tickers_text(&plan.tickers),
-            &words::tsvector(&plan.text),
-            &tickers,
-            &replay_of,
-            &positions,
-            &urls,
-            &filenames,
-            &content_types,
-            &kinds,
-            &added,
-            &version_to_sql(entry.version)?,
-            &entry.action.as_str(),
-            &entry.text_before,
-            &entry.text_after,
-            &opt_id_to_sql(entry.actor.user_id.map(|u| u.0))?,
-            &entry.actor.display_name,
-            &entry.at,
-            &opt_id_to_sql(entry.message_id)?,
-            &event.as_str(),
-            &json_after_id(plan)?,
-            &i32::try_from(event.bit()).unwrap_or(0),
+            &column(rows, |r| r.plan.coach.as_str()),
+            &column(rows, |r| r.plan.date.date()),
+            &column(rows, |r| r.plan.text.as_str()),
+            &column(rows, |r| r.ids[0]),
+            &column(rows, |r| r.plan.author.display_name.as_str()),
+            &column(rows, |r| r.ids[1]),
+            &column(rows, |r| r.ids[2]),
+            &column(rows, |r| r.plan.source.channel_name.as_deref()),
+            &column(rows, |r| r.ids[3]),
+            &column(rows, |r| r.version),
+            &column(rows, |r| r.plan.created_at),
+            &column(rows, |r| r.plan.updated_at),
+            &column(rows, |r| r.plan.deleted_at),
+            &column(rows, |r| r.tickers.as_str()),
+            &column(rows, |r| r.words.as_str()),
+            &column(rows, |r| r.replay_of),
+            &column(rows, |r| r.entry_version),
+            &column(rows, |r| r.entry.action.as_str()),
+            &column(rows, |r| r.entry.text_before.as_deref()),
+            &column(rows, |r| r.entry.text_after.as_deref()),
+            &column(rows, |r| r.ids[4]),
+            &column(rows, |r| r.entry.actor.display_name.as_str()),
+            &column(rows, |r| r.entry.at),
+            &column(rows, |r| r.ids[5]),
+            &column(rows, |r| event_of(r.entry.action).as_str()),
+            &column(rows, |r| r.json_after_id.as_str()),
+            &column(rows, |r| r.event_bit),
+            &charts.0,
+            &charts.1,
+            &charts.2,
+            &charts.3,
+            &charts.4,
+            &charts.5,
+            &charts.6,
             &keys,
             &values,
             &times,
         ],
     )?;
-    row.map(|row| row.try_get(0).map(PlanId)).transpose().map_err(WriteError::Db)
+    let mut ids = vec![None; rows.len()];
+    for row in &found {
+        let n: i64 = row.try_get(0)?;
+        let slot = usize::try_from(n - 1).ok().and_then(|i| ids.get_mut(i)).ok_or_else(|| {
+            WriteError::Repo(BadStoredValue { column: "the batch's plan number", value: n.to_string() }.into())
+        })?;
+        *slot = Some(PlanId(row.try_get(1)?));
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]

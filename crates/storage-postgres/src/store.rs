@@ -15,7 +15,9 @@ use postgres::types::ToSql;
 use postgres::{GenericClient, IsolationLevel, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::{PgOpenError, plan_write_error, pool_error, repo_error};
+use crate::batches::Batches;
+use crate::error::{PgOpenError, copies, is_data_error, plan_write_error, pool_error, repo_error};
+use crate::new_plan::NewRow;
 use crate::riders::{self, Riders};
 use crate::rows;
 use crate::url::DatabaseUrl;
@@ -24,7 +26,8 @@ use crate::{access, migrations, new_plan};
 /// How a [`PgStore`] uses its database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgOptions {
-    /// Most connections the pool opens. Default 8.
+    /// Most connections the pool opens. Default 8. New plans are written on one more connection of their own,
+    /// opened when the first is written.
     pub max_connections: u32,
     /// How long an operation waits for a free connection (or for a new one to connect) before it fails with
     /// [`RepoError::Busy`]. Default 10 s.
@@ -72,10 +75,16 @@ impl Drop for Conn {
 }
 
 /// Opens the pool's connections.
+#[derive(Clone)]
 pub(crate) struct Manager {
     config: postgres::Config,
     tls: MakeRustlsConnect,
     lock_timeout: Duration,
+    /// Whether the connection plans each prepared statement once, for any parameters (`plan_cache_mode =
+    /// force_generic_plan`): for the new plans' statement, whose plan does not depend on its parameters, and which
+    /// PostgreSQL would otherwise plan again on every run (its arrays' lengths make every custom plan look cheaper
+    /// than the generic one).
+    plan_once: bool,
 }
 
 impl Manager {
@@ -85,6 +94,9 @@ impl Manager {
         // writer's row lock at most `lock_timeout`.
         let lock_timeout = format!("{}ms", self.lock_timeout.as_millis().max(1));
         client.execute("SELECT set_config('lock_timeout', $1, false)", &[&lock_timeout])?;
+        if self.plan_once {
+            client.execute("SELECT set_config('plan_cache_mode', 'force_generic_plan', false)", &[])?;
+        }
         Ok(client)
     }
 }
@@ -155,9 +167,9 @@ pub(crate) struct Autocommit<'a> {
 }
 
 impl Autocommit<'_> {
-    pub(crate) fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+    pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
         let statement = prepared(self.statements, self.client, sql)?;
-        self.client.query_opt(&statement, params)
+        self.client.query(&statement, params)
     }
 }
 
@@ -215,6 +227,9 @@ impl<'a> Tx<'a> {
     }
 }
 
+/// The most new plans written in one statement.
+const MAX_BATCH: usize = 16;
+
 /// Plans, charts, history, runtime status and chart images in a PostgreSQL database.
 ///
 /// Cheap to clone: clones share the connection pool. Any number of stores, in any number of processes on any
@@ -227,6 +242,10 @@ pub struct PgStore {
     rules: Arc<TickerRules>,
     /// Values written with the next write transaction that commits (see [`crate::riders`]).
     riders: Arc<Riders>,
+    /// New plans being written, in batches.
+    new_plans: Arc<Batches<NewRow, Result<Option<PlanId>, RepoError>>>,
+    /// The connection the batches of new plans are written on.
+    new_plans_pool: r2d2::Pool<Manager>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -255,25 +274,33 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("coach-plans");
         }
-        let manager = Manager { config, tls: url.tls()?, lock_timeout: options.lock_timeout };
+        let manager = Manager { config, tls: url.tls()?, lock_timeout: options.lock_timeout, plan_once: false };
         let mut client = manager.connect_client().map_err(|source| crate::error::connect_error(&shown, source))?;
         let applied_at_open = migrations::migrate(&mut client, &shown)?;
         crate::search::index_derived(&mut client, &shown, &options.ticker_rules)?;
         drop(client);
-        let pool = r2d2::Pool::builder()
-            .max_size(options.max_connections.max(1))
-            .min_idle(Some(1))
-            .test_on_check_out(false)
-            .connection_timeout(options.pool_timeout)
-            .error_handler(Box::new(TracingErrorHandler))
-            .build(manager)
-            .map_err(|source| PgOpenError::Pool { url: shown.clone(), source })?;
+        let pool = |manager: Manager, max_size: u32, min_idle: u32| {
+            r2d2::Pool::builder()
+                .max_size(max_size)
+                .min_idle(Some(min_idle))
+                .test_on_check_out(false)
+                .connection_timeout(options.pool_timeout)
+                .error_handler(Box::new(TracingErrorHandler))
+                .build(manager)
+                .map_err(|source| PgOpenError::Pool { url: shown.clone(), source })
+        };
+        // New plans are written one batch at a time (see `crate::batches`), on a connection of their own, opened
+        // when the first is written.
+        let new_plans_pool = pool(Manager { plan_once: true, ..manager.clone() }, 1, 0)?;
+        let pool = pool(manager, options.max_connections.max(1), 1)?;
         Ok(Self {
             pool,
             url: Arc::new(url.clone()),
             applied_at_open: applied_at_open.into(),
             rules: Arc::new(options.ticker_rules),
             riders: Arc::default(),
+            new_plans: Arc::default(),
+            new_plans_pool,
         })
     }
 
@@ -305,18 +332,23 @@ impl PgStore {
         self.pool.get().map_err(pool_error)
     }
 
-    /// Stores a new plan, its charts and its first history entry in one statement (see [`crate::new_plan`]), unless
-    /// the chat message `replay_of` posted or re-posted a plan already: then that plan.
+    /// Stores a new plan, its charts and its first history entry, unless the chat message `replay_of` posted or
+    /// re-posted a plan already: then that plan. New plans written at the same time go in one statement (see
+    /// [`crate::batches`] and [`crate::new_plan`]).
     fn insert_new(&self, replay_of: Option<u64>, new: NewPlan, at: Timestamp) -> Result<Inserted, RepoError> {
-        let (mut plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
-        let event = event_of(entry.action);
-        let inserted = self.autocommit(|one, riders| new_plan::insert(one, &plan, &entry, event, replay_of, riders));
-        match inserted {
-            Ok(Some(id)) => {
+        let (plan, entry) = create_plan(PlanId(0), new, at, &self.rules);
+        let row = NewRow::new(plan, entry, replay_of)?;
+        let (row, stored) = self
+            .new_plans
+            .run(row, MAX_BATCH, |rows| self.insert_batch(rows))
+            .map_err(|panicked| RepoError::Failure(Box::new(panicked)))?;
+        let mut plan = row.plan;
+        match stored? {
+            Some(id) => {
                 plan.id = id;
                 Ok(Inserted::New(plan))
             }
-            Ok(None) => {
+            None => {
                 let message = replay_of.unwrap_or_default();
                 match self.read(|tx| rows::plan_by_posting_message(tx, message))? {
                     Some(earlier) => Ok(Inserted::Earlier(earlier)),
@@ -325,8 +357,22 @@ impl PgStore {
                     )),
                 }
             }
-            Err(rows::WriteError::Db(e)) => Err(plan_write_error(e, &plan.coach, plan.date)),
-            Err(rows::WriteError::Repo(e)) => Err(e),
+        }
+    }
+
+    /// Writes a batch of new plans in one statement; when a plan's values fail it (a second active plan for a coach
+    /// and date, say), each plan again on its own, so that only the failing ones fail.
+    fn insert_batch(&self, rows: &[NewRow]) -> Vec<Result<Option<PlanId>, RepoError>> {
+        match self.autocommit(|one, riders| new_plan::insert(one, rows, riders)) {
+            Ok(ids) => ids.into_iter().map(Ok).collect(),
+            Err(rows::WriteError::Db(error)) if rows.len() == 1 => {
+                vec![Err(plan_write_error(error, &rows[0].plan.coach, rows[0].plan.date))]
+            }
+            Err(rows::WriteError::Db(error)) if is_data_error(&error) => {
+                rows.iter().flat_map(|row| self.insert_batch(std::slice::from_ref(row))).collect()
+            }
+            Err(rows::WriteError::Db(error)) => copies(repo_error(error), rows.len()).into_iter().map(Err).collect(),
+            Err(rows::WriteError::Repo(error)) => copies(error, rows.len()).into_iter().map(Err).collect(),
         }
     }
 
@@ -393,9 +439,9 @@ impl PgStore {
         unreachable!("the last attempt returns")
     }
 
-    /// Runs `f`, one statement, outside a transaction (the server commits it as it ends), with the riders noted so
-    /// far, which it writes too. On a pooled connection the server had closed (a restart, an idle timeout) the
-    /// statement fails unrun and `f` runs again on the next, as a transaction's `BEGIN` does in
+    /// Runs `f`, one statement, on the new plans' connection, outside a transaction (the server commits it as it
+    /// ends), with the riders noted so far, which it writes too. On a connection the server had closed (a restart,
+    /// an idle timeout) the statement fails unrun and `f` runs again on a new one, as a transaction's `BEGIN` does in
     /// [`Self::transaction`]. A connection lost while the statement ran leaves its commit unknown, as a lost `COMMIT`
     /// does: running it again then finds a message's plan as posted earlier (the replay check), or refuses a second
     /// active plan for the coach and date.
@@ -405,11 +451,11 @@ impl PgStore {
     ) -> Result<T, rows::WriteError> {
         let taken = self.riders.take();
         let noted = taken.as_ref().map_or(&[][..], |taken| &taken.riders[..]);
-        let attempts = self.pool.max_size() + 1;
+        let attempts = self.new_plans_pool.max_size() + 1;
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
-            let mut conn = match self.connection() {
+            let mut conn = match self.new_plans_pool.get().map_err(pool_error) {
                 Ok(conn) => conn,
                 Err(error) => break Err(rows::WriteError::Repo(error)),
             };
