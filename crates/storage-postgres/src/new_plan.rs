@@ -20,6 +20,9 @@ use crate::words;
 /// a plan whose `replay_of` message posted a plan already is left out of `input`, and so gets no row back and writes
 /// nothing. Rows come back as (the plan's number in the batch, from 1; its id).
 ///
+/// The plans' rows are written in the batch's order without sorting: `input` is materialized, and read back in the
+/// order it was written, which is the arrays' (only the ids, taken in that order, say which plan is which).
+///
 /// The replay check is a lateral lookup with `LIMIT 1`, one probe of the history's message index per plan: written as
 /// `NOT EXISTS`, the planner makes it an anti-join that reads the whole history into a hash for every statement.
 const INSERT: &str = "WITH input AS MATERIALIZED (\
@@ -38,7 +41,7 @@ const INSERT: &str = "WITH input AS MATERIALIZED (\
        INSERT INTO plans (id, coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, \
        message_id, version, created_at, updated_at, deleted_at, tickers, words) \
        SELECT id, coach, trading_date, text, author_id, author_name, guild_id, channel_id, channel_name, message_id, \
-       version, created_at, updated_at, deleted_at, tickers, words::tsvector FROM input ORDER BY n), \
+       version, created_at, updated_at, deleted_at, tickers, words::tsvector FROM input), \
      tickers AS (\
        INSERT INTO plan_tickers (plan_id, ticker) \
        SELECT input.id, t FROM input, unnest(string_to_array(input.tickers, ' ')) AS t \
@@ -48,12 +51,12 @@ const INSERT: &str = "WITH input AS MATERIALIZED (\
        SELECT input.id, c.position, c.url, c.filename, c.content_type, c.kind, c.added_at \
        FROM unnest($28::bigint[], $29::integer[], $30::text[], $31::text[], $32::text[], $33::text[], \
          $34::timestamptz[]) AS c(n, position, url, filename, content_type, kind, added_at) \
-       JOIN input ON input.n = c.n ORDER BY c.n, c.position), \
+       JOIN input ON input.n = c.n), \
      history AS (\
        INSERT INTO plan_history (plan_id, coach, trading_date, version, action, text_before, text_after, actor_id, \
        actor_name, at, message_id) \
        SELECT id, coach, trading_date, entry_version, action, text_before, text_after, actor_id, actor_name, at, \
-       entry_message_id FROM input ORDER BY n), \
+       entry_message_id FROM input), \
      outbox AS (\
        INSERT INTO webhook_deliveries (message_id, subscription_id, event_type, occurred_at, plan, status, \
        next_attempt_at) \
