@@ -198,3 +198,26 @@ pub(crate) fn connect_error(url: &str, source: postgres::Error) -> PgOpenError {
     let url = url.to_owned();
     if certificate { PgOpenError::Certificate { url, source } } else { PgOpenError::Connect { url, source } }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::copies;
+    use core_model::{CoachId, RepoError, TradingDate};
+
+    #[test]
+    fn each_copy_of_a_batchs_error_keeps_its_kind_and_its_words() {
+        let busy = RepoError::Busy("canceling statement due to lock timeout".into());
+        let told = copies(busy, 3);
+        assert_eq!(told.len(), 3);
+        for error in &told {
+            assert!(matches!(error, RepoError::Busy(_)), "{error:?}");
+            let cause = std::error::Error::source(error).map(ToString::to_string);
+            assert_eq!(cause.as_deref(), Some("canceling statement due to lock timeout"));
+        }
+        let duplicate =
+            RepoError::Duplicate { coach: CoachId::new("d").unwrap(), date: TradingDate::parse("2025-11-10").unwrap() };
+        let [copy] = <[RepoError; 1]>::try_from(copies(duplicate, 1)).unwrap();
+        let cause = std::error::Error::source(&copy).map(ToString::to_string).unwrap_or_default();
+        assert!(cause.contains("an active plan for coach d on 2025-11-10 exists already"), "{cause}");
+    }
+}

@@ -159,3 +159,33 @@ fn connections_the_server_closed_are_replaced_without_failing_an_operation() {
     assert_eq!(store.stats().unwrap().active_plans, 2, "a read goes on, and the plan was stored once");
     store.change(core_model::PlanId(1), edit("after the restart"), &author(1, "Ann"), at(1), None).unwrap();
 }
+
+#[test]
+fn plans_written_together_that_the_server_refuses_for_its_own_reason_each_fail_with_it_and_leave_nothing() {
+    let Some(db) = database() else { return };
+    let options = PgOptions { lock_timeout: Duration::from_millis(300), ..PgOptions::default() };
+    let store = PgStore::open(&url(&db), options).unwrap();
+    // Another process holds the plans' table: every new plan waits for it, past the lock timeout.
+    let mut other = raw(&db);
+    let mut holding = other.transaction().unwrap();
+    holding.batch_execute("LOCK TABLE plans IN EXCLUSIVE MODE").unwrap();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let posts: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (store, start) = (store.clone(), std::sync::Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                let day = format!("2026-04-{:02}", t + 1);
+                store.insert(new_plan("d", &day, "waits", author(t, "x")), at(0))
+            })
+        })
+        .collect();
+    let results: Vec<_> = posts.into_iter().map(|h| h.join().unwrap()).collect();
+    for result in &results {
+        let Err(error) = result else { panic!("stored past the lock: {results:?}") };
+        assert!(matches!(error, RepoError::Busy(_)), "each plan is told the batch's reason: {error:?}");
+    }
+    holding.rollback().unwrap();
+    assert_eq!(store.stats().unwrap().history_entries, 0, "nothing of them was written");
+    store.insert(new_plan("d", "2026-04-01", "after", author(1, "x")), at(1)).unwrap();
+}
