@@ -83,12 +83,15 @@ impl<R, O> Batches<R, O> {
             let take = state.waiting.len().min(max.max(1));
             let (tickets, batch): (Vec<u64>, Vec<R>) = state.waiting.drain(..take).unzip();
             drop(state);
-            let outcomes = catch_unwind(AssertUnwindSafe(|| run(&batch)));
+            let outcomes = catch_unwind(AssertUnwindSafe(|| {
+                let outcomes = run(&batch);
+                assert_eq!(outcomes.len(), batch.len(), "one outcome per write");
+                outcomes
+            }));
             state = self.lock();
             state.running = false;
             let panic = match outcomes {
                 Ok(outcomes) => {
-                    assert_eq!(outcomes.len(), batch.len(), "one outcome per write");
                     for ((ticket, write), outcome) in tickets.into_iter().zip(batch).zip(outcomes) {
                         state.outcomes.insert(ticket, Ok((write, outcome)));
                     }
