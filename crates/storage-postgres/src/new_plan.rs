@@ -7,11 +7,10 @@
 //! and one commit instead of one per row and two more per plan for its transaction.
 
 use core_model::transition::NewHistoryEntry;
-use core_model::{Plan, PlanId, RepoError, event_of};
-use jiff::Timestamp;
+use core_model::{EventType, Plan, PlanId, RepoError, event_of};
 
 use crate::error::{BadStoredValue, opt_id_to_sql};
-use crate::riders::Rider;
+use crate::riders::{self, Rider, upsert_riders};
 use crate::rows::{WriteError, tickers_text, version_to_sql};
 use crate::store::Autocommit;
 use crate::words;
@@ -25,7 +24,8 @@ use crate::words;
 ///
 /// The replay check is a lateral lookup with `LIMIT 1`, one probe of the history's message index per plan: written as
 /// `NOT EXISTS`, the planner makes it an anti-join that reads the whole history into a hash for every statement.
-const INSERT: &str = "WITH input AS MATERIALIZED (\
+const INSERT: &str = concat!(
+    "WITH input AS MATERIALIZED (\
        SELECT nextval(pg_get_serial_sequence('plans', 'id')) AS id, i.* \
        FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], \
          $8::text[], $9::bigint[], $10::integer[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], \
@@ -64,12 +64,10 @@ const INSERT: &str = "WITH input AS MATERIALIZED (\
        '{\"id\":' || input.id || input.json_after_id, 'pending', input.at \
        FROM input, webhook_subscriptions AS s WHERE s.disabled_at IS NULL AND (s.events & input.event_bit) <> 0 \
        ORDER BY input.n, s.id), \
-     riders AS (\
-       INSERT INTO runtime_status (key, value, updated_at) \
-       SELECT * FROM unnest($35::text[], $36::text[], $37::timestamptz[]) \
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
-       WHERE runtime_status.updated_at <= excluded.updated_at) \
-     SELECT n, id FROM input";
+     riders AS (",
+    upsert_riders!(35, 36, 37),
+    ") SELECT n, id FROM input"
+);
 
 /// A new plan (its id not known yet) with its first history entry, and the columns it is written with: a plan whose
 /// values cannot be stored fails here, on its own, before it joins a batch.
@@ -78,13 +76,19 @@ pub(crate) struct NewRow {
     entry: NewHistoryEntry,
     /// The chat message whose earlier plan makes this one a replay, as stored.
     replay_of: Option<i64>,
-    ids: [Option<i64>; 6],
+    /// The Discord ids, as stored.
+    author_id: Option<i64>,
+    guild_id: Option<i64>,
+    channel_id: Option<i64>,
+    message_id: Option<i64>,
+    actor_id: Option<i64>,
+    entry_message_id: Option<i64>,
     version: i32,
     entry_version: i32,
     tickers: String,
     words: String,
     json_after_id: String,
-    event_bit: i32,
+    event: EventType,
     positions: Vec<i32>,
 }
 
@@ -92,14 +96,6 @@ impl NewRow {
     /// # Errors
     /// A value PostgreSQL cannot hold (an id beyond `bigint`, say).
     pub(crate) fn new(plan: Plan, entry: NewHistoryEntry, replay_of: Option<u64>) -> Result<Self, RepoError> {
-        let ids = [
-            opt_id_to_sql(plan.author.user_id.map(|u| u.0))?,
-            opt_id_to_sql(plan.source.guild_id)?,
-            opt_id_to_sql(plan.source.channel_id)?,
-            opt_id_to_sql(plan.source.message_id)?,
-            opt_id_to_sql(entry.actor.user_id.map(|u| u.0))?,
-            opt_id_to_sql(entry.message_id)?,
-        ];
         let positions = plan
             .charts
             .iter()
@@ -114,10 +110,15 @@ impl NewRow {
             tickers: tickers_text(&plan.tickers),
             words: words::tsvector(&plan.text),
             json_after_id: json_after_id(&plan)?,
-            event_bit: i32::try_from(event_of(entry.action).bit()).unwrap_or(0),
+            event: event_of(entry.action),
             // A message id beyond `bigint` names no stored message: no replay check.
             replay_of: replay_of.and_then(|id| i64::try_from(id).ok()),
-            ids,
+            author_id: opt_id_to_sql(plan.author.user_id.map(|u| u.0))?,
+            guild_id: opt_id_to_sql(plan.source.guild_id)?,
+            channel_id: opt_id_to_sql(plan.source.channel_id)?,
+            message_id: opt_id_to_sql(plan.source.message_id)?,
+            actor_id: opt_id_to_sql(entry.actor.user_id.map(|u| u.0))?,
+            entry_message_id: opt_id_to_sql(entry.message_id)?,
             positions,
             plan,
             entry,
@@ -159,21 +160,19 @@ pub(crate) fn insert(
             charts.6.push(chart.added_at);
         }
     }
-    let keys: Vec<&str> = riders.iter().map(|(key, _)| key.as_str()).collect();
-    let values: Vec<&str> = riders.iter().map(|(_, rider)| rider.value.as_str()).collect();
-    let times: Vec<Timestamp> = riders.iter().map(|(_, rider)| rider.at).collect();
+    let (keys, values, times) = riders::columns(riders);
     let found = one.query(
         INSERT,
         &[
             &column(rows, |r| r.plan.coach.as_str()),
             &column(rows, |r| r.plan.date.date()),
             &column(rows, |r| r.plan.text.as_str()),
-            &column(rows, |r| r.ids[0]),
+            &column(rows, |r| r.author_id),
             &column(rows, |r| r.plan.author.display_name.as_str()),
-            &column(rows, |r| r.ids[1]),
-            &column(rows, |r| r.ids[2]),
+            &column(rows, |r| r.guild_id),
+            &column(rows, |r| r.channel_id),
             &column(rows, |r| r.plan.source.channel_name.as_deref()),
-            &column(rows, |r| r.ids[3]),
+            &column(rows, |r| r.message_id),
             &column(rows, |r| r.version),
             &column(rows, |r| r.plan.created_at),
             &column(rows, |r| r.plan.updated_at),
@@ -185,13 +184,13 @@ pub(crate) fn insert(
             &column(rows, |r| r.entry.action.as_str()),
             &column(rows, |r| r.entry.text_before.as_deref()),
             &column(rows, |r| r.entry.text_after.as_deref()),
-            &column(rows, |r| r.ids[4]),
+            &column(rows, |r| r.actor_id),
             &column(rows, |r| r.entry.actor.display_name.as_str()),
             &column(rows, |r| r.entry.at),
-            &column(rows, |r| r.ids[5]),
-            &column(rows, |r| event_of(r.entry.action).as_str()),
+            &column(rows, |r| r.entry_message_id),
+            &column(rows, |r| r.event.as_str()),
             &column(rows, |r| r.json_after_id.as_str()),
-            &column(rows, |r| r.event_bit),
+            &column(rows, |r| i32::try_from(r.event.bit()).unwrap_or(0)),
             &charts.0,
             &charts.1,
             &charts.2,

@@ -101,37 +101,52 @@ impl Riders {
         Some(Taken { riders: state.pending.drain().collect() })
     }
 
-    /// The transaction that took `taken` committed it.
-    pub(crate) fn committed(&self, taken: Taken) {
-        let mut state = self.lock();
-        for (_, rider) in taken.riders {
-            state.unwritten.remove(&rider.ticket);
-        }
-    }
-
-    /// The transaction that took `taken` did not commit it: each goes with the next commit, unless replaced meanwhile.
-    pub(crate) fn give_back(&self, taken: Taken) {
+    /// Says what became of the riders a write took (if it took any): committed, or not (then each goes with the next
+    /// commit, unless replaced meanwhile).
+    pub(crate) fn settle(&self, taken: Option<Taken>, committed: bool) {
+        let Some(taken) = taken else { return };
         let mut state = self.lock();
         for (key, rider) in taken.riders {
-            if state.latest.get(&key) == Some(&rider.ticket) {
+            if committed {
+                state.unwritten.remove(&rider.ticket);
+            } else if state.latest.get(&key) == Some(&rider.ticket) {
                 state.pending.insert(key, rider);
             }
         }
     }
 }
 
-/// Writes the riders of `taken` in the transaction `tx`, in one statement, each only over an older value of its key.
-pub(crate) fn write(tx: &mut Tx<'_>, taken: &Taken) -> Result<(), postgres::Error> {
-    let keys: Vec<&str> = taken.riders.iter().map(|(key, _)| key.as_str()).collect();
-    let values: Vec<&str> = taken.riders.iter().map(|(_, rider)| rider.value.as_str()).collect();
-    let times: Vec<Timestamp> = taken.riders.iter().map(|(_, rider)| rider.at).collect();
-    tx.execute(
-        "INSERT INTO runtime_status (key, value, updated_at) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
-         WHERE runtime_status.updated_at <= excluded.updated_at",
-        &[&keys, &values, &times],
-    )?;
+/// The `INSERT` of riders from three arrays (keys, values and times, at the parameters numbered `$keys`, `$values`
+/// and `$times`), each only over an older value of its key: the statement of [`write`], and a data-modifying `WITH`
+/// of the new plans' statement.
+macro_rules! upsert_riders {
+    ($keys:literal, $values:literal, $times:literal) => {
+        concat!(
+            "INSERT INTO runtime_status (key, value, updated_at) SELECT * FROM unnest($",
+            $keys,
+            "::text[], $",
+            $values,
+            "::text[], $",
+            $times,
+            "::timestamptz[]) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
+             WHERE runtime_status.updated_at <= excluded.updated_at"
+        )
+    };
+}
+pub(crate) use upsert_riders;
+
+/// The riders' keys, values and times, as the arrays of [`upsert_riders!`].
+pub(crate) fn columns(riders: &[(String, Rider)]) -> (Vec<&str>, Vec<&str>, Vec<Timestamp>) {
+    let keys = riders.iter().map(|(key, _)| key.as_str()).collect();
+    let values = riders.iter().map(|(_, rider)| rider.value.as_str()).collect();
+    let times = riders.iter().map(|(_, rider)| rider.at).collect();
+    (keys, values, times)
+}
+
+/// Writes `riders` in the transaction `tx`, in one statement, each only over an older value of its key.
+pub(crate) fn write(tx: &mut Tx<'_>, riders: &[(String, Rider)]) -> Result<(), postgres::Error> {
+    let (keys, values, times) = columns(riders);
+    tx.execute(upsert_riders!(1, 2, 3), &[&keys, &values, &times])?;
     Ok(())
 }
 
@@ -148,7 +163,7 @@ mod tests {
         let taken = riders.take().unwrap();
         assert!(riders.take().is_none(), "taken once");
         assert!(!riders.is_written(first), "taken is not written");
-        riders.committed(taken);
+        riders.settle(Some(taken), true);
         assert!(riders.is_written(first));
 
         let second = riders.add("a", "2".into(), Timestamp::UNIX_EPOCH);
@@ -156,13 +171,13 @@ mod tests {
         let taken = riders.take().unwrap();
         let third = riders.add("a", "3".into(), Timestamp::UNIX_EPOCH);
         assert!(riders.is_written(second), "replaced by a later value while its transaction ran");
-        riders.give_back(taken);
+        riders.settle(Some(taken), false);
         let again = riders.take().unwrap();
         let mut keys: Vec<(String, String)> = again.riders.iter().map(|(k, r)| (k.clone(), r.value.clone())).collect();
         keys.sort();
         assert_eq!(keys, [("a".to_owned(), "3".to_owned()), ("b".to_owned(), "x".to_owned())]);
         assert!(!riders.is_written(other) && !riders.is_written(third));
-        riders.committed(again);
+        riders.settle(Some(again), true);
         assert!(riders.is_written(other) && riders.is_written(third));
 
         let fourth = riders.add("a", "4".into(), Timestamp::UNIX_EPOCH);

@@ -328,10 +328,6 @@ impl PgStore {
         Ok(SchemaStatus { current, latest: migrations::latest_version() })
     }
 
-    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, RepoError> {
-        self.pool.get().map_err(pool_error)
-    }
-
     /// Stores a new plan, its charts and its first history entry, unless the chat message `replay_of` posted or
     /// re-posted a plan already: then that plan. New plans written at the same time go in one statement (see
     /// [`crate::batches`] and [`crate::new_plan`]).
@@ -387,21 +383,15 @@ impl PgStore {
         self.transaction(false, f)
     }
 
-    /// Runs `f` in a transaction on a pooled connection. Connections are not checked when taken from the pool (that
-    /// would cost a round trip per operation): one the server closed meanwhile (a restart, an idle timeout) fails to
-    /// begin the transaction, before anything was done, and is then dropped for the next (at most every pooled one,
-    /// then a new one).
+    /// Runs `f` in a transaction on a pooled connection (see [`Self::on_connection`] for a connection the server
+    /// closed meanwhile).
     fn transaction<T>(
         &self,
         read_only: bool,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, RepoError>,
     ) -> Result<T, RepoError> {
         let mut f = Some(f);
-        let attempts = self.pool.max_size() + 1;
-        for attempt in 1..=attempts {
-            let mut conn = self.connection()?;
-            let Conn { client, statements } = &mut *conn;
-            let client = client.as_mut().expect("a connection holds its client until it is dropped");
+        Self::on_connection(&self.pool, |client, statements| {
             let begun = if read_only {
                 client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()
             } else {
@@ -409,70 +399,77 @@ impl PgStore {
             };
             let tx = match begun {
                 Ok(tx) => tx,
-                Err(error) if attempt < attempts && session_ended(&error) => {
-                    tracing::info!(error = %error, "a pooled database connection was closed; taking another");
-                    continue;
-                }
-                Err(error) => return Err(repo_error(error)),
+                Err(error) if session_ended(&error) => return Err(Attempt::Closed(error)),
+                Err(error) => return Err(Attempt::Failed(repo_error(error))),
             };
             let mut tx = Tx { tx, statements };
             let f = f.take().expect("the transaction's work runs once");
-            let value = f(&mut tx)?;
+            let value = f(&mut tx).map_err(Attempt::Failed)?;
             // A write takes the riders noted so far with it.
             let taken = if read_only { None } else { self.riders.take() };
             let written = match &taken {
-                Some(taken) => riders::write(&mut tx, taken),
+                Some(taken) => riders::write(&mut tx, &taken.riders),
                 None => Ok(()),
             };
-            match (written.and_then(|()| tx.commit()), taken) {
-                (Ok(()), Some(taken)) => self.riders.committed(taken),
-                (Ok(()), None) => {}
-                (Err(error), taken) => {
-                    if let Some(taken) = taken {
-                        self.riders.give_back(taken);
-                    }
-                    return Err(repo_error(error));
-                }
-            }
-            return Ok(value);
-        }
-        unreachable!("the last attempt returns")
+            let committed = written.and_then(|()| tx.commit());
+            self.riders.settle(taken, committed.is_ok());
+            committed.map_err(|error| Attempt::Failed(repo_error(error)))?;
+            Ok(value)
+        })
     }
 
     /// Runs `f`, one statement, on the new plans' connection, outside a transaction (the server commits it as it
-    /// ends), with the riders noted so far, which it writes too. On a connection the server had closed (a restart,
-    /// an idle timeout) the statement fails unrun and `f` runs again on a new one, as a transaction's `BEGIN` does in
-    /// [`Self::transaction`]. A connection lost while the statement ran leaves its commit unknown, as a lost `COMMIT`
-    /// does: running it again then finds a message's plan as posted earlier (the replay check), or refuses a second
-    /// active plan for the coach and date.
+    /// ends), with the riders noted so far, which it writes too. A connection the server had closed fails the
+    /// statement unrun, and `f` runs again on a new one (see [`Self::on_connection`]). A connection lost while the
+    /// statement ran leaves its commit unknown, as a lost `COMMIT` does: running it again then finds a message's plan
+    /// as posted earlier (the replay check), or refuses a second active plan for the coach and date.
     fn autocommit<T>(
         &self,
         f: impl Fn(&mut Autocommit<'_>, &[(String, riders::Rider)]) -> Result<T, rows::WriteError>,
     ) -> Result<T, rows::WriteError> {
         let taken = self.riders.take();
         let noted = taken.as_ref().map_or(&[][..], |taken| &taken.riders[..]);
-        let attempts = self.new_plans_pool.max_size() + 1;
-        let mut attempt = 0;
-        let outcome = loop {
-            attempt += 1;
-            let mut conn = match self.new_plans_pool.get().map_err(pool_error) {
-                Ok(conn) => conn,
-                Err(error) => break Err(rows::WriteError::Repo(error)),
-            };
-            let Conn { client, statements } = &mut *conn;
-            let client = client.as_mut().expect("a connection holds its client until it is dropped");
-            match f(&mut Autocommit { client, statements }, noted) {
-                Err(rows::WriteError::Db(error)) if attempt < attempts && session_ended(&error) => {
-                    tracing::info!(error = %error, "a pooled database connection was closed; taking another");
-                }
-                outcome => break outcome,
-            }
-        };
-        if let Some(taken) = taken {
-            if outcome.is_ok() { self.riders.committed(taken) } else { self.riders.give_back(taken) }
-        }
+        let outcome = Self::on_connection(&self.new_plans_pool, |client, statements| {
+            f(&mut Autocommit { client, statements }, noted).map_err(|error| match error {
+                rows::WriteError::Db(error) if session_ended(&error) => Attempt::Closed(error),
+                error => Attempt::Failed(error),
+            })
+        });
+        self.riders.settle(taken, outcome.is_ok());
         outcome
     }
+
+    /// Runs `attempt` on a connection of `pool`. Connections are not checked when taken from the pool (that would
+    /// cost a round trip per operation): one the server closed meanwhile (a restart, an idle timeout) fails the
+    /// attempt before anything ran on it, and is then dropped for the next (at most every pooled one, then a new
+    /// one), where `attempt` runs again.
+    fn on_connection<T, E: From<RepoError>>(
+        pool: &r2d2::Pool<Manager>,
+        mut attempt: impl FnMut(&mut postgres::Client, &mut HashMap<&'static str, Statement>) -> Result<T, Attempt<E>>,
+    ) -> Result<T, E> {
+        let attempts = pool.max_size() + 1;
+        for n in 1..=attempts {
+            let mut conn = pool.get().map_err(|error| E::from(pool_error(error)))?;
+            let Conn { client, statements } = &mut *conn;
+            let client = client.as_mut().expect("a connection holds its client until it is dropped");
+            match attempt(client, statements) {
+                Ok(value) => return Ok(value),
+                Err(Attempt::Closed(error)) if n < attempts => {
+                    tracing::info!(error = %error, "a pooled database connection was closed; taking another");
+                }
+                Err(Attempt::Closed(error)) => return Err(E::from(repo_error(error))),
+                Err(Attempt::Failed(error)) => return Err(error),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+/// How an attempt on a pooled connection failed.
+enum Attempt<E> {
+    /// The server had closed the connection: nothing ran on it, and another connection may do.
+    Closed(postgres::Error),
+    Failed(E),
 }
 
 impl PlanRepository for PgStore {
