@@ -153,7 +153,7 @@ fn is_symbol(name: &str) -> bool {
 
 /// The full path of `program` on `PATH`.
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(program)).find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
 #[cfg(test)]
