@@ -2,8 +2,10 @@
 //! registered set must be overwritten, and how an invocation (its options, or the form it opened) becomes the same
 //! [`Command`] the prefix grammar yields.
 
-use core_model::{Attachment, Roster, TradingDate};
-use twilight_model::application::command::{Command as Definition, CommandOption, CommandOptionType, CommandType};
+use core_model::{Attachment, Coach, Roster, TradingDate};
+use twilight_model::application::command::{
+    Command as Definition, CommandOption, CommandOptionChoice, CommandOptionChoiceValue, CommandOptionType, CommandType,
+};
 use twilight_model::application::interaction::InteractionDataResolved;
 use twilight_model::application::interaction::application_command::{CommandData, CommandOptionValue};
 use twilight_model::application::interaction::modal::{ModalInteractionComponent, ModalInteractionData};
@@ -11,7 +13,8 @@ use twilight_util::builder::command::{AttachmentBuilder, CommandBuilder, Integer
 
 use crate::command::{Command, MAX_SEARCH_DAYS, ParseError};
 
-/// Most choices Discord shows for one option; a larger roster makes `coach` free text (checked by the service).
+/// Most choices Discord shows for one option (and most suggestions it takes); with a larger roster, `coach`
+/// autocompletes from what the user types instead (the service still checks the coach given).
 pub const MAX_CHOICES: usize = 25;
 
 /// The `custom_id` of the plan text field in the form `/plan` opens.
@@ -45,14 +48,44 @@ fn describe(name: &str) -> String {
     format!("{first}{}", chars.as_str()).chars().take(100).collect()
 }
 
+/// How a coach shows among choices and suggestions: `Day Trading (d)`, within Discord's 100 characters.
+fn choice_name(coach: &Coach) -> String {
+    format!("{} ({})", coach.name, coach.id).chars().take(100).collect()
+}
+
 fn coach_option(roster: &Roster, required: bool) -> CommandOption {
     let coaches = roster.coaches();
     let option = StringBuilder::new("coach", "Whose plan").required(required);
     if coaches.len() > MAX_CHOICES {
-        return option.build();
+        return option.autocomplete(true).build();
     }
-    let name = |id: &str, display: &str| -> String { format!("{display} ({id})").chars().take(100).collect() };
-    option.choices(coaches.iter().map(|c| (name(c.id.as_str(), &c.name), c.id.as_str().to_owned()))).build()
+    option.choices(coaches.iter().map(|c| (choice_name(c), c.id.as_str().to_owned()))).build()
+}
+
+/// The coaches to suggest while `typed` is being typed into `coach`, best first, at most [`MAX_CHOICES`]: ids that
+/// start with it, then names that have a word starting with it, then ids or names that contain it (case
+/// ignored; `coach_` and a trailing `:` dropped as the roster drops them); each kind in roster order. Nothing
+/// typed yet suggests the roster's first coaches.
+pub fn suggest_coaches(roster: &Roster, typed: &str) -> Vec<(String, String)> {
+    let typed = typed.trim().to_lowercase();
+    let typed = typed.strip_suffix(':').unwrap_or(&typed);
+    let typed = typed.strip_prefix("coach_").unwrap_or(typed);
+    let rank = |coach: &Coach| -> Option<u8> {
+        let id = coach.id.as_str();
+        let name = coach.name.to_lowercase();
+        if id.starts_with(typed) {
+            Some(0)
+        } else if name.split(|c: char| !c.is_alphanumeric()).any(|word| word.starts_with(typed)) {
+            Some(1)
+        } else if id.contains(typed) || name.contains(typed) {
+            Some(2)
+        } else {
+            None
+        }
+    };
+    let mut ranked: Vec<(u8, &Coach)> = roster.coaches().iter().filter_map(|c| rank(c).map(|r| (r, c))).collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().take(MAX_CHOICES).map(|(_, c)| (choice_name(c), c.id.as_str().to_owned())).collect()
 }
 
 fn date_option() -> CommandOption {
@@ -134,6 +167,24 @@ pub fn same_definitions(registered: &[Definition], wanted: &[Definition]) -> boo
         values
     };
     sorted(registered) == sorted(wanted)
+}
+
+/// The suggestions for the option being typed into in an autocomplete interaction: coaches for `coach` (see
+/// [`suggest_coaches`]), nothing for any other option.
+pub fn suggestions(data: &CommandData, roster: &Roster) -> Vec<CommandOptionChoice> {
+    let typed = data.options.iter().find_map(|option| match &option.value {
+        CommandOptionValue::Focused(typed, _) if option.name == "coach" => Some(typed.as_str()),
+        _ => None,
+    });
+    let coaches = typed.map(|typed| suggest_coaches(roster, typed)).unwrap_or_default();
+    coaches
+        .into_iter()
+        .map(|(name, value)| CommandOptionChoice {
+            name,
+            name_localizations: None,
+            value: CommandOptionChoiceValue::String(value),
+        })
+        .collect()
 }
 
 /// What an invocation asks for.
@@ -276,13 +327,48 @@ fn form_text(components: &[ModalInteractionComponent]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core_model::{Coach, CoachId};
+    use core_model::CoachId;
 
     fn roster(count: usize) -> Roster {
         let coaches = (0..count)
             .map(|i| Coach { id: CoachId::new(&format!("c{i}")).unwrap(), name: format!("Coach {i}") })
             .collect();
         Roster::new(coaches).unwrap()
+    }
+
+    fn desk() -> Roster {
+        let coach = |id: &str, name: &str| Coach { id: CoachId::new(id).unwrap(), name: name.to_owned() };
+        let mut coaches = vec![
+            coach("d", "Day Trading"),
+            coach("swing", "Swing"),
+            coach("opt", "Options Flow"),
+            coach("fx", "Forex & Swing Macro"),
+        ];
+        coaches.extend((1..=30).map(|i| coach(&format!("desk{i}"), &format!("Desk {i}"))));
+        Roster::new(coaches).unwrap()
+    }
+
+    fn values(suggestions: &[(String, String)]) -> Vec<&str> {
+        suggestions.iter().map(|(_, value)| value.as_str()).collect()
+    }
+
+    #[test]
+    fn typed_coaches_are_suggested_ids_first_then_words_of_names_then_anything_containing_it() {
+        let desk = desk();
+        let swing = suggest_coaches(&desk, "sw");
+        assert_eq!(values(&swing), ["swing", "fx"], "the id, then a name with a word starting so");
+        assert_eq!(swing[0].0, "Swing (swing)");
+        assert_eq!(values(&suggest_coaches(&desk, "FLOW")), ["opt"], "case is ignored");
+        assert_eq!(values(&suggest_coaches(&desk, "coach_D"))[..5], ["d", "desk1", "desk2", "desk3", "desk4"]);
+        assert_eq!(values(&suggest_coaches(&desk, "rading")), ["d"], "inside a name");
+        assert_eq!(values(&suggest_coaches(&desk, "desk3")), ["desk3", "desk30"]);
+        assert!(suggest_coaches(&desk, "zz").is_empty());
+        let everyone = suggest_coaches(&desk, " ");
+        assert_eq!(everyone.len(), MAX_CHOICES, "at most Discord's limit");
+        assert_eq!(values(&everyone)[..3], ["d", "swing", "opt"], "nothing typed: the roster's order");
+        let long = Coach { id: CoachId::new("l").unwrap(), name: "L".repeat(120) };
+        let named = suggest_coaches(&Roster::new(vec![long]).unwrap(), "l");
+        assert_eq!(named[0].0.chars().count(), 100, "a name within Discord's 100 characters");
     }
 
     #[test]
@@ -292,7 +378,10 @@ mod tests {
         let choices = coach.choices.as_ref().unwrap();
         assert_eq!(choices.len(), 3);
         let large = definitions(&roster(MAX_CHOICES + 1));
-        assert!(large[0].options[0].choices.as_ref().is_none_or(Vec::is_empty), "over 25 coaches, the coach is typed");
+        let coach = &large[0].options[0];
+        assert!(coach.choices.as_ref().is_none_or(Vec::is_empty), "over 25 coaches, no choices");
+        assert_eq!(coach.autocomplete, Some(true), "over 25 coaches, the coach autocompletes");
+        assert_ne!(small[0].options[0].autocomplete, Some(true), "choices and autocomplete never together");
         for definition in &small {
             assert!(definition.description.chars().count() <= 100, "{}", definition.description);
             let required: Vec<bool> = definition.options.iter().map(|o| o.required.unwrap_or(false)).collect();

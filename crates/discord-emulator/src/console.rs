@@ -310,8 +310,8 @@ impl Console {
 }
 
 /// Invokes the slash command typed as `/<command> ...` (without its leading `/`, e.g. `plan d Long NVDA`) as `user`
-/// in `channel`: words fill the command's options in their order, one word each except an option without choices,
-/// which takes the rest of the line; `name:value` names an option (its value runs to the next `name:`); an
+/// in `channel`: words fill the command's options in their order, one word each except a free-text option (a string
+/// without choices or autocomplete), which takes the rest of the line; `name:value` names an option (its value runs to the next `name:`); an
 /// attachment option's value is a file path, and `files` fill the attachment options left, in order.
 ///
 /// # Errors
@@ -346,7 +346,10 @@ pub fn invoke_slash(
         if option["type"] == 11 || named.iter().any(|(n, _)| n == option_name) {
             continue;
         }
-        let free_text = option["type"] == 3 && option["choices"].as_array().is_none_or(Vec::is_empty);
+        // An option that autocompletes names one thing, as one with choices does.
+        let free_text = option["type"] == 3
+            && option["choices"].as_array().is_none_or(Vec::is_empty)
+            && option["autocomplete"] != true;
         let (value, rest) = if free_text { (words, "") } else { split_word(words) };
         given.push((option_name.to_owned(), value.to_owned()));
         words = rest;
@@ -523,7 +526,7 @@ mod tests {
             {"type": 3, "name": "text"},
             {"type": 3, "name": "date"},
             {"type": 11, "name": "chart"}]});
-        emulator.shared.lock().commands.insert(crate::state::CommandScope::Global, vec![plan]);
+        emulator.shared.lock().commands.insert(crate::state::CommandScope::Global, vec![plan.clone()]);
         let mut console = Console::new(Arc::clone(&emulator));
         let mut activity = emulator.subscribe_messages();
         console.execute("as ann //plan d Long NVDA above 950").unwrap();
@@ -538,6 +541,14 @@ mod tests {
         };
         assert_eq!(options(0), "coach=d | text=Long NVDA above 950");
         assert_eq!(options(1), "coach=d | date=2025-11-10 | text=Short SPY");
+        // A coach that autocompletes (a roster too large for choices) is one word too.
+        let typed_coach = serde_json::json!({"name": "plan", "type": 1, "id": "1", "options": [
+            {"type": 3, "name": "coach", "required": true, "autocomplete": true},
+            {"type": 3, "name": "text"}]});
+        emulator.shared.lock().commands.insert(crate::state::CommandScope::Global, vec![typed_coach]);
+        console.execute("as ann //plan desk7 Long QQQ").unwrap();
+        assert_eq!(options(2), "coach=desk7 | text=Long QQQ");
+        emulator.shared.lock().commands.insert(crate::state::CommandScope::Global, vec![plan.clone()]);
         assert_eq!(
             split_named("d Long text:x date: 2025-11-10", &["text", "date"]),
             (

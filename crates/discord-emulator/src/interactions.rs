@@ -1,6 +1,7 @@
-//! Interactions: slash commands and modal submits made by scripted users, checked against the registered command
-//! definitions as Discord's client checks them, dispatched as INTERACTION_CREATE, and the record of what the bot
-//! answered (the callback, edits of the original answer, follow-ups).
+//! Interactions: slash commands, typing into an autocompleted option, and modal submits made by scripted users,
+//! checked against the registered command definitions as Discord's client checks them, dispatched as
+//! INTERACTION_CREATE, and the record of what the bot answered (the callback, edits of the original answer,
+//! follow-ups).
 
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,15 @@ pub enum InteractionKind {
         /// The options as dispatched, by name (an attachment as its id).
         options: Vec<(String, Value)>,
     },
+    /// A user typing into an option that autocompletes (type 4): the bot is asked for suggestions.
+    Autocomplete {
+        /// The command's name.
+        name: String,
+        /// The option being typed into.
+        option: String,
+        /// What is typed so far.
+        typed: String,
+    },
     /// A modal the bot opened, submitted.
     ModalSubmit {
         /// The modal's `custom_id`.
@@ -70,6 +80,18 @@ pub enum InteractionKind {
         /// The interaction whose answer opened the modal.
         opened_by: InteractionId,
     },
+}
+
+impl InteractionKind {
+    /// Discord's interaction type: 2 for a command, 4 for autocomplete, 5 for a modal submit.
+    #[must_use]
+    pub fn type_code(&self) -> u64 {
+        match self {
+            Self::Command { .. } => 2,
+            Self::Autocomplete { .. } => 4,
+            Self::ModalSubmit { .. } => 5,
+        }
+    }
 }
 
 /// A text field of a modal the bot opened.
@@ -106,6 +128,17 @@ pub enum Acknowledgement {
         /// Its text fields.
         inputs: Vec<ModalInput>,
     },
+    /// Type 8: suggestions for an option being typed into, in the order shown.
+    Suggestions(Vec<Suggestion>),
+}
+
+/// One suggestion the bot offered for an autocompleted option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    /// What the user sees.
+    pub name: String,
+    /// What the option gets when the user picks it.
+    pub value: Value,
 }
 
 /// A message answering an interaction: the original answer or a follow-up.
@@ -175,11 +208,11 @@ impl InteractionRecord {
         self.replies.iter().filter(|r| !r.deleted).collect()
     }
 
-    /// Whether the interaction is answered for the user: a modal opened, or a message (original or follow-up)
-    /// that is neither deleted nor still "thinking…".
+    /// Whether the interaction is answered for the user: a modal opened, suggestions shown, or a message (original
+    /// or follow-up) that is neither deleted nor still "thinking…".
     #[must_use]
     pub fn is_answered(&self) -> bool {
-        matches!(self.acknowledgement, Some(Acknowledgement::Modal { .. }))
+        matches!(self.acknowledgement, Some(Acknowledgement::Modal { .. } | Acknowledgement::Suggestions(_)))
             || self.replies.iter().any(|r| !r.deleted && !r.loading)
     }
 }
@@ -315,7 +348,44 @@ pub(crate) fn invoke(
         data["resolved"] = json!({"attachments": resolved});
     }
     let kind = InteractionKind::Command { name: name.to_owned(), options: given };
-    Ok(create(state, channel, guild, user, kind, 2, data))
+    Ok(create(state, channel, guild, user, kind, data))
+}
+
+/// `user` types `typed` into the option `option` of `/name` in `channel`: the option must autocomplete (Discord
+/// sends nothing for one that does not) and `typed` fit its length bound; the bot gets an INTERACTION_CREATE of type 4
+/// with the option marked focused. Returns the interaction's id.
+pub(crate) fn autocomplete(
+    state: &mut State,
+    channel: ChannelId,
+    user: UserId,
+    name: &str,
+    option: &str,
+    typed: &str,
+) -> Result<InteractionId, EmulatorError> {
+    let guild = state.channel(channel)?.guild_id;
+    if !state.users.contains_key(&user) {
+        return Err(EmulatorError::UnknownUser(user));
+    }
+    let command = definition(state, guild, name).ok_or_else(|| EmulatorError::UnknownCommand(name.to_owned()))?;
+    let defined: Vec<Value> = command["options"].as_array().cloned().unwrap_or_default();
+    let Some(definition) = defined.iter().find(|o| o["name"] == option) else {
+        return Err(invalid(name, format!("there is no option `{option}`")));
+    };
+    if definition["autocomplete"] != true {
+        return Err(invalid(name, format!("`{option}` does not autocomplete")));
+    }
+    let max = definition["max_length"].as_u64().unwrap_or(6000);
+    if typed.chars().count() as u64 > max {
+        return Err(invalid(name, format!("`{option}` takes at most {max} characters")));
+    }
+    let focused = json!({"name": option, "type": definition["type"], "value": typed, "focused": true});
+    let mut data = json!({"id": command["id"], "name": name, "type": 1, "options": [focused]});
+    if let Some(guild_id) = command.get("guild_id").filter(|g| !g.is_null()) {
+        data["guild_id"] = guild_id.clone();
+    }
+    let kind =
+        InteractionKind::Autocomplete { name: name.to_owned(), option: option.to_owned(), typed: typed.to_owned() };
+    Ok(create(state, channel, guild, user, kind, data))
 }
 
 /// `user` submits the modal the bot opened in answer to `opened_by`, with a value for some of its fields (by
@@ -353,7 +423,7 @@ pub(crate) fn submit_modal(
     }
     let data = json!({"custom_id": custom_id, "components": rows});
     let kind = InteractionKind::ModalSubmit { custom_id, opened_by };
-    Ok(create(state, channel, guild, user, kind, 5, data))
+    Ok(create(state, channel, guild, user, kind, data))
 }
 
 /// Records a new interaction and dispatches its INTERACTION_CREATE to the sessions of the guild's shard (no intent
@@ -364,7 +434,6 @@ fn create(
     guild: GuildId,
     user: UserId,
     kind: InteractionKind,
-    type_code: u64,
     data: Value,
 ) -> InteractionId {
     let id = InteractionId(state.next_id());
@@ -380,7 +449,7 @@ fn create(
     let d = json!({
         "id": id.to_string(),
         "application_id": state.config.bot.application_id.to_string(),
-        "type": type_code,
+        "type": kind.type_code(),
         "token": token,
         "version": 1,
         "data": data,
@@ -430,6 +499,28 @@ impl Emulator {
         let options = options.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
         let mut state = self.shared.lock();
         let id = invoke(&mut state, channel, user, name, options)?;
+        drop(state);
+        self.shared.events_appended();
+        Ok(id)
+    }
+
+    /// A scripted user types `typed` into the option `option` of the slash command `name` in `channel`, which must
+    /// be registered with that option autocompleting; the bot gets the autocomplete interaction, and the suggestions
+    /// it answers are in [`Self::interaction`] ([`Acknowledgement::Suggestions`]).
+    ///
+    /// # Errors
+    /// [`EmulatorError::UnknownCommand`], [`EmulatorError::InvalidOptions`] (no such option, or it does not
+    /// autocomplete), or an unknown channel or user.
+    pub fn autocomplete(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        name: &str,
+        option: &str,
+        typed: &str,
+    ) -> Result<InteractionId, EmulatorError> {
+        let mut state = self.shared.lock();
+        let id = autocomplete(&mut state, channel, user, name, option, typed)?;
         drop(state);
         self.shared.events_appended();
         Ok(id)

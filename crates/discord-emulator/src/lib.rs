@@ -20,7 +20,10 @@
 //! - `allowed_mentions` decides who a bot message pings ([`SentMessage::pinged_users`]);
 //! - attachment URLs are signed and expire ([`EmulatorConfig::attachment_url_ttl`]);
 //! - slash commands ([`Emulator::invoke_command`]) are checked against the registered definitions (required
-//!   options, choices, bounds) as Discord's client checks them; an interaction is answered once, within
+//!   options, choices, bounds) as Discord's client checks them; typing into an option that autocompletes
+//!   ([`Emulator::autocomplete`]) asks the bot for suggestions, which only a type 8 answer gives (at most 25);
+//!   definitions with more than 25 choices, or choices on an option that autocompletes, are refused; an
+//!   interaction is answered once, within
 //!   [`EmulatorConfig::interaction_deadline`], and its token works for edits and follow-ups for
 //!   [`EmulatorConfig::interaction_token_ttl`]; ephemeral answers never enter a channel's history.
 //!
@@ -96,7 +99,7 @@ pub use error::EmulatorError;
 pub use faults::{FaultResponse, RestFault, RouteFilter};
 pub use ids::{AttachmentId, ChannelId, GuildId, InteractionId, MessageId, RoleId, UserId};
 pub use interactions::{
-    Acknowledgement, InteractionKind, InteractionRecord, InteractionReply, ModalInput, OptionValue,
+    Acknowledgement, InteractionKind, InteractionRecord, InteractionReply, ModalInput, OptionValue, Suggestion,
 };
 pub use model::{
     AttachmentSpec, GatewayStats, MessageEvent, RestCall, SentMessage, SessionInfo, StoredAttachment, StoredMessage,

@@ -1,4 +1,5 @@
-//! Slash commands and the forms they open, answered through Discord's interaction endpoints: refusals and errors
+//! Slash commands, the forms they open and the coaches suggested while one is typed (a roster too large for
+//! choices), answered through Discord's interaction endpoints: refusals and errors
 //! only the caller sees (ephemeral), confirmations in the channel, nobody pinged; a `/plan` is deferred first and its
 //! answer becomes the plan's source message; any other command is deferred only when it has not finished within
 //! [`ANSWER_WITHIN`]; long answers continue in follow-ups. A saved plan's attached images are copied after its
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use core_model::{Actor, Attachment, RoleId, UserId};
 use twilight_http::Client;
-use twilight_model::application::interaction::{Interaction, InteractionData};
+use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::channel::message::component::{Component, Label, TextInput, TextInputStyle};
 use twilight_model::channel::message::{AllowedMentions, MessageFlags};
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType};
@@ -125,6 +126,10 @@ fn form(custom_id: String, title: String) -> InteractionResponse {
 impl Interactions {
     /// Answers one interaction (slash command or form); failures to answer are logged, never fatal.
     pub(super) async fn answer(self, interaction: Interaction) {
+        if interaction.kind == InteractionType::ApplicationCommandAutocomplete {
+            self.suggest(&interaction).await;
+            return;
+        }
         let Some(actor) = actor(&interaction) else { return };
         let Some(channel_id) = interaction.channel.as_ref().map(|c| c.id) else { return };
         let to = Answering { app: interaction.application_id, id: interaction.id, token: &interaction.token };
@@ -195,6 +200,30 @@ impl Interactions {
                     self.archive_after(&to, saved).await;
                 }
             }
+        }
+    }
+
+    /// Answers a user typing into an option that autocompletes with the coaches that match (suggestions are only
+    /// names to pick from: what is finally sent is checked like any command).
+    async fn suggest(&self, interaction: &Interaction) {
+        let choices = match &interaction.data {
+            Some(InteractionData::ApplicationCommand(data)) => {
+                slash::suggestions(data, &self.handler.service().policy().roster)
+            }
+            _ => Vec::new(),
+        };
+        tracing::debug!(suggested = choices.len(), "coaches suggested");
+        let response = InteractionResponse {
+            kind: InteractionResponseType::ApplicationCommandAutocompleteResult,
+            data: Some(InteractionResponseData { choices: Some(choices), ..InteractionResponseData::default() }),
+        };
+        let client = self.http.interaction(interaction.application_id);
+        let sent = with_retry(self.retry, "suggesting coaches", || {
+            client.create_response(interaction.id, &interaction.token, &response).into_future()
+        })
+        .await;
+        if let Err(error) = sent {
+            tracing::warn!(error = %error, "cannot suggest coaches");
         }
     }
 

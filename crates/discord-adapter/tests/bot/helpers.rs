@@ -94,7 +94,12 @@ pub async fn spawn_archiving_bot(config: EmulatorConfig) -> TestBot {
 /// A bot configured for slash commands only (`discord.prefix_commands: false`), started once its commands are
 /// registered.
 pub async fn spawn_slash_bot(config: EmulatorConfig, listening: Listening) -> TestBot {
-    let mut bot = spawn_stopped(config, Policy::default(), listening, true).await;
+    spawn_slash_bot_with(config, Policy::default(), listening).await
+}
+
+/// [`spawn_slash_bot`] with a policy of the test's own (its admin role is the test desk's).
+pub async fn spawn_slash_bot_with(config: EmulatorConfig, policy: Policy, listening: Listening) -> TestBot {
+    let mut bot = spawn_stopped(config, policy, listening, true).await;
     bot.prefix_commands = false;
     bot.start();
     bot.emulator.wait_for_ready(WAIT).await.unwrap();

@@ -1,13 +1,19 @@
 //! The security matrix through the real bot and the local Discord: who (the author, another user, another user with
 //! the author's display name, an admin by user id, an admin by role) × what (posting over the plan, `!edit`,
 //! `!delete`, `!restore`, an edit of the plan's Discord message, its deletion), each outcome checked in the bot's
-//! reply and in storage. Also: the check that no reply pings anyone catches one that does.
+//! reply and in storage; the same people × the slash commands (`/plan` over the plan, `/edit`, `/delete`,
+//! `/restore`), whose refusals only the caller sees. Also: the check that no reply pings anyone catches one that does.
 
 use core_model::{CoachId, Plan, PlanId, PlanRepository as _, TradingDate, UserId as DomainUserId};
 use discord_emulator::{Emulator, EmulatorConfig, MessageId, UserId, UserSpec};
 use service::Policy;
 
-use crate::helpers::{ANN, BOB, CHANNEL, MOD, TestBot, WAIT, assert_no_pings, emulator_config, spawn_bot_with, within};
+use discord_adapter::handler::Listening;
+
+use crate::helpers::{
+    ANN, BOB, CHANNEL, MOD, TestBot, WAIT, assert_no_pings, emulator_config, spawn_bot_with, spawn_slash_bot_with,
+    within,
+};
 
 /// Another user whose display name is the author's: names never grant anything.
 const IMPOSTOR: UserId = UserId(1004);
@@ -195,6 +201,95 @@ async fn security_matrix_through_the_bot() {
             }
         }
         assert_eq!(bot.emulator.sent_messages(CHANNEL).len(), replies, "no reply beyond the ones checked");
+    })
+    .await;
+}
+
+/// Ann posts a plan for `date` with `/plan` (and deletes it, for a restore); `user` then does `op` with the slash
+/// command. Returns the outcome seen in the one answer, checked against storage.
+async fn slash_attempt(bot: &TestBot, user: UserId, op: Op, date: &str) -> Outcome {
+    let answer = |user: UserId, name: &'static str, text: Option<&str>| {
+        let mut options = vec![("coach", "d".into()), ("date", date.into())];
+        options.extend(text.map(|t| ("text", t.into())));
+        async move {
+            let record = bot.slash(user, name, options, 1).await;
+            let visible = record.visible_replies();
+            assert_eq!(visible.len(), 1, "/{name} by {user}: {record:?}");
+            (visible[0].ephemeral, visible[0].content.clone())
+        }
+    };
+    let (_, posted) = answer(ANN, "plan", Some("ann's plan")).await;
+    assert!(posted.starts_with("✅ Plan saved"), "{posted}");
+    let active = || bot.store.find_active(&CoachId::new("d").unwrap(), TradingDate::parse(date).unwrap()).unwrap();
+    let id = active().unwrap().id;
+    if op == Op::Restore {
+        assert!(answer(ANN, "delete", None).await.1.starts_with("🗑️"));
+    }
+    let before = bot.store.get(id).unwrap().unwrap();
+    let changed = format!("changed by {user}");
+    let (ephemeral, reply) = match op {
+        Op::PostOver => answer(user, "plan", Some(&changed)).await,
+        Op::Edit => answer(user, "edit", Some(&changed)).await,
+        Op::Delete => answer(user, "delete", None).await,
+        Op::Restore => answer(user, "restore", None).await,
+        Op::SourceEdit | Op::SourceDelete => unreachable!("a slash-posted plan's message is the bot's own"),
+    };
+    let after = bot.store.get(id).unwrap().unwrap();
+    assert_eq!(after.author.user_id, Some(DomainUserId(ANN.get())), "the plan stays Ann's whoever changes it");
+    if ephemeral {
+        assert_eq!(after, before, "{op:?} by {user} was refused and changed nothing");
+        let verb = match op {
+            Op::Edit => "edit",
+            Op::Delete => "delete",
+            _ => "restore",
+        };
+        if reply == format!("⚠️ only Ann (who posted it) or an admin may {verb} the plan of coach d for {date}") {
+            return Outcome::Forbidden;
+        }
+        assert!(reply.starts_with(&format!("⚠️ coach d already has a plan for {date}, posted by Ann; ")), "{reply}");
+        assert_eq!(op, Op::PostOver, "{reply}");
+        return Outcome::AlreadyPosted;
+    }
+    let expected = match op {
+        Op::PostOver => "✅ Plan replaced for **Day Trading** (`d`)",
+        Op::Edit => "✏️ Plan for **Day Trading** (`d`)",
+        Op::Delete => "🗑️ Plan for **Day Trading** (`d`)",
+        _ => "♻️ Plan for **Day Trading** (`d`)",
+    };
+    assert!(reply.starts_with(expected), "{op:?}: {reply}");
+    assert_eq!(after.version, before.version + 1, "{op:?} changed the plan once");
+    match op {
+        Op::PostOver | Op::Edit => assert_eq!(after.text, changed),
+        Op::Delete => assert!(after.is_deleted()),
+        _ => assert!(!after.is_deleted()),
+    }
+    Outcome::Allowed
+}
+
+#[tokio::test]
+async fn security_matrix_through_slash_commands() {
+    use Outcome::{Allowed, AlreadyPosted, Forbidden};
+    within(WAIT * 4, async {
+        let config = emulator_config()
+            .with_user(UserSpec::new(IMPOSTOR, "ann_2").with_global_name("Ann"))
+            .with_user(UserSpec::new(ADMIN, "desk_admin").with_global_name("Admin"));
+        let policy = Policy { admin_users: vec![DomainUserId(ADMIN.get())], ..Policy::default() };
+        let bot = spawn_slash_bot_with(config, policy, Listening::default()).await;
+        // The prefix matrix's first four columns: the same rules, whichever way the command comes.
+        let ops = [Op::PostOver, Op::Edit, Op::Delete, Op::Restore];
+        let table: [(&str, UserId, [Outcome; 4]); 5] = [
+            ("author", ANN, [Allowed, Allowed, Allowed, Allowed]),
+            ("other user", BOB, [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
+            ("other user named Ann", IMPOSTOR, [AlreadyPosted, Forbidden, Forbidden, Forbidden]),
+            ("admin by user id", ADMIN, [AlreadyPosted, Allowed, Allowed, Allowed]),
+            ("admin by role", MOD, [AlreadyPosted, Allowed, Allowed, Allowed]),
+        ];
+        for (row, (who, user, expected)) in table.into_iter().enumerate() {
+            for (column, (op, want)) in ops.into_iter().zip(expected).enumerate() {
+                let date = format!("2025-11-{:02}", 1 + row * ops.len() + column);
+                assert_eq!(slash_attempt(&bot, user, op, &date).await, want, "{who} × /{op:?}");
+            }
+        }
     })
     .await;
 }

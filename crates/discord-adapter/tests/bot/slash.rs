@@ -1,17 +1,21 @@
 //! Slash commands end to end: registered at start (only when they changed), every command answered through the
 //! interaction endpoints, errors and refusals only the caller sees, nobody pinged, the form for long plans, long
-//! lists in follow-ups, and a bot without the Message Content intent doing everything.
+//! lists in follow-ups, coaches suggested as they are typed when the roster is too large for choices, and a bot
+//! without the Message Content intent doing everything.
 
 use std::time::Duration;
 
-use core_model::Actor;
+use core_model::{Actor, Coach, CoachId, Roster};
 use discord_adapter::handler::Listening;
 use discord_emulator::{
     Acknowledgement, AttachmentSpec, EmulatorConfig, FaultResponse, InteractionRecord, RestFault, RouteFilter,
+    Suggestion,
 };
-use service::{EditPlan, PostPlan};
+use service::{EditPlan, Policy, PostPlan};
 
-use crate::helpers::{ANN, BOB, CHANNEL, MOD, WAIT, domain_user, emulator_config, spawn_slash_bot, within};
+use crate::helpers::{
+    ANN, BOB, CHANNEL, MOD, TestBot, WAIT, domain_user, emulator_config, spawn_slash_bot, spawn_slash_bot_with, within,
+};
 
 /// The Message Content intent's bit.
 const MESSAGE_CONTENT: u64 = 1 << 15;
@@ -232,6 +236,48 @@ async fn a_channel_the_bot_does_not_listen_in_gets_a_private_refusal() {
             only_answer(&bot.slash(ANN, "plan", vec![("coach", "d".into()), ("text", "x".into())], 1).await);
         assert!(ephemeral && text.contains("do not take commands in this channel"), "{text}");
         assert!(bot.plan("d").is_none());
+    })
+    .await;
+}
+
+/// What the bot suggests while Bob types `typed` into the coach of `/command`.
+async fn suggested(bot: &TestBot, command: &str, typed: &str) -> Vec<Suggestion> {
+    let id = bot.emulator.autocomplete(CHANNEL, BOB, command, "coach", typed).unwrap();
+    let record = bot.emulator.wait_for_interaction(id, WAIT, InteractionRecord::is_answered).await.unwrap();
+    match record.acknowledgement {
+        Some(Acknowledgement::Suggestions(suggestions)) => suggestions,
+        other => panic!("suggestions expected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_roster_too_large_for_choices_is_suggested_as_the_coach_is_typed() {
+    within(WAIT, async {
+        let mut coaches = Roster::default().coaches().to_vec();
+        let desk = |i: usize| Coach { id: CoachId::new(&format!("desk{i}")).unwrap(), name: format!("Desk {i}") };
+        coaches.extend((1..=30).map(desk));
+        let policy = Policy { roster: Roster::new(coaches).unwrap(), ..Policy::default() };
+        let bot = spawn_slash_bot_with(emulator_config(), policy, Listening::default()).await;
+        let registered = bot.emulator.registered_commands(None);
+        let coach = &registered[0]["options"][0];
+        assert_eq!(coach["autocomplete"], true, "{coach}");
+        assert!(coach["choices"].as_array().is_none_or(Vec::is_empty), "34 coaches are too many for choices");
+
+        let swing = suggested(&bot, "plan", "sw").await;
+        assert_eq!(swing, [Suggestion { name: "Swing (s)".into(), value: "s".into() }]);
+        let desks = suggested(&bot, "history", "DESK").await;
+        assert_eq!(desks.len(), 25, "at most Discord's limit");
+        assert_eq!(desks[0], Suggestion { name: "Desk 1 (desk1)".into(), value: "desk1".into() });
+        assert!(suggested(&bot, "delete", "zzz").await.is_empty());
+
+        // The suggestion picked is what the command gets; a coach typed without picking is checked as ever.
+        let options = vec![("coach", "desk30".into()), ("text", "Long SPY above 600".into())];
+        let (ephemeral, text) = only_answer(&bot.slash(ANN, "plan", options, 1).await);
+        assert!(!ephemeral && text.starts_with("✅ Plan saved for **Desk 30** (`desk30`)"), "{text}");
+        let options = vec![("coach", "Swing trader".into()), ("text", "Long".into())];
+        let (ephemeral, text) = only_answer(&bot.slash(ANN, "plan", options, 1).await);
+        assert!(ephemeral && text.contains("unknown coach `Swing trader`"), "{text}");
+        assert!(bot.emulator.interactions().iter().all(|i| i.refused_callbacks == 0), "each answered once, in time");
     })
     .await;
 }

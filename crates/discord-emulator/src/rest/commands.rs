@@ -31,8 +31,33 @@ pub(super) fn list(shared: &Shared, app: &str, guild: Option<&str>) -> ApiResult
     Ok(Response::json(200, &Value::Array(state.commands.get(&scope).cloned().unwrap_or_default())))
 }
 
+/// Checks the options of a command as Discord does: at most 25 choices each, and an option that autocompletes
+/// offers no choices (its suggestions come from the bot as the user types).
+fn check_options(index: usize, command: &Value) -> Result<(), ApiError> {
+    let options = command.get("options").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    for (i, option) in options.iter().enumerate() {
+        let field = |name: &str| format!("{index}.options.{i}.{name}");
+        let choices = option.get("choices").and_then(Value::as_array).map_or(0, Vec::len);
+        if choices > 25 {
+            return Err(ApiError::invalid_form(
+                &field("choices"),
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 25 or fewer in length.",
+            ));
+        }
+        if choices > 0 && option.get("autocomplete") == Some(&Value::Bool(true)) {
+            return Err(ApiError::invalid_form(
+                &field("autocomplete"),
+                "APPLICATION_COMMAND_OPTION_INVALID",
+                "Autocomplete cannot be set on an option with choices.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks one command definition as Discord does for chat-input commands: a lower-case name of 1 to 32 characters,
-/// a description of 1 to 100.
+/// a description of 1 to 100, options as [`check_options`] says.
 fn check(index: usize, command: &Value) -> Result<(), ApiError> {
     let field = |name: &str| format!("{index}.{name}");
     let name = command.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -54,7 +79,7 @@ fn check(index: usize, command: &Value) -> Result<(), ApiError> {
             "Must be between 1 and 100 in length.",
         ));
     }
-    Ok(())
+    check_options(index, command)
 }
 
 /// `PUT /applications/{app}/commands` and `PUT /applications/{app}/guilds/{guild}/commands`: replaces every command

@@ -11,7 +11,7 @@ use super::{ApiError, ApiResult, parse_snowflake};
 use crate::http::{Request, Response};
 use crate::ids::{InteractionId, MessageId};
 use crate::interactions::{
-    Acknowledgement, EPHEMERAL, InteractionKind, InteractionReply, InteractionState, ModalInput,
+    Acknowledgement, EPHEMERAL, InteractionKind, InteractionReply, InteractionState, ModalInput, Suggestion,
 };
 use crate::model::MessageEvent;
 use crate::state::{NewMessage, Shared, State};
@@ -99,6 +99,46 @@ fn modal(data: &Value) -> Result<Acknowledgement, ApiError> {
         });
     }
     Ok(Acknowledgement::Modal { custom_id, title, inputs })
+}
+
+/// Most suggestions one autocomplete answer may carry.
+const MAX_SUGGESTIONS: usize = 25;
+
+/// The suggestions of an autocomplete answer (type 8), checked as Discord checks them: at most 25, each named with
+/// 1 to 100 characters, with a string value of at most 100 characters or a number.
+fn suggestions(data: &Value) -> Result<Acknowledgement, ApiError> {
+    let Some(choices) = data["choices"].as_array() else {
+        return Err(ApiError::invalid_form("data.choices", "BASE_TYPE_REQUIRED", "This field is required"));
+    };
+    if choices.len() > MAX_SUGGESTIONS {
+        return Err(ApiError::invalid_form(
+            "data.choices",
+            "BASE_TYPE_MAX_LENGTH",
+            &format!("Must be {MAX_SUGGESTIONS} or fewer in length."),
+        ));
+    }
+    let mut offered = Vec::with_capacity(choices.len());
+    for (i, choice) in choices.iter().enumerate() {
+        let name = choice["name"].as_str().unwrap_or_default();
+        if !(1..=100).contains(&name.chars().count()) {
+            return Err(ApiError::invalid_form(
+                &format!("data.choices.{i}.name"),
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            ));
+        }
+        let value = &choice["value"];
+        let valid = value.as_str().is_some_and(|v| v.chars().count() <= 100) || value.is_number();
+        if !valid {
+            return Err(ApiError::invalid_form(
+                &format!("data.choices.{i}.value"),
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be a string of at most 100 characters or a number.",
+            ));
+        }
+        offered.push(Suggestion { name: name.to_owned(), value: value.clone() });
+    }
+    Ok(Acknowledgement::Suggestions(offered))
 }
 
 /// What a message answer says: its content (validated) and flags.
@@ -230,29 +270,35 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
         return Err(unknown_interaction());
     }
     let is_command = matches!(interaction.record.kind, InteractionKind::Command { .. });
+    let interaction_type = interaction.record.kind.type_code();
+    let is_autocomplete = matches!(interaction.record.kind, InteractionKind::Autocomplete { .. });
     let interaction_id = interaction.record.id;
     let (body, files) = message_request(request)?;
     let data = body.get("data").cloned().unwrap_or(Value::Null);
     let data_object = data.as_object().cloned().unwrap_or_default();
     let kind = body.get("type").and_then(Value::as_u64);
+    let not_valid = |kind: u64| {
+        ApiError::invalid_form(
+            "type",
+            "INTERACTION_RESPONSE_TYPE_INVALID",
+            &format!("Interaction response type {kind} is not valid for this interaction"),
+        )
+    };
+    // An autocomplete interaction is answered with suggestions only, and only it is.
     let (acknowledgement, reply) = match kind {
+        Some(8) if is_autocomplete => (suggestions(&data)?, None),
+        Some(other) if is_autocomplete || other == 8 => return Err(not_valid(other)),
         Some(4) => (Acknowledgement::Message, Some((answer(&data_object, files.len(), true)?, false))),
         Some(5) => (Acknowledgement::Deferred, Some((answer(&data_object, 0, false)?, true))),
         Some(9) if is_command => (modal(&data)?, None),
         Some(9) => return Err(ApiError::new(400, "A modal cannot answer a modal submit", 50035)),
-        Some(other) => {
-            return Err(ApiError::invalid_form(
-                "type",
-                "INTERACTION_RESPONSE_TYPE_INVALID",
-                &format!("Interaction response type {other} is not valid for this interaction"),
-            ));
-        }
+        Some(other) => return Err(not_valid(other)),
         None => return Err(ApiError::invalid_form("type", "BASE_TYPE_REQUIRED", "This field is required")),
     };
     let type_code = kind.unwrap_or_default();
     let with_response = request.query_pairs().iter().any(|(k, v)| k == "with_response" && v == "true");
     let Some((answer, loading)) = reply else {
-        // A modal: acknowledged as it opens.
+        // A modal or suggestions: acknowledged as they show.
         let mut opened = None;
         if let Some(interaction) = state.interactions.get_mut(&interaction_id) {
             if let Acknowledgement::Modal { title, .. } = &acknowledgement {
@@ -269,7 +315,7 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
         if let Some(opened) = opened {
             let _ = shared.activity.send(opened);
         }
-        return Ok(callback_response(with_response, interaction_id, type_code, None));
+        return Ok(callback_response(with_response, interaction_id, interaction_type, type_code, None));
     };
     let ephemeral = answer.ephemeral;
     let message = add_reply(shared, state, interaction_id, answer, Some(acknowledgement), loading)?;
@@ -279,15 +325,21 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
         "message": message,
         "loading": loading,
     });
-    Ok(callback_response(with_response, interaction_id, type_code, Some(resource)))
+    Ok(callback_response(with_response, interaction_id, interaction_type, type_code, Some(resource)))
 }
 
 /// The callback's answer: 204, or with `?with_response=true` the interaction callback response object.
-fn callback_response(with_response: bool, id: InteractionId, type_code: u64, message: Option<Value>) -> Response {
+fn callback_response(
+    with_response: bool,
+    id: InteractionId,
+    interaction_type: u64,
+    type_code: u64,
+    message: Option<Value>,
+) -> Response {
     if !with_response {
         return Response::empty(204);
     }
-    let mut interaction = json!({"id": id.to_string(), "type": 2});
+    let mut interaction = json!({"id": id.to_string(), "type": interaction_type});
     let resource = match message {
         Some(resource) => {
             interaction["response_message_id"] = resource["message"]["id"].clone();
@@ -318,7 +370,10 @@ fn reply_index(state: &State, id: InteractionId, message: &str) -> Result<usize,
 pub(super) fn followup(shared: &Shared, request: &Request, app: &str, token: &str) -> ApiResult {
     let mut state = shared.lock();
     let id = by_token(&mut state, app, token)?;
-    if state.interactions.get(&id).is_none_or(|i| i.record.acknowledgement.is_none()) {
+    // Suggestions end an autocomplete interaction: nothing follows them.
+    let answerable =
+        |i: &InteractionState| !matches!(i.record.acknowledgement, None | Some(Acknowledgement::Suggestions(_)));
+    if !state.interactions.get(&id).is_some_and(answerable) {
         return Err(unknown_webhook());
     }
     let (body, files) = message_request(request)?;

@@ -1,5 +1,6 @@
 //! Application commands: a bulk overwrite through the REST listener, read back with twilight's interaction client;
-//! ids kept across overwrites, overwrites counted, bad definitions, applications and guilds refused as Discord does.
+//! ids kept across overwrites, overwrites counted, bad definitions (names, more than 25 choices, choices on an option
+//! that autocompletes), applications and guilds refused as Discord does.
 
 use discord_emulator::EmulatorConfig;
 use twilight_model::id::Id;
@@ -39,6 +40,21 @@ async fn commands_are_overwritten_in_bulk_and_keep_their_ids() {
         let bad = serde_json::json!([{"name": "Plan Now", "description": "x"}]);
         let (status, error) = put(&base, emulator.token(), &path, &bad).await;
         assert_eq!((status, error["code"].as_u64()), (400, Some(50035)), "{error}");
+        let choice = |i: usize| serde_json::json!({"name": format!("Coach {i}"), "value": format!("c{i}")});
+        let option = |choices: usize, autocomplete: bool| {
+            serde_json::json!([{"name": "plan", "description": "Post a plan", "options": [
+                {"type": 3, "name": "coach", "description": "Coach", "autocomplete": autocomplete,
+                 "choices": (0..choices).map(choice).collect::<Vec<_>>()}]}])
+        };
+        let (status, error) = put(&base, emulator.token(), &path, &option(26, false)).await;
+        assert_eq!(status, 400, "more than 25 choices: {error}");
+        assert!(error["errors"]["0.options.0.choices"].is_object(), "{error}");
+        let (status, error) = put(&base, emulator.token(), &path, &option(3, true)).await;
+        assert_eq!(status, 400, "choices and autocomplete together: {error}");
+        let (status, _) = put(&base, emulator.token(), &path, &option(0, true)).await;
+        assert_eq!(status, 200, "an autocompleted option without choices");
+        let (_, restored) = put(&base, emulator.token(), &path, &serde_json::json!([plan])).await;
+        assert_eq!(restored[0]["id"], first[0]["id"]);
         let (status, error) =
             put(&base, emulator.token(), &format!("/applications/{}/commands", app + 1), &serde_json::json!([])).await;
         assert_eq!((status, error["code"].as_u64()), (404, Some(10002)), "{error}");
@@ -46,7 +62,7 @@ async fn commands_are_overwritten_in_bulk_and_keep_their_ids() {
             put(&base, emulator.token(), &format!("/applications/{app}/guilds/999/commands"), &serde_json::json!([]))
                 .await;
         assert_eq!((status, error["code"].as_u64()), (404, Some(10004)), "{error}");
-        assert_eq!(emulator.command_overwrites(), 2, "refused overwrites change nothing");
+        assert_eq!(emulator.command_overwrites(), 4, "refused overwrites change nothing");
     })
     .await;
 }

@@ -1,17 +1,19 @@
 //! Interactions, as twilight sees and answers them: INTERACTION_CREATE with options, resolved attachments and the
-//! member's roles; the callback (deferred, modal, message), edits of the original answer, ephemeral follow-ups;
-//! Discord's refusals (a second callback, a late one); injected faults.
+//! member's roles; the callback (deferred, modal, message, suggestions for an option being typed into), edits of the
+//! original answer, ephemeral follow-ups; Discord's refusals (a second callback, a late one, an answer of the wrong
+//! kind); injected faults.
 
 use std::time::Duration;
 
 use discord_emulator::{
     Acknowledgement, AttachmentSpec, Emulator, EmulatorConfig, EmulatorError, FaultResponse, InteractionId,
-    OptionValue, RestFault, RouteFilter,
+    OptionValue, RestFault, RouteFilter, Suggestion,
 };
 use twilight_gateway::{Event, Intents, ShardId};
+use twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue, CommandOptionType};
 use twilight_model::application::interaction::application_command::CommandOptionValue;
 use twilight_model::application::interaction::modal::ModalInteractionComponent;
-use twilight_model::application::interaction::{Interaction, InteractionData};
+use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::channel::message::component::{Component, Label, TextInput, TextInputStyle};
 use twilight_model::channel::message::{AllowedMentions, MessageFlags};
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType};
@@ -19,7 +21,8 @@ use twilight_model::id::Id;
 
 use crate::support::{ALICE, COACH_ROLE, Events, WAIT, config, drive, http, put, shard, tiny_png, within};
 
-/// Registers `/plan coach [text] [chart]` and `/plans [days]` for the default guild.
+/// Registers `/plan coach [text] [chart]`, `/plans [days]` and `/history coach` (the coach autocompleting) for the
+/// default guild.
 async fn register(emulator: &Emulator) {
     let app = emulator.bot_id().get();
     let guild = EmulatorConfig::DEFAULT_GUILD.get();
@@ -31,6 +34,9 @@ async fn register(emulator: &Emulator) {
             {"type": 11, "name": "chart", "description": "A chart"}]},
         {"name": "plans", "description": "Plans", "options": [
             {"type": 4, "name": "days", "description": "Days", "min_value": 1, "max_value": 90}]},
+        {"name": "history", "description": "History", "options": [
+            {"type": 3, "name": "coach", "description": "Coach", "required": true, "autocomplete": true,
+             "max_length": 16}]},
     ]);
     let path = format!("/applications/{app}/guilds/{guild}/commands");
     let (status, body) = put(&emulator.http_base_url(), emulator.token(), &path, &commands).await;
@@ -277,6 +283,69 @@ async fn a_late_callback_is_refused_and_a_failed_one_can_be_sent_again() {
         app.create_response(interaction.id, &interaction.token, &message("📅 plans", false)).await.unwrap();
         let record = emulator.wait_for_interaction(id, WAIT, |r| r.is_answered()).await.unwrap();
         assert_eq!(record.original().unwrap().content, "📅 plans");
+        emulator.shutdown().await;
+    })
+    .await;
+}
+
+fn suggestions(choices: impl IntoIterator<Item = (String, String)>) -> InteractionResponse {
+    let choices = choices
+        .into_iter()
+        .map(|(name, value)| CommandOptionChoice {
+            name,
+            name_localizations: None,
+            value: CommandOptionChoiceValue::String(value),
+        })
+        .collect();
+    InteractionResponse {
+        kind: InteractionResponseType::ApplicationCommandAutocompleteResult,
+        data: Some(InteractionResponseData { choices: Some(choices), ..InteractionResponseData::default() }),
+    }
+}
+
+#[tokio::test]
+async fn typing_into_an_autocompleted_option_asks_the_bot_for_suggestions() {
+    within(async {
+        let (emulator, mut events) = connected(config()).await;
+        let channel = EmulatorConfig::DEFAULT_CHANNEL;
+        let client = http(&emulator);
+        let not_offered = emulator.autocomplete(channel, ALICE, "plan", "coach", "d").unwrap_err().to_string();
+        assert_eq!(not_offered, "/plan: `coach` does not autocomplete", "an option with choices");
+        let too_long = emulator.autocomplete(channel, ALICE, "history", "coach", &"x".repeat(17)).unwrap_err();
+        assert!(too_long.to_string().contains("at most 16 characters"), "{too_long}");
+
+        let id = emulator.autocomplete(channel, ALICE, "history", "coach", "sw").unwrap();
+        let typing = next_interaction(&mut events).await;
+        assert_eq!(typing.kind, InteractionType::ApplicationCommandAutocomplete);
+        let Some(InteractionData::ApplicationCommand(data)) = &typing.data else { panic!("{typing:?}") };
+        assert_eq!(data.name, "history");
+        assert_eq!(data.options[0].value, CommandOptionValue::Focused("sw".to_owned(), CommandOptionType::String));
+        let app = client.interaction(typing.application_id);
+
+        // Only suggestions answer it, and at most 25 of them.
+        let error = app.create_response(typing.id, &typing.token, &message("hi", false)).await.unwrap_err();
+        assert!(error.to_string().contains("50035"), "{error}");
+        let many = (0..26).map(|i| (format!("Coach {i}"), format!("c{i}")));
+        let error = app.create_response(typing.id, &typing.token, &suggestions(many)).await.unwrap_err();
+        assert!(error.to_string().contains("50035"), "{error}");
+        let offered = [("Swing (s)".to_owned(), "s".to_owned()), ("Swing 2 (s2)".to_owned(), "s2".to_owned())];
+        app.create_response(typing.id, &typing.token, &suggestions(offered)).await.unwrap();
+        let record = emulator.wait_for_interaction(id, WAIT, |r| r.is_answered()).await.unwrap();
+        let Some(Acknowledgement::Suggestions(shown)) = &record.acknowledgement else { panic!("{record:?}") };
+        let shown: Vec<&Suggestion> = shown.iter().collect();
+        assert_eq!(shown[0], &Suggestion { name: "Swing (s)".into(), value: "s".into() });
+        assert_eq!(shown.len(), 2);
+        assert!(record.replies.is_empty(), "suggestions are no message");
+        let error = app.create_followup(&typing.token).content("more").await.unwrap_err().to_string();
+        assert!(error.contains("10015"), "nothing follows suggestions: {error}");
+
+        // A command is never answered with suggestions.
+        emulator.invoke_command(channel, ALICE, "history", vec![("coach", "anything".into())]).unwrap();
+        let command = next_interaction(&mut events).await;
+        assert_eq!(command.kind, InteractionType::ApplicationCommand);
+        let offered = [("Swing (s)".to_owned(), "s".to_owned())];
+        let error = app.create_response(command.id, &command.token, &suggestions(offered)).await.unwrap_err();
+        assert!(error.to_string().contains("50035"), "{error}");
         emulator.shutdown().await;
     })
     .await;
