@@ -267,7 +267,9 @@ pub fn api_application(
         transport.configure(config);
         dashboard.configure(config);
     })
-    .on_stop(move || closer.close_sessions());
+    .on_stop(move || closer.close_sessions())
+    .listed("/dashboard", "the day's plans as a web page, with their charts")
+    .listed("/mcp", "the plans as Model Context Protocol tools and resources (streamable HTTP)");
     let services =
         http_api::Services { plans: service, access: Some(access), webhooks: Some(webhooks(settings, store)) };
     http_api::Application::from_listener(listener, config, services, Some(mount))

@@ -55,12 +55,20 @@ type MountedRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 pub struct Mount {
     routes: MountedRoutes,
     on_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    listed: Vec<(&'static str, &'static str)>,
 }
 
 impl Mount {
     /// Routes added by `routes`.
     pub fn new(routes: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Self {
-        Self { routes: Arc::new(routes), on_stop: None }
+        Self { routes: Arc::new(routes), on_stop: None, listed: Vec::new() }
+    }
+
+    /// Lists `path` among the endpoints `GET /` names, as `what`.
+    #[must_use]
+    pub fn listed(mut self, path: &'static str, what: &'static str) -> Self {
+        self.listed.push((path, what));
+        self
     }
 
     /// Calls `on_stop` when [`Application::run_until`]'s shutdown completes, before requests in flight are waited
@@ -131,6 +139,7 @@ impl Application {
             webhooks,
             limiters,
             answers: cache::AnswerCache::default(),
+            mounted: mount.as_ref().map(|m| m.listed.clone()).unwrap_or_default(),
         });
         let workers =
             state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));

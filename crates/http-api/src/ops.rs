@@ -31,8 +31,8 @@ pub struct ServiceDescription {
 
 /// `GET /`
 #[utoipa::path(get, path = "/", tag = "service", responses((status = 200, body = ServiceDescription)))]
-pub async fn root() -> HttpResponse {
-    let endpoints = BTreeMap::from([
+pub async fn root(state: web::Data<AppState>) -> HttpResponse {
+    let mut endpoints = BTreeMap::from([
         ("/api/coach-plans/?coach=d&date=YYYY-MM-DD", "a coach's plan (legacy shape)"),
         ("/api/coach-plans/all?date=YYYY-MM-DD", "the plans of the date, by coach (legacy shape)"),
         ("/api/coach-plans/history?coach=d&date=YYYY-MM-DD", "a coach's change history (legacy shape)"),
@@ -47,6 +47,10 @@ pub async fn root() -> HttpResponse {
         ("/health", "database and Discord bot status"),
         ("/metrics", "request and storage metrics (JSON, or Prometheus text)"),
     ]);
+    if state.webhooks.is_some() {
+        endpoints.insert("/api/v1/webhooks", "webhook subscriptions (admin scope)");
+    }
+    endpoints.extend(state.mounted.iter().copied());
     HttpResponse::Ok().json(ServiceDescription {
         service: "coach-plans",
         version: env!("CARGO_PKG_VERSION"),

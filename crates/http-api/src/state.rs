@@ -94,4 +94,6 @@ pub struct AppState {
     pub(crate) limiters: Limiters,
     /// Answers kept for repeated reads.
     pub(crate) answers: crate::cache::AnswerCache,
+    /// The endpoints of the routes mounted beside the API (the dashboard, MCP), as `GET /` lists them.
+    pub(crate) mounted: Vec<(&'static str, &'static str)>,
 }

@@ -22,6 +22,11 @@ async fn serves_on_port_0_and_exits_0_on_sigterm() {
     let (_, plan) = get_json(&format!("{}/api/coach-plans/?coach=d&date=2025-11-09", api.url)).await;
     assert_eq!(plan["plan"], "No plan available for coach_d on 2025-11-09");
     assert!(db.exists(), "the database was created where --database said");
+    let (_, root) = get_json(&format!("{}/", api.url)).await;
+    let endpoints = root["endpoints"].as_object().unwrap();
+    for face in ["/dashboard", "/mcp", "/api/v1/webhooks"] {
+        assert!(endpoints.contains_key(face), "`/` names {face}: {root}");
+    }
 
     api.signal("TERM");
     assert_eq!(api.wait_for_exit().code(), Some(0), "a clean shutdown exits 0");

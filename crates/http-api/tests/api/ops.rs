@@ -16,7 +16,9 @@ async fn root_describes_the_service() {
     assert_eq!(status, 200);
     assert_eq!(body["service"], "coach-plans");
     assert_eq!(body["documentation"], "/api/v1/openapi.json");
-    assert!(body["endpoints"].as_object().unwrap().keys().any(|k| k.starts_with("/api/coach-plans/?coach=")));
+    let endpoints = body["endpoints"].as_object().unwrap();
+    assert!(endpoints.keys().any(|k| k.starts_with("/api/coach-plans/?coach=")));
+    assert!(!endpoints.contains_key("/dashboard"), "only what is mounted is listed: {body}");
 }
 
 #[tokio::test]
