@@ -94,6 +94,10 @@ pub fn copy(from: &Store, to: &Store, force: bool, mut progress: impl FnMut(&str
         let store = store.to_owned();
         move |source| CopyError::Read { store: store.clone(), source }
     };
+    // The same file or database named two ways (`plans.db` and `./plans.db`, a link, another host name).
+    if source.identity().map_err(read(&source_name))? == target.identity().map_err(read(&target_name))? {
+        return Err(CopyError::Same(format!("{source_name} is {target_name}")));
+    }
     let write = |source| CopyError::Write { store: target_name.clone(), source };
     let held = target.transfer_counts().map_err(read(&target_name))?;
     if !held.is_empty() {

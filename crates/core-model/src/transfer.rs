@@ -219,6 +219,14 @@ pub trait StoreTransfer: Send + Sync {
     /// Storage failures.
     fn finish_import(&self) -> Result<(), RepoError>;
 
+    /// What names this database however it was reached (a file through a link or another spelling of its path, a
+    /// server by another of its names): two stores with the same identity are one database, so a copy from one to
+    /// the other would first remove what it is about to copy.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn identity(&self) -> Result<String, RepoError>;
+
     /// Removes every record (plans, charts, history, images, links, status, tokens, subscriptions, deliveries),
     /// keeping the schema.
     ///

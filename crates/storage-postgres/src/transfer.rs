@@ -250,6 +250,21 @@ impl StoreTransfer for PgStore {
         })
     }
 
+    /// The database's name on its server, the server known by when it started and its port (the same whichever
+    /// host name or address reached it).
+    fn identity(&self) -> Result<String, RepoError> {
+        self.read(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT current_database(), pg_postmaster_start_time()::text,                      coalesce(inet_server_port(), current_setting('port')::int)",
+                    &[],
+                )
+                .map_err(repo_error)?;
+            let (name, started, port): (String, String, i32) = (get(&row, 0)?, get(&row, 1)?, get(&row, 2)?);
+            Ok(format!("postgres database {name} on the server started {started} on port {port}"))
+        })
+    }
+
     fn clear(&self) -> Result<(), RepoError> {
         self.write(|tx| {
             tx.execute(

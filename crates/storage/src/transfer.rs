@@ -223,6 +223,24 @@ impl StoreTransfer for SqliteStore {
         Ok(())
     }
 
+    /// The file's device and inode (the same through a symbolic or hard link, or a relative path); an in-memory
+    /// database is its own.
+    fn identity(&self) -> Result<String, RepoError> {
+        let Some(path) = self.path() else { return Ok(format!("sqlite in memory {:p}", std::ptr::from_ref(self))) };
+        let metadata = std::fs::metadata(path).map_err(|e| RepoError::Failure(Box::new(e)))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            Ok(format!("sqlite file {}:{}", metadata.dev(), metadata.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            let path = std::fs::canonicalize(path).map_err(|e| RepoError::Failure(Box::new(e)))?;
+            Ok(format!("sqlite file {}", path.display()))
+        }
+    }
+
     fn clear(&self) -> Result<(), RepoError> {
         self.write(|tx| {
             tx.execute_batch(

@@ -1,6 +1,6 @@
 //! `copy-db` on the command line: the predecessor's database imported into SQLite, copied to PostgreSQL, serves the
 //! same answers on the predecessor's routes and the v1 routes, and copied back holds the same content; a target that
-//! holds records is refused without --force. Without the test run's PostgreSQL server the PostgreSQL parts check
+//! holds records is refused without --force, and one database named two ways is refused even with it. Without the test run's PostgreSQL server the PostgreSQL parts check
 //! nothing and say so.
 
 use std::path::Path;
@@ -96,6 +96,13 @@ async fn the_predecessors_plans_copied_to_postgres_answer_the_same_and_copy_back
     );
     assert!(stdout.contains("the copy matches its source"), "{stdout}");
     assert!(!stdout.contains("pg-7Rt2") && !stderr.contains("pg-7Rt2"), "no password shown");
+    // The same database under another URL: refused even with --force, and nothing removed.
+    let same = pg.url().replacen("@127.0.0.1:", "@localhost:", 1);
+    assert_ne!(same, pg.url());
+    let (status, stdout, stderr) = copy(&["--from", "configured", "--to", &same, "--force"]);
+    assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("the source and the target are the same database"), "{stderr}");
+    assert!(!stdout.contains("removed"), "{stdout}");
 
     let paths = [
         "/api/coach-plans/?coach=d&date=2025-11-09",
@@ -154,6 +161,16 @@ async fn a_target_that_holds_records_is_replaced_only_with_force() {
     let (status, _, stderr) = copy(&["--from", "plans.db", "--to", "plans.db"]);
     assert_eq!(status.code(), Some(1));
     assert!(stderr.contains("the source and the target are the same database"), "{stderr}");
+    // The same file named another way, even with --force: refused, and nothing removed.
+    std::os::unix::fs::symlink(dir.path().join("plans.db"), dir.path().join("link.db")).unwrap();
+    for other_name in ["./plans.db", "link.db"] {
+        let (status, stdout, stderr) = copy(&["--from", "plans.db", "--to", other_name, "--force"]);
+        assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
+        assert!(stderr.contains(&format!("same database (plans.db is {other_name})")), "{stderr}");
+        assert!(!stdout.contains("removed"), "{stdout}");
+    }
+    let kept = Store::open(&Location::Sqlite(dir.path().join("plans.db")), &app::Settings::default()).unwrap();
+    assert_eq!(kept.transfer().transfer_counts().unwrap().plans, 2, "the source keeps its plans");
     let (status, _, stderr) = copy(&["--from", "nowhere.db", "--to", "copy.db"]);
     assert_eq!(status.code(), Some(1));
     assert!(stderr.contains("there is no database at nowhere.db"), "{stderr}");
