@@ -193,10 +193,17 @@ async fn live(dashboard: web::Data<Dashboard>, req: HttpRequest, query: web::Que
     response.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(list.into_string())
 }
 
-/// `GET /dashboard/plans/{coach}/{date}`: a plan's permalink, with its history.
+/// `GET /dashboard/plans/{coach}/{date}`: a plan's permalink, with its history (`today` sends to today's date).
 async fn plan(dashboard: web::Data<Dashboard>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
     let service = &dashboard.service;
     let (coach, date) = path.into_inner();
+    if date.trim().eq_ignore_ascii_case("today")
+        && let Ok(coach) = service.parse_coach(&coach)
+    {
+        // A permalink names its date: today's plan is at today's.
+        let location = format!("/dashboard/plans/{coach}/{}", service.today());
+        return HttpResponse::Found().insert_header((header::LOCATION, location)).finish();
+    }
     let parsed = service.parse_coach(&coach).and_then(|coach| Ok((coach, service.parse_date(Some(&date))?)));
     let (coach, date) = match parsed {
         Ok(found) => found,

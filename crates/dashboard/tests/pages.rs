@@ -145,6 +145,10 @@ async fn a_permalink_shows_the_plan_and_what_each_version_changed() {
     )
     .await;
     assert!(html.contains("There is no plan for Swing on 2025-11-10") && html.contains("Nothing was posted."));
+    let today = test::call_service(&app, test::TestRequest::get().uri("/dashboard/plans/D/Today").to_request()).await;
+    assert_eq!(today.status(), StatusCode::FOUND, "`today` sends to today's permalink");
+    let location = today.headers().get("location").unwrap().to_str().unwrap();
+    assert_eq!(location, format!("/dashboard/plans/d/{TODAY}"), "the market's today, by the service's clock");
 }
 
 #[actix_web::test]

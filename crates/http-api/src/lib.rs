@@ -269,12 +269,13 @@ async fn limits(
     }
     let response = next.call(req).await?;
     let status = response.status();
-    let is_json = response
+    // JSON errors, and the pages a mounted face writes for people (the dashboard's), stand as they are.
+    let formatted = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || formatted {
         return Ok(response.map_into_left_body());
     }
     // An error answered by inner middleware (a refused CORS request) in plain text: the same JSON body as every

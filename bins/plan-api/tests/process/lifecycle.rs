@@ -27,6 +27,14 @@ async fn serves_on_port_0_and_exits_0_on_sigterm() {
     for face in ["/dashboard", "/mcp", "/api/v1/webhooks"] {
         assert!(endpoints.contains_key(face), "`/` names {face}: {root}");
     }
+    // The dashboard's refusals are pages for people, not JSON.
+    let refused = reqwest::get(format!("{}/dashboard?date=2026-13-01", api.url)).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let header = |name: &str| refused.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header("content-type").as_deref(), Some("text/html; charset=utf-8"));
+    assert!(header("content-security-policy").is_some_and(|csp| csp.contains("default-src")));
+    let page = refused.text().await.unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("`2026-13-01` is not a date"), "{page}");
 
     api.signal("TERM");
     assert_eq!(api.wait_for_exit().code(), Some(0), "a clean shutdown exits 0");
