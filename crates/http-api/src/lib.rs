@@ -290,9 +290,11 @@ async fn limits(
     Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
 }
 
+/// Reads only, from the configured origins: a page of another origin may read plans (with a token, when the API
+/// requires one) but neither manage webhooks nor speak MCP, whose requests need a preflight this refuses.
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "HEAD", "OPTIONS", "POST", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "OPTIONS"])
         .allowed_headers([header::ACCEPT, header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH])
         .allowed_header(REQUEST_ID_HEADER)
         .expose_headers([header::ETAG])

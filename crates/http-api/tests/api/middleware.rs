@@ -43,6 +43,22 @@ async fn cors_allows_only_the_configured_origins() {
     assert_eq!(preflight.headers()["access-control-allow-origin"], "https://dashboard.example.com");
     let methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
     assert!(methods.contains("GET"), "{methods}");
+    // A read with a token is allowed; writes (webhook management, MCP's POSTs) are not, from any origin.
+    let preflight = |method: &'static str, headers: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/webhooks"))
+            .header("Origin", "https://dashboard.example.com")
+            .header("Access-Control-Request-Method", method)
+            .header("Access-Control-Request-Headers", headers)
+            .send()
+    };
+    let with_token = preflight("GET", "authorization").await.unwrap();
+    assert_eq!(with_token.status(), 200);
+    for write in ["POST", "DELETE"] {
+        let refused = preflight(write, "authorization, content-type").await.unwrap();
+        assert_eq!(refused.status(), 400, "{write}");
+        assert!(refused.headers().get("access-control-allow-origin").is_none(), "{write}");
+    }
 
     let simple = app.client.get(app.url("/health")).header("Origin", "https://dashboard.example.com").send().await;
     let simple = simple.unwrap();
