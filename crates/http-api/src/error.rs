@@ -49,9 +49,14 @@ impl ApiError {
         Self { status: StatusCode::NOT_FOUND, message: message.into() }
     }
 
-    /// 405, for a method the route does not serve.
-    pub fn method_not_allowed(method: &str, allowed: &str) -> Self {
-        Self { status: StatusCode::METHOD_NOT_ALLOWED, message: format!("{method} is not allowed here; use {allowed}") }
+    /// 405, for a method the route does not serve; `allowed` are the ones it does.
+    pub fn method_not_allowed(method: &str, allowed: &[&str]) -> Self {
+        let words = match allowed {
+            [one] => (*one).to_owned(),
+            [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+            [] => "another route".to_owned(),
+        };
+        Self { status: StatusCode::METHOD_NOT_ALLOWED, message: format!("{method} is not allowed here; use {words}") }
     }
 
     /// 413.

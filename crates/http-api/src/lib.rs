@@ -281,13 +281,26 @@ async fn limits(
     // An error answered by inner middleware (a refused CORS request) in plain text: the same JSON body as every
     // other error, keeping its message.
     let (request, plain) = response.into_parts();
+    // A 405 keeps the methods the route takes (the MCP endpoint's, say), and says them.
+    let allow = plain.headers().get(header::ALLOW).cloned();
     let text = actix_web::body::to_bytes(plain.into_body()).await.ok();
     let message = text
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("request refused").to_owned());
-    let error = if status.is_server_error() { ApiError::internal() } else { ApiError::client(status, &message) };
-    Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
+    let error = match (status, allow.as_ref().and_then(|a| a.to_str().ok())) {
+        (_, _) if status.is_server_error() => ApiError::internal(),
+        (actix_web::http::StatusCode::METHOD_NOT_ALLOWED, Some(allowed)) => {
+            let allowed: Vec<&str> = allowed.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+            ApiError::method_not_allowed(request.method().as_str(), &allowed)
+        }
+        _ => ApiError::client(status, &message),
+    };
+    let mut answer = error.error_response();
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    Ok(ServiceResponse::new(request, answer).map_into_right_body())
 }
 
 /// Reads only, from the configured origins: a page of another origin may read plans (with a token, when the API

@@ -135,12 +135,7 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 
 /// A JSON 405 whose message and `Allow` header name `allowed`.
 async fn not_allowed(req: HttpRequest, allowed: &[&str]) -> HttpResponse {
-    let words = match allowed {
-        [one] => (*one).to_owned(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-        [] => "nothing".to_owned(),
-    };
-    let mut response = ApiError::method_not_allowed(req.method().as_str(), &words).error_response();
+    let mut response = ApiError::method_not_allowed(req.method().as_str(), allowed).error_response();
     if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
     }

@@ -289,6 +289,39 @@ async fn streamable_http_on_the_apis_port() {
     let said = rebound.text().await.unwrap();
     assert!(said.contains("addressed to 127.0.0.1, not to `attacker.example:80`"), "{said}");
     assert!(said.contains("sets api.public_url (API_PUBLIC_URL)"), "what to do: {said}");
+
+    // Another method: the ones /mcp takes, said and listed.
+    let http = reqwest::Client::new();
+    let put = http.put(format!("{base}/mcp")).send().await.unwrap();
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["allow"], "GET, POST, DELETE");
+    let body: Value = put.json().await.unwrap();
+    assert_eq!(body["message"], "PUT is not allowed here; use GET, POST or DELETE");
+
+    // A body that is not JSON-RPC: 400 with a JSON-RPC error, as the specification says.
+    let post = |body: &'static str| {
+        http.post(format!("{base}/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body)
+            .send()
+    };
+    for (body, code) in [("{not json", -32700), (r#"{"a":1}"#, -32600), ("[]", -32600)] {
+        let refused = post(body).await.unwrap();
+        assert_eq!(refused.status(), 400, "{body}");
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!((error["jsonrpc"].as_str(), error["error"]["code"].as_i64()), (Some("2.0"), Some(code)), "{error}");
+    }
+
+    // A session ends with 204 (what clients count as done); ending it again is a 404.
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",
+        "capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    let opened = post(initialize).await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let end = || http.delete(format!("{base}/mcp")).header("mcp-session-id", &session).send();
+    assert_eq!(end().await.unwrap().status(), 204);
+    assert_eq!(end().await.unwrap().status(), 404);
 }
 
 #[tokio::test]
