@@ -64,7 +64,6 @@ pub fn policy(settings: &Settings) -> Policy {
         admin_users: settings.admin_users(),
         admin_roles: settings.admin_roles(),
         posters: settings.coach_posters().into_iter().collect(),
-        command_prefix: settings.discord.command_prefix.clone(),
     }
 }
 

@@ -157,10 +157,15 @@ pub enum ParseError {
         usage: &'static str,
     },
     /// A number of days out of range.
-    #[error("search 1 to {MAX_SEARCH_DAYS} days back, not {given}")]
+    #[error(
+        "search 1 to {MAX_SEARCH_DAYS} days back, not {given}{}",
+        quoted.as_ref().map(|q| format!("; to find the number in plans, quote the words: `{q}`")).unwrap_or_default()
+    )]
     BadDays {
         /// The number typed (at most 30 characters of it).
         given: String,
+        /// The search with its words quoted, when the number may have been meant as one of them.
+        quoted: Option<String>,
     },
     /// Something other than a date where only a date may stand.
     #[error("unexpected `{given}`; usage: `{prefix}{usage}`")]
@@ -249,7 +254,11 @@ fn search(rest: &str, prefix: &str) -> Result<Command, ParseError> {
         return Ok(Command::Search { terms: terms.to_owned(), days: None });
     }
     let days = last.parse::<u32>().ok().filter(|d| (1..=MAX_SEARCH_DAYS).contains(d));
-    let days = days.ok_or_else(|| ParseError::BadDays { given: last.chars().take(30).collect() })?;
+    let days = days.ok_or_else(|| ParseError::BadDays {
+        given: last.chars().take(30).collect(),
+        quoted: (!terms.contains('"'))
+            .then(|| format!("{prefix}search \"{}\"", terms.chars().take(200).collect::<String>())),
+    })?;
     Ok(Command::Search { terms: before.trim().to_owned(), days: Some(days) })
 }
 
@@ -361,8 +370,16 @@ mod tests {
         check("!search gap fill 90", search("gap fill", Some(90)));
         check("!search \"gap fill\" semi*", search("\"gap fill\" semi*", None));
         check("!search 2025", search("2025", None));
-        check("!search fed minutes 2025", Err("search 1 to 90 days back, not 2025"));
-        check("!search NVDA 0", Err("search 1 to 90 days back, not 0"));
+        check(
+            "!search fed minutes 2025",
+            Err("search 1 to 90 days back, not 2025; to find the number in plans, quote the words: \
+                 `!search \"fed minutes 2025\"`"),
+        );
+        check(
+            "!search NVDA 0",
+            Err("search 1 to 90 days back, not 0; to find the number in plans, quote the words: `!search \"NVDA 0\"`"),
+        );
+        check("!search \"stop\" 944", Err("search 1 to 90 days back, not 944"));
         check(
             "!search",
             Err("what should I look for? usage: `!search <ticker or words> [days]`, e.g. `!search NVDA 7`"),

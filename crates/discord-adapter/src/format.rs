@@ -149,6 +149,9 @@ fn history_line(entry: &HistoryEntry) -> String {
         HistoryAction::Created => format!("posted by {who}"),
         HistoryAction::Edited => format!("edited by {who}"),
         HistoryAction::ChartsChanged => format!("charts changed by {who}"),
+        HistoryAction::Deleted if entry.actor.user_id.is_none() && who == service::SOURCE_DELETED_ACTOR => {
+            "deleted with its Discord message".to_owned()
+        }
         HistoryAction::Deleted => format!("deleted by {who}"),
         HistoryAction::Restored => format!("restored by {who}"),
     };
@@ -268,8 +271,14 @@ pub fn parse_error(error: &ParseError) -> String {
 }
 
 /// The reply to a refused or failed request.
-pub fn service_error(error: &ServiceError) -> String {
-    format!("⚠️ {error}")
+pub fn service_error(error: &ServiceError, prefix: &str) -> String {
+    match error {
+        // An admin held back by another's plan is given the command that changes it, in this face's syntax.
+        ServiceError::AlreadyPosted { coach, date, admin: true, restoring: false, .. } => {
+            format!("⚠️ {error}: `{prefix}edit {coach} {date} <text>`")
+        }
+        _ => format!("⚠️ {error}"),
+    }
 }
 
 #[cfg(test)]
@@ -348,6 +357,15 @@ mod tests {
         assert_eq!(excerpt("  short\n\ntext "), "short text");
         let line = history_line(&entry(HistoryAction::Edited, Some("before 🇺🇸"), Some(&text), "Ann"));
         assert!(line.contains("before: before 🇺🇸\n  after: aaaa"), "{line}");
+    }
+
+    #[test]
+    fn a_plan_deleted_with_its_message_says_so() {
+        let mut gone = entry(HistoryAction::Deleted, Some("x"), None, service::SOURCE_DELETED_ACTOR);
+        gone.actor.user_id = None;
+        assert!(history_line(&gone).contains("— deleted with its Discord message ("), "{}", history_line(&gone));
+        let by_ann = history_line(&entry(HistoryAction::Deleted, Some("x"), None, "Ann"));
+        assert!(by_ann.contains("— deleted by Ann ("), "{by_ann}");
     }
 
     fn unicode_text() -> impl Strategy<Value = String> {

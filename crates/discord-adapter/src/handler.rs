@@ -214,7 +214,7 @@ impl CommandHandler {
             Ok(outcome) => outcome,
             Err(error) => {
                 log_failure(&error);
-                Outcome::Refused(format::service_error(&error))
+                Outcome::Refused(format::service_error(&error, prefix))
             }
         }
     }
@@ -354,7 +354,7 @@ impl CommandHandler {
             Ok(None) => None,
             Err(error) => {
                 log_failure(&error);
-                Some(Outcome::Refused(format::service_error(&error)))
+                Some(Outcome::Refused(format::service_error(&error, &self.prefix)))
             }
         }
     }

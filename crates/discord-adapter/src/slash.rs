@@ -261,7 +261,7 @@ pub fn parse(data: &CommandData, today: TradingDate) -> Result<(Invocation, Vec<
             let days = days
                 .map(|d| u32::try_from(d).ok().filter(|d| (1..=MAX_SEARCH_DAYS).contains(d)).ok_or(d))
                 .transpose()
-                .map_err(|d| ParseError::BadDays { given: d.to_string() })?;
+                .map_err(|d| ParseError::BadDays { given: d.to_string(), quoted: None })?;
             Command::Search { terms, days }
         }
         "help" => Command::Help { topic: None },

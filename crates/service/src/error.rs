@@ -26,11 +26,12 @@ impl fmt::Display for Operation {
     }
 }
 
-/// What someone who may not post over a plan can do instead.
-fn already_posted_advice(admin_edit: Option<&str>) -> String {
-    match admin_edit {
-        Some(command) => format!("as an admin, edit it instead: `{command}`"),
-        None => "ask them or an admin to edit it".to_owned(),
+/// What someone held back by another author's active plan can do instead.
+fn already_posted_advice(admin: bool, restoring: bool) -> &'static str {
+    match (restoring, admin) {
+        (true, _) => "the deleted plan can come back once that one is deleted (by its author or an admin)",
+        (false, true) => "as an admin, edit it instead",
+        (false, false) => "ask them or an admin to edit it",
     }
 }
 
@@ -93,10 +94,11 @@ pub enum ServiceError {
         coach: CoachId,
     },
     /// Another author's plan is active for that coach and date. Posting over it is refused for everyone, admins
-    /// included; an admin is told to edit it instead, anyone else to ask its author or an admin.
+    /// included; an admin is told to edit it instead, anyone else to ask its author or an admin; a deleted plan
+    /// cannot be restored beside it. (A chat face adds the command to type, in its own syntax.)
     #[error(
         "coach {coach} already has a plan for {date}, posted by {author}; {}",
-        already_posted_advice(admin_edit.as_deref())
+        already_posted_advice(*admin, *restoring)
     )]
     AlreadyPosted {
         /// The coach.
@@ -105,8 +107,10 @@ pub enum ServiceError {
         date: TradingDate,
         /// Its author's display name.
         author: String,
-        /// For an admin: the command that changes the plan instead (e.g. `!edit d 2025-11-09 <text>`).
-        admin_edit: Option<String>,
+        /// Whether the refused user is an admin (who may edit that plan instead).
+        admin: bool,
+        /// Whether a restore was refused (rather than a post).
+        restoring: bool,
     },
     /// The plan changed between reading and writing (an expected version did not match).
     #[error("the plan changed while this request was made (it is now at version {current}); read it again and retry")]

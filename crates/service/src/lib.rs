@@ -217,18 +217,15 @@ impl PlanService {
         }
     }
 
-    /// The refusal to post over (or restore beside) `holder`, the active plan of its coach and date: it names the
-    /// author, and tells an admin the edit command that changes the plan instead.
-    fn already_posted(&self, actor: &Actor, holder: Plan) -> ServiceError {
-        let admin_edit = self
-            .policy
-            .is_admin(actor)
-            .then(|| format!("{}edit {} {} <text>", self.policy.command_prefix, holder.coach, holder.date));
+    /// The refusal to post over (or, `restoring`, restore beside) `holder`, the active plan of its coach and date: it
+    /// names the author, and says whether the refused user is an admin (who may edit that plan instead).
+    fn already_posted(&self, actor: &Actor, holder: Plan, restoring: bool) -> ServiceError {
         ServiceError::AlreadyPosted {
             coach: holder.coach,
             date: holder.date,
             author: holder.author.display_name,
-            admin_edit,
+            admin: self.policy.is_admin(actor),
+            restoring,
         }
     }
 
@@ -338,7 +335,7 @@ impl PlanService {
                 }
                 let Some(existing) = self.active(&request.coach, date).await? else { continue };
                 if !actor.is(&existing.author) {
-                    return Err(self.already_posted(actor, existing));
+                    return Err(self.already_posted(actor, existing, false));
                 }
                 let change = PlanChange::Repost {
                     text: request.text.clone(),
@@ -353,7 +350,7 @@ impl PlanService {
             }
             // Still racing after two rounds: report whoever holds the plan now.
             let holder = self.active_or_not_found(&request.coach, date).await?;
-            Err(self.already_posted(actor, holder))
+            Err(self.already_posted(actor, holder, false))
         }
         .instrument(span)
         .await
@@ -436,7 +433,7 @@ impl PlanService {
                 Ok(plan) => Ok(plan),
                 Err(RepoError::Duplicate { .. }) => {
                     let holder = self.active_or_not_found(coach, date).await?;
-                    Err(self.already_posted(actor, holder))
+                    Err(self.already_posted(actor, holder, true))
                 }
                 Err(RepoError::NotDeleted(_)) => Err(ServiceError::NothingToRestore { coach: coach.clone(), date }),
                 Err(e) => Err(ServiceError::from_repo(e)),

@@ -19,12 +19,10 @@ pub struct Policy {
     pub admin_roles: Vec<RoleId>,
     /// Coaches bound to the users allowed to post as them. A coach not listed (or listed with nobody) is open to all.
     pub posters: HashMap<CoachId, Vec<UserId>>,
-    /// How chat users start a command (default `!`); errors that tell them what to type use it.
-    pub command_prefix: String,
 }
 
 impl Default for Policy {
-    /// The default roster in `America/New_York`, 10 charts, no admins, every coach open to all, commands start with `!`.
+    /// The default roster in `America/New_York`, 10 charts, no admins, every coach open to all.
     fn default() -> Self {
         Self {
             roster: Roster::default(),
@@ -33,7 +31,6 @@ impl Default for Policy {
             admin_users: Vec::new(),
             admin_roles: Vec::new(),
             posters: HashMap::new(),
-            command_prefix: "!".to_owned(),
         }
     }
 }

@@ -270,7 +270,8 @@ async fn attempt(actor: &Actor, op: Op) -> (Outcome, Option<String>, Plan) {
 /// What a refused post-over tells the one who tried.
 const ASK_THE_AUTHOR: &str =
     "coach d already has a plan for 2025-11-09, posted by Ann; ask them or an admin to edit it";
-const ADMIN_EDITS_INSTEAD: &str = "coach d already has a plan for 2025-11-09, posted by Ann; as an admin, edit it instead: `!edit d 2025-11-09 <text>`";
+const ADMIN_EDITS_INSTEAD: &str =
+    "coach d already has a plan for 2025-11-09, posted by Ann; as an admin, edit it instead";
 
 #[tokio::test]
 async fn authorization_matrix() {
@@ -354,14 +355,23 @@ async fn forbidden_message_names_the_author_and_what_to_do() {
     assert_eq!(err.to_string(), "only Ann (who posted it) or an admin may edit the plan of coach d for 2025-11-09");
     let err = f.service.post(&bob(), post_request("d", "mine now")).await.unwrap_err();
     assert_eq!(err.to_string(), ASK_THE_AUTHOR);
-    // The edit command an admin is told to use has the deployment's prefix and the plan's date.
-    let f = fixture_with(Policy { command_prefix: "?".into(), ..policy() });
-    let yesterday = PostPlan { date: Some(date("2025-11-08")), ..post_request("d", "ann's plan") };
-    f.service.post(&ann(), yesterday.clone()).await.unwrap();
-    let err = f.service.post(&admin(), yesterday).await.unwrap_err();
+    // An admin is told to edit it instead (a chat face adds its command); a restore beside it says what must
+    // happen first.
+    let err = f.service.post(&admin(), post_request("d", "admin's")).await.unwrap_err();
+    assert!(matches!(err, ServiceError::AlreadyPosted { admin: true, restoring: false, .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "coach d already has a plan for 2025-11-08, posted by Ann; as an admin, edit it instead: `?edit d 2025-11-08 <text>`"
+        "coach d already has a plan for 2025-11-09, posted by Ann; as an admin, edit it instead"
+    );
+    let ivan_day = PostPlan { date: Some(date("2025-11-08")), ..post_request("s", "ann's") };
+    f.service.post(&ann(), ivan_day.clone()).await.unwrap();
+    f.service.delete(&ann(), &coach("s"), Some(date("2025-11-08"))).await.unwrap();
+    f.service.post(&bob(), ivan_day).await.unwrap();
+    let err = f.service.restore(&ann(), &coach("s"), Some(date("2025-11-08"))).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "coach s already has a plan for 2025-11-08, posted by Bob; the deleted plan can come back once that one is \
+         deleted (by its author or an admin)"
     );
 }
 
@@ -453,7 +463,9 @@ async fn restore_refuses_when_another_plan_took_the_slot() {
     assert!(matches!(&err, ServiceError::AlreadyPosted { author, .. } if author == "Bob"), "{err:?}");
     let err = f.service.restore(&admin(), &coach("d"), None).await.unwrap_err();
     assert!(
-        err.to_string().ends_with("posted by Bob; as an admin, edit it instead: `!edit d 2025-11-09 <text>`"),
+        err.to_string().ends_with(
+            "posted by Bob; the deleted plan can come back once that one is deleted (by its author or an admin)"
+        ),
         "{err}"
     );
     assert_eq!(f.stored("d").await.unwrap().text, "bob's");

@@ -248,7 +248,7 @@ impl Interactions {
         let service = self.handler.service();
         let coach = match service.parse_coach(coach) {
             Ok(coach) => coach,
-            Err(error) => return self.respond(to, Outcome::Refused(format::service_error(&error)), false).await,
+            Err(error) => return self.respond(to, Outcome::Refused(format::service_error(&error, "/")), false).await,
         };
         if !charts.is_empty() {
             self.waiting_charts.keep(to.id.get(), charts);

@@ -142,6 +142,9 @@ impl Cell<'_> {
             }
             [reply] if reply.starts_with(&format!("⚠️ coach d already has a plan for {date}, posted by Ann; ")) => {
                 assert_eq!(op, Op::PostOver, "{reply}");
+                if reply.contains("as an admin") {
+                    assert!(reply.ends_with(&format!("`!edit d {date} <text>`")), "the command to use: {reply}");
+                }
                 Outcome::AlreadyPosted
             }
             [reply] => {
@@ -248,6 +251,9 @@ async fn slash_attempt(bot: &TestBot, user: UserId, op: Op, date: &str) -> Outco
         }
         assert!(reply.starts_with(&format!("⚠️ coach d already has a plan for {date}, posted by Ann; ")), "{reply}");
         assert_eq!(op, Op::PostOver, "{reply}");
+        if reply.contains("as an admin") {
+            assert!(reply.ends_with(&format!("`/edit d {date} <text>`")), "the slash command to use: {reply}");
+        }
         return Outcome::AlreadyPosted;
     }
     let expected = match op {
