@@ -3,8 +3,10 @@
 //! `!help [command]`.
 //!
 //! A date is recognised only when the whole word parses as a `YYYY-MM-DD` date; a word shaped like a date that is
-//! not a real one (`2025-02-30`) is an error rather than plan text, so a typo never posts a plan for the wrong day.
-//! Nothing is guessed from a word's first characters.
+//! not a real one (`2025-02-30`), a date written another way (`2025-11-1`, `2025/11/10`, `11/10/2025`, `20251110`,
+//! `2025-11-10T09:30`) and the words `yesterday` and `tomorrow` where a date may stand are errors rather than plan
+//! text, so a typo never posts a plan for the wrong day (today's, which agents read). Nothing is guessed from a
+//! word's first characters: the whole word decides.
 
 use core_model::TradingDate;
 
@@ -148,6 +150,17 @@ pub enum ParseError {
         /// The word.
         given: String,
     },
+    /// A word that reads as a date, written another way than `YYYY-MM-DD` (or `yesterday`, `tomorrow`).
+    #[error(
+        "`{given}` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09){}",
+        if *before_text { "; to start a plan with it, put the plan's date before it" } else { "" }
+    )]
+    DateWrittenOtherwise {
+        /// The word (at most 30 characters of it).
+        given: String,
+        /// Whether plan text may follow the date (then the word could have been meant as its start).
+        before_text: bool,
+    },
     /// `!search` without anything to look for.
     #[error("what should I look for? usage: `{prefix}{usage}`, e.g. `{prefix}search NVDA 7`")]
     MissingTerms {
@@ -193,8 +206,9 @@ fn first_word(input: &str) -> (&str, &str) {
 }
 
 /// An optional leading date: `Ok((Some(date), rest))` when the first word is a date, `Ok((None, input))` when it is
-/// not date-shaped, an error when it is date-shaped but not a real date.
-fn leading_date(input: &str) -> Result<(Option<TradingDate>, &str), ParseError> {
+/// not date-shaped, an error when it is date-shaped but not a real date or [reads as a date](reads_as_a_date)
+/// written another way. `before_text`: plan text may follow.
+fn leading_date(input: &str, before_text: bool) -> Result<(Option<TradingDate>, &str), ParseError> {
     let (word, rest) = first_word(input);
     if let Ok(date) = TradingDate::parse(word) {
         return Ok((Some(date), rest));
@@ -202,7 +216,38 @@ fn leading_date(input: &str) -> Result<(Option<TradingDate>, &str), ParseError> 
     if TradingDate::is_date_shaped(word) {
         return Err(ParseError::BadDate { given: word.to_owned() });
     }
+    if reads_as_a_date(word) {
+        return Err(ParseError::DateWrittenOtherwise { given: word.chars().take(30).collect(), before_text });
+    }
     Ok((None, input.trim_start()))
+}
+
+/// Whether a whole word is a date written another way than `YYYY-MM-DD`: three numbers joined by `-`, `/` or `.`
+/// with a four-digit year first (`2025-11-1`, `2025/11/10`) or last (`11/10/2025`, `10.11.25`), eight digits
+/// starting with a year of this century or the last (`20251110`), a `YYYY-MM-DD` date with a time
+/// (`2025-11-10T09:30`), or `yesterday` / `tomorrow` (with a trailing `:` or `,`).
+fn reads_as_a_date(word: &str) -> bool {
+    let bare = word.trim_end_matches([':', ',']);
+    if bare.eq_ignore_ascii_case("yesterday") || bare.eq_ignore_ascii_case("tomorrow") {
+        return true;
+    }
+    let digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    if digits(word, 8..=8) && (word.starts_with("19") || word.starts_with("20")) {
+        return true;
+    }
+    if word.len() > 10 && word.is_char_boundary(10) && TradingDate::is_date_shaped(&word[..10]) {
+        return word[10..].starts_with(['T', 't']);
+    }
+    let parts: Vec<&str> = word.split(['-', '/', '.']).collect();
+    match parts.as_slice() {
+        [year, month, day] if digits(year, 4..=4) => digits(month, 1..=2) && digits(day, 1..=2),
+        [first, second, year] => {
+            digits(first, 1..=2) && digits(second, 1..=2) && digits(year, 2..=4) && year.len() != 3
+        }
+        _ => false,
+    }
 }
 
 /// Removes the quotes around the whole text when it is one quoted string: `"Long NVDA"` becomes `Long NVDA`, but
@@ -232,7 +277,7 @@ fn split_coach<'a>(rest: &'a str, prefix: &str, name: &str) -> Result<(String, &
 
 /// An optional date and nothing else.
 fn date_only(rest: &str, prefix: &str, name: &str) -> Result<Option<TradingDate>, ParseError> {
-    let (date, rest) = leading_date(rest)?;
+    let (date, rest) = leading_date(rest, false)?;
     if rest.trim().is_empty() {
         return Ok(date);
     }
@@ -280,7 +325,7 @@ pub fn parse(content: &str, prefix: &str) -> Result<Option<Command>, ParseError>
     let command = match name.as_str() {
         "plan" | "edit" => {
             let (coach, rest) = coach_then(rest)?;
-            let (date, text) = leading_date(rest)?;
+            let (date, text) = leading_date(rest, true)?;
             let text = unquote(text).to_owned();
             if name == "plan" {
                 Command::Plan { coach, date, text }
@@ -389,9 +434,35 @@ mod tests {
     #[test]
     fn dates_are_recognised_only_when_they_parse() {
         check("!plan d 2024 was a good year", Ok(Some(plan("d", None, "2024 was a good year"))));
-        check("!plan d 20251110 Long", Ok(Some(plan("d", None, "20251110 Long"))));
-        check("!plan d 2025-11-1 Long", Ok(Some(plan("d", None, "2025-11-1 Long"))));
-        check("!plan d 2025-11-10T09:30 Long", Ok(Some(plan("d", None, "2025-11-10T09:30 Long"))));
+        let written_otherwise = |word: &str| {
+            format!(
+                "`{word}` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09); to start a plan \
+                 with it, put the plan's date before it"
+            )
+        };
+        for word in [
+            "20251110",
+            "2025-11-1",
+            "2025/11/10",
+            "2025.11.10",
+            "11/10/2025",
+            "10.11.25",
+            "2025-11-10T09:30",
+            "tomorrow",
+            "Yesterday:",
+        ] {
+            let refused = parse(&format!("!plan d {word} Long"), "!").unwrap_err().to_string();
+            assert_eq!(refused, written_otherwise(word), "{word}");
+        }
+        let refused = parse("!plans 2025/11/10", "!").unwrap_err().to_string();
+        assert_eq!(refused, "`2025/11/10` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09)");
+        // Words that are not dates stay plan text: numbers, levels, prices, a year, `today`.
+        for text in
+            ["5850/5870/5900 levels", "950.5 then 955", "12345678 shares", "today Long", "2025 target", "3/4 size"]
+        {
+            check(&format!("!plan d {text}"), Ok(Some(plan("d", None, text))));
+        }
+        check("!plan d 2025-11-10 tomorrow we see", Ok(Some(plan("d", date("2025-11-10"), "tomorrow we see"))));
         check(
             "!edit d 20 handles at the open",
             Ok(Some(Command::Edit { coach: "d".into(), date: None, text: "20 handles at the open".into() })),
@@ -414,7 +485,11 @@ mod tests {
         check("!edit", Err("which coach? usage: `!edit <coach> [YYYY-MM-DD] <text>`"));
         check("!delete n", Ok(Some(Command::Delete { coach: "n".into(), date: None })));
         check("!delete n 2025-11-10", Ok(Some(Command::Delete { coach: "n".into(), date: date("2025-11-10") })));
-        check("!delete n tomorrow", Err("unexpected `tomorrow`; usage: `!delete <coach> [YYYY-MM-DD]`"));
+        check(
+            "!delete n tomorrow",
+            Err("`tomorrow` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09)"),
+        );
+        check("!delete n soon", Err("unexpected `soon`; usage: `!delete <coach> [YYYY-MM-DD]`"));
         check("!delete", Err("which coach? usage: `!delete <coach> [YYYY-MM-DD]`"));
         check("!restore i", Ok(Some(Command::Restore { coach: "i".into(), date: None })));
         check("!history i 2025-11-10", Ok(Some(Command::History { coach: "i".into(), date: date("2025-11-10") })));
@@ -508,6 +583,7 @@ mod tests {
             !trimmed.is_empty()
                 && trimmed == t
                 && !TradingDate::is_date_shaped(first_word(t).0)
+                && !reads_as_a_date(first_word(t).0)
                 && !t.starts_with(['"', '“', '\''])
         })
     }

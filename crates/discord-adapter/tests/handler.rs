@@ -98,7 +98,13 @@ async fn errors_get_short_replies_that_say_what_to_do() {
         ("!edit d new text", "⚠️ there is no plan for coach d on 2025-11-09"),
         ("!delete i", "⚠️ there is no plan for coach i on 2025-11-09"),
         ("!restore s", "⚠️ there is no deleted plan for coach s on 2025-11-09 to restore"),
-        ("!plans tomorrow", "⚠️ unexpected `tomorrow`; usage: `!plans [YYYY-MM-DD]`"),
+        ("!plans tomorrow", "⚠️ `tomorrow` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09)"),
+        ("!plans soon", "⚠️ unexpected `soon`; usage: `!plans [YYYY-MM-DD]`"),
+        (
+            "!plan d tomorrow Long",
+            "⚠️ `tomorrow` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09); to start a plan \
+             with it, put the plan's date before it",
+        ),
         ("!frobnicate", "⚠️ `!frobnicate` is not a command; try `!help`"),
         ("!history", "⚠️ which coach? usage: `!history <coach> [YYYY-MM-DD]`"),
     ];
