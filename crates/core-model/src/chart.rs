@@ -163,9 +163,73 @@ pub fn charts_of_message(attachments: &[Attachment], text: &str) -> Vec<NewChart
     charts
 }
 
+impl From<&Chart> for NewChart {
+    fn from(chart: &Chart) -> Self {
+        Self {
+            url: chart.url.clone(),
+            filename: chart.filename.clone(),
+            content_type: chart.content_type.clone(),
+            kind: chart.kind,
+        }
+    }
+}
+
+/// The charts of a plan after an edit written in a message (`!edit`): the images `attached` to that message, or,
+/// when it attaches none, the images the plan has; then the chart links of the new `text`, in order. Images stay
+/// until new ones are attached; links follow the text.
+pub fn charts_after_edit(stored: &[Chart], attached: Vec<NewChart>, text: &str) -> Vec<NewChart> {
+    let mut charts = if attached.is_empty() {
+        stored.iter().filter(|c| c.kind == ChartKind::Attachment).map(NewChart::from).collect()
+    } else {
+        attached
+    };
+    for link in chart_links_in_text(text) {
+        if !charts.iter().any(|c| c.url == link.url) {
+            charts.push(link);
+        }
+    }
+    charts
+}
+
+/// Whether `new` are the charts `stored` already are (the same links, in the same order).
+pub fn same_charts(stored: &[Chart], new: &[NewChart]) -> bool {
+    stored.len() == new.len() && stored.iter().zip(new).all(|(s, n)| s.url == n.url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edit_keeps_the_images_unless_new_ones_come_and_its_links_follow_the_text() {
+        let at = Timestamp::UNIX_EPOCH;
+        let stored_chart = |position: u32, url: &str, kind: ChartKind| Chart {
+            position,
+            url: url.to_owned(),
+            filename: None,
+            content_type: None,
+            kind,
+            added_at: at,
+        };
+        let stored = [
+            stored_chart(0, "https://cdn.discordapp.com/attachments/1/2/a.png", ChartKind::Attachment),
+            stored_chart(1, "https://www.tradingview.com/x/Old12345/", ChartKind::Link),
+        ];
+        let urls = |charts: &[NewChart]| charts.iter().map(|c| c.url.clone()).collect::<Vec<_>>();
+        let kept = charts_after_edit(&stored, vec![], "new text, link gone; https://example.com/new.png");
+        assert_eq!(urls(&kept), ["https://cdn.discordapp.com/attachments/1/2/a.png", "https://example.com/new.png"]);
+        let attached = NewChart {
+            url: "https://cdn.discordapp.com/attachments/1/3/b.png".into(),
+            filename: Some("b.png".into()),
+            content_type: None,
+            kind: ChartKind::Attachment,
+        };
+        let replaced = charts_after_edit(&stored, vec![attached], "same link https://www.tradingview.com/x/Old12345/");
+        assert_eq!(urls(&replaced), ["https://cdn.discordapp.com/attachments/1/3/b.png", stored[1].url.as_str()]);
+        let unchanged = charts_after_edit(&stored, vec![], "still https://www.tradingview.com/x/Old12345/");
+        assert!(same_charts(&stored, &unchanged));
+        assert!(!same_charts(&stored, &kept));
+    }
 
     #[track_caller]
     fn check_links(text: &str, expected: &[&str]) {

@@ -34,7 +34,8 @@ pub use access::{
 };
 pub use bot_records::{BotRecords, ChannelProgress, KnownChannel, KnownChannels, StoredSession};
 pub use chart::{
-    Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_of_message, is_chart_url,
+    Attachment, Chart, ChartKind, IMAGE_EXTENSIONS, NewChart, chart_links_in_text, charts_after_edit,
+    charts_of_message, is_chart_url, same_charts,
 };
 pub use coach::{Coach, CoachId, CoachIdError, MAX_COACH_ID_LEN, Roster, RosterError, UnknownCoach};
 pub use date::{DateError, MarketTimeZone, TradingDate, UnknownTimeZone};

@@ -120,7 +120,13 @@ pub fn apply_change(
             }
             plan.text = text.into();
             text_written = true;
-            (HistoryAction::Edited, Some(plan.text.clone()))
+            // Only the charts changed: the history says so.
+            let action = if charts_replaced && plan.text == current.text {
+                HistoryAction::ChartsChanged
+            } else {
+                HistoryAction::Edited
+            };
+            (action, Some(plan.text.clone()))
         }
         PlanChange::ReplaceCharts(charts) => {
             plan.charts = number_charts(charts, at);

@@ -50,7 +50,7 @@ async fn seeded(dir: &std::path::Path) -> PlanService {
         coach: CoachId::new("d").unwrap(),
         date: None,
         text: PlanText::new("Long NVDA above 955\nstop 940").unwrap(),
-        charts: None,
+        charts: service::EditCharts::Keep,
         expected_version: None,
     };
     service.edit(&ann(), edit).await.unwrap();

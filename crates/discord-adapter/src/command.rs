@@ -103,7 +103,12 @@ pub const COMMANDS: [(&str, &str, &str); 9] = [
         "plan <coach> [YYYY-MM-DD] <text>",
         "post today's (or that date's) plan; attach chart images or paste chart links",
     ),
-    ("edit", "edit <coach> [YYYY-MM-DD] <text>", "replace the text of a plan (its author or an admin)"),
+    (
+        "edit",
+        "edit <coach> [YYYY-MM-DD] <text>",
+        "replace the text of a plan (its author or an admin); its images stay unless you attach new ones, its chart \
+         links follow the text",
+    ),
     ("delete", "delete <coach> [YYYY-MM-DD]", "delete a plan (its author or an admin); it can be restored"),
     ("restore", "restore <coach> [YYYY-MM-DD]", "bring back a deleted plan (its author or an admin)"),
     ("plans", "plans [YYYY-MM-DD]", "every coach's plan for the date"),

@@ -247,7 +247,10 @@ pub fn help(prefix: &str, topic: Option<&str>, roster: &Roster) -> String {
     for (_, usage, what) in COMMANDS {
         out.push_str(&format!("\n`{prefix}{usage}` — {what}"));
     }
-    out.push_str(&format!("\nCoaches: {coaches}. Dates are YYYY-MM-DD; without one, today in the market's time zone."));
+    out.push_str(&format!(
+        "\nCoaches: {coaches}. Dates are YYYY-MM-DD; without one, today in the market's time zone (for `{prefix}myplans` \
+         and `{prefix}history`, every date)."
+    ));
     out
 }
 
@@ -258,8 +261,8 @@ pub fn slash_help(roster: &Roster) -> String {
         out.push_str(&format!("\n`{usage}` — {what}"));
     }
     out.push_str(&format!(
-        "\nCoaches: {}. Dates are YYYY-MM-DD, today or yesterday; without one, today in the market's time zone. \
-         Errors are shown only to you.",
+        "\nCoaches: {}. Dates are YYYY-MM-DD, today or yesterday; without one, today in the market's time zone \
+         (for `/myplans` and `/history`, every date). Errors are shown only to you.",
         roster.describe()
     ));
     out

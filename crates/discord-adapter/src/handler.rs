@@ -3,7 +3,7 @@
 
 use core_model::image::source_key;
 use core_model::{Actor, Attachment, Chart, ChartKind, NewChart, Plan, PlanSource, TradingDate, charts_of_message};
-use service::{EditPlan, MessagePost, PlanService, PostPlan, ServiceError};
+use service::{EditCharts, EditPlan, MessagePost, PlanService, PostPlan, ServiceError};
 
 use crate::archive::{ChartArchiver, shorten};
 use crate::command::{self, Command};
@@ -257,8 +257,9 @@ impl CommandHandler {
             Command::Edit { coach, date, text } => {
                 let coach = service.parse_coach(&coach)?;
                 let text = service.parse_text(&text)?;
-                let charts = charts_of_message(&message.attachments, text.as_str());
-                let charts = (!charts.is_empty()).then_some(charts);
+                // The images attached to the edit (its links come from the text, in the service).
+                let attached = charts_of_message(&message.attachments, "");
+                let charts = EditCharts::FollowMessage { attached };
                 let request = EditPlan { coach, date, text, charts, expected_version: None };
                 let plan = service.edit(&message.author, request).await?;
                 return Ok(Outcome::Saved { reply: format::edited(roster, &plan), plan: Box::new(plan) });

@@ -26,7 +26,11 @@ pub const FORM_TEXT_MAX: u16 = 4000;
 /// The slash commands, by name, with their usage and what they do (for `/help` and the definitions).
 pub const SLASH_COMMANDS: [(&str, &str, &str); 9] = [
     ("plan", "/plan coach [text] [date] [chart…]", "post a plan; without text, a form opens for a long one"),
-    ("edit", "/edit coach text [date]", "replace the text of a plan (its author or an admin)"),
+    (
+        "edit",
+        "/edit coach text [date]",
+        "replace the text of a plan (its author or an admin); its links follow the text",
+    ),
     ("delete", "/delete coach [date]", "delete a plan (its author or an admin); it can be restored"),
     ("restore", "/restore coach [date]", "bring back a deleted plan (its author or an admin)"),
     ("plans", "/plans [date]", "every coach's plan for the date"),
@@ -88,11 +92,14 @@ pub fn suggest_coaches(roster: &Roster, typed: &str) -> Vec<(String, String)> {
     ranked.into_iter().take(MAX_CHOICES).map(|(_, c)| (choice_name(c), c.id.as_str().to_owned())).collect()
 }
 
-fn date_option() -> CommandOption {
-    StringBuilder::new("date", "YYYY-MM-DD, today or yesterday (default: today in the market's time zone)")
-        .min_length(5)
-        .max_length(10)
-        .build()
+/// The `date` option; without it, the command means today in the market's time zone, or, `every_date`, every date.
+fn date_option(every_date: bool) -> CommandOption {
+    let description = if every_date {
+        "YYYY-MM-DD, today or yesterday (default: every date)"
+    } else {
+        "YYYY-MM-DD, today or yesterday (default: today in the market's time zone)"
+    };
+    StringBuilder::new("date", description).min_length(5).max_length(10).build()
 }
 
 fn text_option(required: bool) -> CommandOption {
@@ -107,17 +114,17 @@ pub fn definitions(roster: &Roster) -> Vec<Definition> {
         command("plan")
             .option(coach_option(roster, true))
             .option(text_option(false))
-            .option(date_option())
+            .option(date_option(false))
             .option(AttachmentBuilder::new("chart", "A chart image").build())
             .option(AttachmentBuilder::new("chart2", "Another chart image").build())
             .option(AttachmentBuilder::new("chart3", "A third chart image").build())
             .build(),
-        command("edit").option(coach_option(roster, true)).option(text_option(true)).option(date_option()).build(),
-        command("delete").option(coach_option(roster, true)).option(date_option()).build(),
-        command("restore").option(coach_option(roster, true)).option(date_option()).build(),
-        command("plans").option(date_option()).build(),
-        command("myplans").option(date_option()).build(),
-        command("history").option(coach_option(roster, true)).option(date_option()).build(),
+        command("edit").option(coach_option(roster, true)).option(text_option(true)).option(date_option(false)).build(),
+        command("delete").option(coach_option(roster, true)).option(date_option(false)).build(),
+        command("restore").option(coach_option(roster, true)).option(date_option(false)).build(),
+        command("plans").option(date_option(false)).build(),
+        command("myplans").option(date_option(true)).build(),
+        command("history").option(coach_option(roster, true)).option(date_option(true)).build(),
         command("search")
             .option(StringBuilder::new("query", "A ticker ($NVDA) or words").required(true).max_length(200).build())
             .option(

@@ -241,3 +241,36 @@ async fn editing_or_deleting_the_source_message_follows_the_plan() {
         "♻️ Plan for **Day Trading** (`d`) on 2025-11-09 restored."
     );
 }
+
+#[tokio::test]
+async fn an_edit_keeps_the_images_until_new_ones_come_and_its_links_follow_the_text() {
+    let (handler, store) = handler();
+    let stored = || store.find_active(&CoachId::new("d").unwrap(), "2025-11-09".parse().unwrap()).unwrap().unwrap();
+    let urls = || stored().charts.iter().map(|c| c.url.clone()).collect::<Vec<_>>();
+    let mut msg = message(200, ann(), "!plan d Two charts https://www.tradingview.com/x/AbCdEf12/");
+    msg.attachments = vec![png("c0.png"), png("c1.png")];
+    handler.on_message(&msg).await.unwrap();
+    assert_eq!(urls().len(), 3);
+
+    // New text with a new link: the images stay, the old link goes, the new one comes.
+    let reply = say(&handler, 201, ann(), "!edit d New text https://example.com/x.png").await;
+    assert!(reply.ends_with("(version 2) · 3 charts."), "{reply}");
+    assert_eq!(urls(), ["http://cdn.test/c0.png", "http://cdn.test/c1.png", "https://example.com/x.png"]);
+    // The link removed from the text: only the images.
+    let reply = say(&handler, 202, ann(), "!edit d Link removed").await;
+    assert!(reply.ends_with("· 2 charts."), "{reply}");
+    // New images attached to the edit replace the old ones; the same text makes it a change of charts alone.
+    let mut edit = message(203, ann(), "!edit d Link removed");
+    edit.attachments = vec![png("c2.png")];
+    handler.on_message(&edit).await.unwrap();
+    assert_eq!(urls(), ["http://cdn.test/c2.png"]);
+    let query = core_model::HistoryQuery { coach: CoachId::new("d").unwrap(), date: None, limit: 10 };
+    let history = store.history(&query).unwrap();
+    assert_eq!(history[0].action, core_model::HistoryAction::ChartsChanged, "newest first");
+    assert_eq!(history[1].action, core_model::HistoryAction::Edited);
+
+    // An edit that changes nothing makes no version and says so.
+    let reply = say(&handler, 204, ann(), "!edit d   Link removed  ").await;
+    assert_eq!(reply, "⚠️ the plan of coach d for 2025-11-09 already says that (version 4); nothing changed");
+    assert_eq!(stored().version, 4);
+}

@@ -136,7 +136,9 @@ pub(crate) fn classify(err: &ServiceError) -> StatusCode {
         | ServiceError::TooManyCharts { .. } => StatusCode::BAD_REQUEST,
         ServiceError::NotFound { .. } | ServiceError::NothingToRestore { .. } => StatusCode::NOT_FOUND,
         ServiceError::Forbidden { .. } | ServiceError::NotAPoster { .. } => StatusCode::FORBIDDEN,
-        ServiceError::AlreadyPosted { .. } | ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        ServiceError::AlreadyPosted { .. } | ServiceError::Conflict { .. } | ServiceError::Unchanged { .. } => {
+            StatusCode::CONFLICT
+        }
         ServiceError::Busy(_) | ServiceError::Unwritable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };

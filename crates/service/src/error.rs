@@ -112,6 +112,16 @@ pub enum ServiceError {
         /// Whether a restore was refused (rather than a post).
         restoring: bool,
     },
+    /// An edit that would leave the plan as it is (the same text and charts): no new version is made.
+    #[error("the plan of coach {coach} for {date} already says that (version {version}); nothing changed")]
+    Unchanged {
+        /// The coach.
+        coach: CoachId,
+        /// The date.
+        date: TradingDate,
+        /// Its version, still.
+        version: u32,
+    },
     /// The plan changed between reading and writing (an expected version did not match).
     #[error("the plan changed while this request was made (it is now at version {current}); read it again and retry")]
     Conflict {

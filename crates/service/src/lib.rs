@@ -98,11 +98,26 @@ pub struct EditPlan {
     pub date: Option<TradingDate>,
     /// The new text.
     pub text: PlanText,
-    /// New charts, or `None` to keep the current ones.
-    pub charts: Option<Vec<NewChart>>,
+    /// What happens to the charts.
+    pub charts: EditCharts,
     /// The version the caller last read; when given and the plan has moved on, the edit is refused with
     /// [`ServiceError::Conflict`] instead of overwriting a change the caller has not seen.
     pub expected_version: Option<u32>,
+}
+
+/// What an edit does to a plan's charts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditCharts {
+    /// They stay as they are.
+    Keep,
+    /// They are replaced by these.
+    Replace(Vec<NewChart>),
+    /// They follow a chat message that edits the plan ([`core_model::charts_after_edit`]): the images attached to
+    /// it (or, when it attaches none, the plan's), then the links of the new text.
+    FollowMessage {
+        /// The images attached to the message, as charts.
+        attached: Vec<NewChart>,
+    },
 }
 
 /// The display name recorded when a plan's source message is deleted in Discord (the platform does not say by whom).
@@ -356,22 +371,37 @@ impl PlanService {
         .await
     }
 
-    /// Replaces the text (and, when given, the charts) of the active plan of a coach and date.
+    /// Replaces the text of the active plan of a coach and date, and its charts as [`EditPlan::charts`] says.
     ///
     /// # Errors
     /// [`ServiceError::NotFound`], [`ServiceError::Forbidden`] unless the actor is the author or an admin,
-    /// [`ServiceError::TooManyCharts`], and storage failures.
+    /// [`ServiceError::TooManyCharts`], [`ServiceError::Unchanged`] when the plan already has that text and those
+    /// charts, and storage failures.
     pub async fn edit(&self, actor: &Actor, request: EditPlan) -> Result<Plan, ServiceError> {
         let date = request.date.unwrap_or_else(|| self.today());
         let span = tracing::info_span!("edit_plan", coach = %request.coach, %date, user_id = %actor.user_id);
         async move {
             self.check_coach(&request.coach)?;
-            if let Some(charts) = &request.charts {
+            if let EditCharts::Replace(charts) | EditCharts::FollowMessage { attached: charts } = &request.charts {
                 self.check_charts(charts)?;
             }
             let plan = self.active_or_not_found(&request.coach, date).await?;
             self.authorize(actor, &plan, Operation::Edit)?;
-            let change = PlanChange::Edit { text: request.text, charts: request.charts };
+            let charts = match request.charts {
+                EditCharts::Keep => None,
+                EditCharts::Replace(charts) => Some(charts),
+                EditCharts::FollowMessage { attached } => {
+                    Some(core_model::charts_after_edit(&plan.charts, attached, request.text.as_str()))
+                }
+            };
+            let charts = charts.filter(|charts| !core_model::same_charts(&plan.charts, charts));
+            if let Some(charts) = &charts {
+                self.check_charts(charts)?;
+            }
+            if charts.is_none() && plan.text == request.text.as_str() {
+                return Err(ServiceError::Unchanged { coach: plan.coach, date: plan.date, version: plan.version });
+            }
+            let change = PlanChange::Edit { text: request.text, charts };
             self.change(&plan, change, actor.as_author(), request.expected_version).await.map_err(|e| match e {
                 RepoError::Deleted(_) => ServiceError::NotFound { coach: request.coach, date },
                 other => ServiceError::from_repo(other),
@@ -463,8 +493,7 @@ impl PlanService {
                 return Ok(None);
             }
             self.check_charts(&charts)?;
-            let unchanged_charts =
-                plan.charts.len() == charts.len() && plan.charts.iter().zip(&charts).all(|(a, b)| a.url == b.url);
+            let unchanged_charts = core_model::same_charts(&plan.charts, &charts);
             if plan.text == text.as_str() && unchanged_charts {
                 return Ok(None);
             }

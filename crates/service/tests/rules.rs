@@ -82,7 +82,7 @@ fn edit_request(c: &str, text: &str) -> EditPlan {
         coach: coach(c),
         date: None,
         text: core_model::PlanText::new(text).unwrap(),
-        charts: None,
+        charts: service::EditCharts::Keep,
         expected_version: None,
     }
 }
@@ -429,8 +429,11 @@ async fn too_many_charts_stores_nothing() {
     assert_eq!(f.store.stats().unwrap(), StoreStats::default());
     request.charts = charts(3);
     f.service.post(&ann(), request).await.unwrap();
-    let err =
-        f.service.edit(&ann(), EditPlan { charts: Some(charts(5)), ..edit_request("d", "more") }).await.unwrap_err();
+    let err = f
+        .service
+        .edit(&ann(), EditPlan { charts: service::EditCharts::Replace(charts(5)), ..edit_request("d", "more") })
+        .await
+        .unwrap_err();
     assert!(matches!(err, ServiceError::TooManyCharts { given: 5, max: 3 }));
     assert_eq!(f.stored("d").await.unwrap().charts.len(), 3);
 }

@@ -180,8 +180,13 @@ async fn long_answers_continue_in_follow_ups_within_discords_limit() {
             PostPlan { coach: coach.clone(), date: None, text: text(0), charts: vec![], source: Default::default() };
         bot.service.post(&ann, post).await.unwrap();
         for i in 1..25 {
-            let edit =
-                EditPlan { coach: coach.clone(), date: None, text: text(i), charts: None, expected_version: None };
+            let edit = EditPlan {
+                coach: coach.clone(),
+                date: None,
+                text: text(i),
+                charts: service::EditCharts::Keep,
+                expected_version: None,
+            };
             bot.service.edit(&ann, edit).await.unwrap();
         }
         let history = bot.slash(BOB, "history", vec![("coach", "d".into())], 2).await;

@@ -55,7 +55,7 @@ async fn a_write_by_another_process_shows_within_the_documented_bound() {
         coach: core_model::CoachId::new("d").unwrap(),
         date: Some(core_model::TradingDate::parse(TODAY).unwrap()),
         text: core_model::PlanText::new("Flat until the CPI print").unwrap(),
-        charts: None,
+        charts: service::EditCharts::Keep,
         expected_version: None,
     };
     other.edit(&ann(), edit).await.unwrap();

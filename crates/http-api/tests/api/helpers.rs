@@ -173,7 +173,7 @@ impl TestApp {
             coach: CoachId::new(c).unwrap(),
             date: date.map(|d| TradingDate::parse(d).unwrap()),
             text: PlanText::new(text).unwrap(),
-            charts: None,
+            charts: service::EditCharts::Keep,
             expected_version: None,
         };
         self.service.edit(actor, request).await.unwrap();

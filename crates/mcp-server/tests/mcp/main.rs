@@ -57,7 +57,7 @@ async fn seeded_service(dir: &std::path::Path) -> PlanService {
                 coach: CoachId::new("d").unwrap(),
                 date: Some(TradingDate::parse(TODAY).unwrap()),
                 text: PlanText::new("Long $amd over 152; TSLA weak. I trim at EOD").unwrap(),
-                charts: None,
+                charts: service::EditCharts::Keep,
                 expected_version: None,
             },
         )

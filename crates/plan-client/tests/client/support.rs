@@ -72,7 +72,7 @@ impl RealApi {
             coach: CoachId::new(c).unwrap(),
             date: Some(TradingDate::parse(TODAY).unwrap()),
             text: PlanText::new(text).unwrap(),
-            charts: None,
+            charts: service::EditCharts::Keep,
             expected_version: None,
         };
         self.service.edit(actor, request).await.unwrap();
