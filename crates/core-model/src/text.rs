@@ -19,7 +19,10 @@ impl PlanText {
     /// [`TextError::Empty`] when nothing but white space is left, [`TextError::TooLong`] past 4000 characters.
     pub fn new(text: &str) -> Result<Self, TextError> {
         let trimmed = text.trim();
-        if trimmed.is_empty() {
+        // Characters that show nothing on their own (zero-width spaces and joiners, word joiners, a byte-order mark)
+        // do not make a plan.
+        let invisible = |c: char| c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}');
+        if trimmed.chars().all(invisible) {
             return Err(TextError::Empty);
         }
         let chars = trimmed.chars().count();
@@ -76,6 +79,9 @@ mod tests {
     fn trims_and_bounds_text() {
         assert_eq!(PlanText::new("  Long NVDA above 950 \n").unwrap().as_str(), "Long NVDA above 950");
         assert_eq!(PlanText::new(" \n\t ").unwrap_err(), TextError::Empty);
+        assert_eq!(PlanText::new("\u{200b}").unwrap_err(), TextError::Empty, "a zero-width space alone");
+        assert_eq!(PlanText::new(" \u{feff}\u{200d} \u{2060}").unwrap_err(), TextError::Empty);
+        assert_eq!(PlanText::new("a\u{200b}b").unwrap().as_str(), "a\u{200b}b", "kept inside text");
         assert!(PlanText::new(&"é".repeat(MAX_PLAN_TEXT_CHARS)).is_ok(), "the limit counts characters, not bytes");
         assert_eq!(
             PlanText::new(&"x".repeat(MAX_PLAN_TEXT_CHARS + 1)).unwrap_err(),
