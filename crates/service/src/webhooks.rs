@@ -47,7 +47,7 @@ pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
 /// # Errors
 /// What is wrong with it and what to use instead.
 pub fn check_target(text: &str, allow_insecure_loopback: bool) -> Result<url::Url, BadAccessValue> {
-    let shown: String = text.chars().take(120).collect();
+    let shown: String = without_credentials(text).chars().take(120).collect();
     let bad = |why: &str| BadAccessValue(format!("{shown:?} cannot receive webhooks: {why}"));
     if text.len() > MAX_URL_LEN {
         return Err(bad(&format!("a URL is at most {MAX_URL_LEN} characters")));
@@ -84,6 +84,16 @@ pub fn check_target(text: &str, allow_insecure_loopback: bool) -> Result<url::Ur
         return Err(bad(&format!("{ip} is a private, link-local or reserved address; use a public host")));
     }
     Ok(url)
+}
+
+/// `text` as it may be repeated in an error: any user name and password in it replaced by `***`.
+fn without_credentials(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else { return text.to_owned() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => text.to_owned(),
+    }
 }
 
 impl Webhooks {
@@ -196,5 +206,11 @@ mod tests {
         assert!(check_target("http://[::1]:9000/hook", true).is_ok());
         assert!(check_target("http://localhost:9000/hook", true).is_ok());
         assert!(check_target("http://10.0.0.5/hook", true).is_err(), "only loopback is let through");
+        // A password typed into the URL is not repeated back.
+        for url in ["https://user:hunter2@hooks.example.com/x", "https://user:hunter2@bad host/x"] {
+            let error = check_target(url, false).unwrap_err().to_string();
+            assert!(!error.contains("hunter2") && !error.contains("user:"), "{error}");
+            assert!(error.contains("https://***@"), "{error}");
+        }
     }
 }
