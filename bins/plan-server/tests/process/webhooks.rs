@@ -177,6 +177,15 @@ async fn every_change_reaches_a_verifying_receiver_once_through_an_outage() {
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("delivered webhook.test") && stdout.contains("200"), "{stdout}");
     tokio::task::block_in_place(|| receiver.wait_for("webhook.test", |l| event(l) == "webhook.test"));
+    // A receiver that answers 410 Gone: the test says the subscription is disabled and nothing is retried.
+    receiver.answer("410");
+    let (status, stdout, stderr) = run(plan_server(dir.path())
+        .args(["webhook", "test", &id.to_string(), "--database", "plans.db"])
+        .envs(FAST_WEBHOOKS.iter().copied()));
+    assert_eq!(status.code(), Some(1), "{stdout}
+{stderr}");
+    assert!(stderr.contains("410") && stderr.contains("it is not retried"), "{stderr}");
+    assert!(!stderr.contains("stays queued"), "{stderr}");
 
     server.signal("TERM");
     let (status, stdout, stderr) = tokio::task::block_in_place(|| server.wait());
