@@ -98,6 +98,8 @@ fn open(config: &ConfigArgs, server: &ServerArgs) -> Result<Opened, StartupError
 fn admin_error(context: &str, error: AdminError) -> StartupError {
     match error {
         AdminError::Storage(inner) => StartupError::failed(context.to_owned(), inner),
+        // A name, scope, event, URL or expiry given on the command line that does not do: exit 2.
+        AdminError::Invalid(bad) => StartupError::bad_argument(context.to_owned(), bad.to_string()),
         other => StartupError::failed(context.to_owned(), other.to_string()),
     }
 }

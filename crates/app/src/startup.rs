@@ -348,6 +348,15 @@ pub enum StartupError {
     /// The database could not be opened (exit 1).
     #[error("cannot open the database")]
     Storage(#[from] StoreError),
+    /// A command-line value the command refuses (exit 2, like bad configuration).
+    #[error("{context}")]
+    BadArgument {
+        /// What was being done, e.g. `cannot make the token`.
+        context: String,
+        /// What is wrong with the value and what to give instead.
+        #[source]
+        source: core_model::BoxError,
+    },
     /// Anything else that stops the command (exit 1).
     #[error("{context}")]
     Failed {
@@ -364,13 +373,18 @@ impl StartupError {
     pub fn failed(context: impl Into<String>, source: impl Into<core_model::BoxError>) -> Self {
         Self::Failed { context: context.into(), source: source.into() }
     }
+
+    /// A command-line value of `context` refused, for the reason `source` gives.
+    pub fn bad_argument(context: impl Into<String>, source: impl Into<core_model::BoxError>) -> Self {
+        Self::BadArgument { context: context.into(), source: source.into() }
+    }
 }
 
 impl StartupError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            Self::Settings(_) => EXIT_BAD_CONFIG,
+            Self::Settings(_) | Self::BadArgument { .. } => EXIT_BAD_CONFIG,
             _ => EXIT_FAILURE,
         })
     }

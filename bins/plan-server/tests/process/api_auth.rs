@@ -45,6 +45,17 @@ fn with_auth_required_only_health_answers_without_a_token_and_the_python_client_
         run(plan_server(dir.path()).args(["token", "create", "--name", "agent", "--database", "plans.db"]));
     assert_eq!(status.code(), Some(1));
     assert!(stderr.contains("exists already"), "{stderr}");
+    // A value the command cannot take is a bad argument: exit 2, saying what to give.
+    for (args, says) in [
+        (&["token", "create", "--name", "bad name"][..], "is not a token name"),
+        (&["token", "create", "--name", "later", "--expires-in", "0"][..], "is not an expiry"),
+        (&["webhook", "add", "ftp://hooks.example.com/x"][..], "use an https:// URL"),
+        (&["webhook", "add", "https://hooks.example.com/x", "--events", "plan.nope"][..], "is not an event"),
+    ] {
+        let (status, _, stderr) = run(plan_server(dir.path()).args(args).args(["--database", "plans.db"]));
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
 
     let mut command = plan_server(dir.path());
     command
