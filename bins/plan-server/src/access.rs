@@ -248,11 +248,8 @@ fn report_test(delivery: &Delivery) -> Result<(), StartupError> {
         return Ok(());
     }
     let why = delivery.last_error.clone().unwrap_or_else(|| "no answer".to_owned());
-    let next = if delivery.status == DeliveryStatus::Pending {
-        "it stays queued and is retried"
-    } else {
-        "it is not retried"
-    };
+    let next =
+        if delivery.status == DeliveryStatus::Pending { "it stays queued and is retried" } else { "it is not retried" };
     Err(StartupError::failed(
         format!("the test event {} was not delivered", delivery.message_id),
         format!("{why}; {next} (plan-server webhook deliveries shows it)"),

@@ -313,8 +313,8 @@ pub(crate) fn discord_intents(settings: &Settings) -> Check {
             "discord intents",
             detail,
             "enable Message Content Intent in the Developer Portal (Applications > your application > Bot > \
-             Privileged Gateway Intents), or set discord.prefix_commands: false (PREFIX_COMMANDS=false) to use slash \
-             commands only",
+             Privileged Gateway Intents), or set discord.prefix_commands: false (DISCORD_PREFIX_COMMANDS=false) to \
+             use slash commands only",
         )
     } else {
         Check::pass("discord intents", detail)

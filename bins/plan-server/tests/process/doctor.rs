@@ -123,7 +123,7 @@ fn the_intents_report_names_the_privileged_one_only_with_prefix_commands() {
         command
             .args(["doctor", "--database", "plans.db"])
             .env("MOCK_MODE", "true")
-            .env("PREFIX_COMMANDS", prefix_commands);
+            .env("DISCORD_PREFIX_COMMANDS", prefix_commands);
         let (_, stdout, _) = run(&mut command);
         let line = stdout.lines().position(|l| l.contains("discord intents")).unwrap_or_else(|| panic!("{stdout}"));
         stdout.lines().skip(line).take(2).collect::<Vec<_>>().join("\n")

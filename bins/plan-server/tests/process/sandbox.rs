@@ -50,7 +50,7 @@ fn without_prefix_commands_a_coach_does_everything_with_slash_commands() {
     let mut sandbox = Running::start(
         plan_server(dir.path())
             .args(["--sandbox", "--port", "0", "--database", "plans.db"])
-            .env("PREFIX_COMMANDS", "false"),
+            .env("DISCORD_PREFIX_COMMANDS", "false"),
     );
     let api = sandbox.printed_url("API:");
     sandbox.wait_for_stdout("slash commands only");

@@ -182,8 +182,12 @@ async fn every_change_reaches_a_verifying_receiver_once_through_an_outage() {
     let (status, stdout, stderr) = run(plan_server(dir.path())
         .args(["webhook", "test", &id.to_string(), "--database", "plans.db"])
         .envs(FAST_WEBHOOKS.iter().copied()));
-    assert_eq!(status.code(), Some(1), "{stdout}
-{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "{stdout}
+{stderr}"
+    );
     assert!(stderr.contains("410") && stderr.contains("it is not retried"), "{stderr}");
     assert!(!stderr.contains("stays queued"), "{stderr}");
 

@@ -183,7 +183,7 @@ pub(crate) const KEYS: &[Key] = &[
     ),
     key(
         "discord.prefix_commands",
-        Some("PREFIX_COMMANDS"),
+        Some("DISCORD_PREFIX_COMMANDS"),
         Kind::Bool,
         "true or false",
         "use true (prefix and slash commands; needs the Message Content intent) or false (slash commands only)",

@@ -49,7 +49,7 @@ const FLAT_ENV: &[(&str, &str, Accessor, &str)] = &[
     ("CACHE_TTL_SECONDS", "60", |s| format!("{:?}", s.client.cache_ttl()), "60s"),
     ("MAX_CACHE_SIZE", "50", |s| s.client.max_cache_size.to_string(), "50"),
     ("MOCK_MODE", "true", |s| s.discord.mock_mode.to_string(), "true"),
-    ("PREFIX_COMMANDS", "false", |s| s.discord.prefix_commands.to_string(), "false"),
+    ("DISCORD_PREFIX_COMMANDS", "false", |s| s.discord.prefix_commands.to_string(), "false"),
     ("RECONNECT_ATTEMPTS", "9", |s| s.discord.reconnect_attempts.to_string(), "9"),
     ("RECONNECT_DELAY_SECONDS", "4", |s| format!("{:?}", s.discord.reconnect_delay()), "4s"),
     ("CONNECTION_TIMEOUT", "12", |s| format!("{:?}", s.discord.connection_timeout()), "12s"),
