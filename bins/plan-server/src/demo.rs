@@ -82,7 +82,12 @@ pub(crate) async fn seed(console: &mut Console<'_>, service: &PlanService) {
         let Some(user) = find_user(demo.user) else { continue };
         let attachments =
             if demo.with_chart { vec![AttachmentSpec::new("nvda-5min.png", CHART_PNG)] } else { Vec::new() };
-        let text = format!("{}plan {}\n{}", console.prefix(), demo.coach, demo.text);
-        console.post(user, text, attachments).await;
+        if console.prefix_commands() {
+            let text = format!("{}plan {}\n{}", console.prefix(), demo.coach, demo.text);
+            console.post(user, text, attachments).await;
+        } else {
+            // Slash commands only: the same plan through /plan, its chart as the command's attachment.
+            console.slash(user, &format!("plan {} {}", demo.coach, demo.text), attachments).await;
+        }
     }
 }

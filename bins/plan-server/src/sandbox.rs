@@ -308,14 +308,7 @@ impl Console<'_> {
             },
             Input::Slash(line) => {
                 let files = std::mem::take(&mut self.attachments);
-                let user = UserId(self.current.id);
-                if !self.interactive {
-                    print_block(&format!("{} › ", self.current.key), &format!("/{line}"));
-                }
-                match discord_emulator::console::invoke_slash(self.emulator, CHANNEL, user, &line, files) {
-                    Ok(interaction) => self.await_answer(interaction).await,
-                    Err(error) => println!("cannot invoke it: {}", core_model::error_chain(&error)),
-                }
+                self.slash(self.current, &line, files).await;
             }
             Input::Form(text) => {
                 match discord_emulator::console::open_form(self.emulator, Some(UserId(self.current.id))) {
@@ -343,6 +336,23 @@ impl Console<'_> {
     /// The bot's command prefix.
     pub(crate) fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Whether the bot takes prefix commands (else only slash commands).
+    pub(crate) fn prefix_commands(&self) -> bool {
+        self.prefix_commands
+    }
+
+    /// Invokes the slash command typed as `line` (without its `/`) as `user`, with `files` for its attachment
+    /// options, and shows the bot's answer before going on.
+    pub(crate) async fn slash(&mut self, user: &'static SandboxUser, line: &str, files: Vec<AttachmentSpec>) {
+        if !self.interactive {
+            print_block(&format!("{} › ", user.key), &format!("/{line}"));
+        }
+        match discord_emulator::console::invoke_slash(self.emulator, CHANNEL, UserId(user.id), line, files) {
+            Ok(interaction) => self.await_answer(interaction).await,
+            Err(error) => println!("cannot invoke it: {}", core_model::error_chain(&error)),
+        }
     }
 
     /// Posts a message as `user` and, when it is a command, shows the bot's replies before going on.

@@ -121,3 +121,23 @@ fn the_demo_day_is_posted_through_the_bot_and_kept_for_the_next_session() {
     again.signal("TERM");
     assert_eq!(again.wait().0.code(), Some(0));
 }
+
+#[test]
+fn without_prefix_commands_the_demo_day_is_posted_with_slash_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--sandbox", "--seed-demo", "--port", "0", "--database", "plans.db"];
+    let mut sandbox = Running::start(plan_server(dir.path()).args(args).env("DISCORD_PREFIX_COMMANDS", "false"));
+    let api = sandbox.printed_url("API:");
+    for coach in ["Day Trading", "Intraday", "Swing", "News/Events"] {
+        sandbox.wait_for_stdout(&format!("PlanBot (edited) › ✅ Plan saved for **{coach}**"));
+    }
+    sandbox.close_stdin();
+    sandbox.wait_for_stdout("still serving");
+    let (_, all) = get_json(&format!("{api}/api/coach-plans/all"));
+    let coaches: Vec<&String> = all.as_object().unwrap().keys().collect();
+    assert_eq!(coaches, ["coach_d", "coach_i", "coach_n", "coach_s"], "{all}");
+    assert_eq!(all["coach_d"]["charts"].as_array().map(Vec::len), Some(1), "the screenshot as /plan's chart: {all}");
+    assert!(all["coach_d"]["plan"].as_str().unwrap().contains("\nNVDA: long over 952"), "every line: {all}");
+    sandbox.signal("TERM");
+    assert_eq!(sandbox.wait().0.code(), Some(0));
+}
