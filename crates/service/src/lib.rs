@@ -293,6 +293,29 @@ impl PlanService {
         }
     }
 
+    /// Checks, before a user writes a plan (a long one, in a form), that posting it would not be refused: the coach
+    /// is on the roster, the user may post as them, and no one else's plan is active for the date. (The post checks
+    /// again: this is only so that nobody writes a plan that cannot be saved.)
+    ///
+    /// # Errors
+    /// [`ServiceError::UnknownCoach`], [`ServiceError::NotAPoster`], [`ServiceError::AlreadyPosted`], and storage
+    /// failures.
+    pub async fn check_may_post(
+        &self,
+        actor: &Actor,
+        coach: &CoachId,
+        date: Option<TradingDate>,
+    ) -> Result<(), ServiceError> {
+        self.check_coach(coach)?;
+        if !self.policy.may_post_as(actor, coach) {
+            return Err(ServiceError::NotAPoster { coach: coach.clone() });
+        }
+        match self.plan(coach, date).await? {
+            Some(holder) if !actor.is(&holder.author) => Err(self.already_posted(actor, holder, false)),
+            _ => Ok(()),
+        }
+    }
+
     /// Posts a plan from the chat message named in `request.source`, as [`Self::post`] does, unless that message
     /// posted or re-posted a plan before (a message delivered twice, after a reconnect or a restart): then nothing is
     /// posted and that plan is returned (see [`Self::plan_posted_by_message`]). The check and the insert of a new plan

@@ -144,7 +144,7 @@ impl Interactions {
             Some(InteractionData::ApplicationCommand(data)) => match slash::parse(data, today) {
                 Ok((Invocation::Run(command), charts)) => (command, charts),
                 Ok((Invocation::OpenForm { coach, date }, charts)) => {
-                    self.open_form(&to, &coach, date, charts).await;
+                    self.open_form(&to, &actor, &coach, date, charts).await;
                     return;
                 }
                 Err(error) => {
@@ -237,19 +237,26 @@ impl Interactions {
         }
     }
 
-    /// `/plan coach` without text: keeps its charts for the form and opens it.
+    /// `/plan coach` without text: keeps its charts for the form and opens it, unless the plan could not be saved
+    /// (another's plan holds the date, or the caller may not post as the coach): then says so before anything is
+    /// written.
     async fn open_form(
         &self,
         to: &Answering<'_>,
+        actor: &Actor,
         coach: &str,
         date: Option<core_model::TradingDate>,
         charts: Vec<Attachment>,
     ) {
         let service = self.handler.service();
+        let refuse = |error| Outcome::Refused(format::service_error(&error, "/"));
         let coach = match service.parse_coach(coach) {
             Ok(coach) => coach,
-            Err(error) => return self.respond(to, Outcome::Refused(format::service_error(&error, "/")), false).await,
+            Err(error) => return self.respond(to, refuse(error), false).await,
         };
+        if let Err(error) = service.check_may_post(actor, &coach, date).await {
+            return self.respond(to, refuse(error), false).await;
+        }
         if !charts.is_empty() {
             self.waiting_charts.keep(to.id.get(), charts);
         }

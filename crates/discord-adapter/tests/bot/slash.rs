@@ -164,6 +164,12 @@ async fn a_long_plan_goes_through_the_form_with_the_charts_given_to_the_command(
         let plan = bot.plan("s").unwrap();
         assert_eq!(plan.text, long_plan.trim());
         assert_eq!(plan.charts[0].filename.as_deref(), Some("levels.png"), "the command's chart waited for the form");
+
+        // Someone else's form for that plan is not opened: the refusal comes before anything is typed.
+        let refused = bot.slash(BOB, "plan", vec![("coach", "s".into())], 1).await;
+        assert_eq!(refused.acknowledgement, Some(Acknowledgement::Message), "no form: {refused:?}");
+        let (ephemeral, text) = only_answer(&refused);
+        assert!(ephemeral && text.contains("already has a plan for") && text.contains("posted by Ann"), "{text}");
     })
     .await;
 }
