@@ -172,6 +172,7 @@ pub fn history(
     coach: &core_model::CoachId,
     date: Option<TradingDate>,
     entries: &[HistoryEntry],
+    more: bool,
 ) -> String {
     let scope = date.map_or_else(|| "all dates".to_owned(), |d| d.to_string());
     let name = roster.display_name(coach);
@@ -182,6 +183,15 @@ pub fn history(
     for entry in entries {
         out.push('\n');
         out.push_str(&history_line(entry));
+    }
+    if more {
+        let api = match date {
+            Some(date) => format!("/api/v1/plans/{coach}/{date}/history"),
+            None => format!("/api/v1/coaches/{coach}/history"),
+        };
+        out.push_str(&format!(
+            "\n…and older changes: name a date for one day's, or read them all from the API (`{api}`)."
+        ));
     }
     out
 }
@@ -401,7 +411,7 @@ mod tests {
                 source_edit_cannot_move(&roster, &p, "!"),
                 plans_of_date(&roster, date, std::slice::from_ref(&p)),
                 my_plans(&roster, Some(date), &[p.clone(), p.clone()]),
-                history(&roster, &coach, None, &entries),
+                history(&roster, &coach, None, &entries, true),
             ];
             prop_assert!(replies[5].contains(&text) && replies[6].contains(&text));
             for reply in &replies {

@@ -281,8 +281,11 @@ impl CommandHandler {
             }
             Command::History { coach, date } => {
                 let coach = service.parse_coach(&coach)?;
-                let entries = service.history(&coach, date, 25).await?;
-                format::history(roster, &coach, date, &entries)
+                // One more than shown, to know whether older entries were left out.
+                let mut entries = service.history(&coach, date, HISTORY_SHOWN + 1).await?;
+                let more = entries.len() > HISTORY_SHOWN;
+                entries.truncate(HISTORY_SHOWN);
+                format::history(roster, &coach, date, &entries, more)
             }
             Command::Search { terms, days } => self.search(&terms, days, prefix).await?,
             Command::Help { .. } if prefix == "/" => format::slash_help(roster),
@@ -385,6 +388,9 @@ fn keep_stored_urls(charts: &mut [NewChart], stored: &[Chart]) {
         }
     }
 }
+
+/// Most history entries a reply shows (the API has them all).
+const HISTORY_SHOWN: usize = 25;
 
 /// A URL without its query and fragment.
 fn without_query(url: &str) -> &str {

@@ -274,3 +274,20 @@ async fn an_edit_keeps_the_images_until_new_ones_come_and_its_links_follow_the_t
     assert_eq!(reply, "⚠️ the plan of coach d for 2025-11-09 already says that (version 4); nothing changed");
     assert_eq!(stored().version, 4);
 }
+
+#[tokio::test]
+async fn a_long_history_says_that_older_changes_were_left_out() {
+    let (handler, _store) = handler();
+    say(&handler, 300, ann(), "!plan d version 0").await;
+    for i in 1..25 {
+        say(&handler, 300 + i, ann(), &format!("!edit d version {i}")).await;
+    }
+    let all = say(&handler, 400, ann(), "!history d").await;
+    assert_eq!(all.matches("• `v").count(), 25, "{all}");
+    assert!(!all.contains("older changes"), "25 changes are all shown: {all}");
+    say(&handler, 401, ann(), "!edit d version 25").await;
+    let cut = say(&handler, 402, ann(), "!history d").await;
+    assert_eq!(cut.matches("• `v").count(), 25, "{cut}");
+    assert!(cut.contains("`v26`") && !cut.contains("`v1` "), "the newest: {cut}");
+    assert!(cut.ends_with("…and older changes: name a date for one day's, or read them all from the API (`/api/v1/coaches/d/history`)."), "{cut}");
+}
