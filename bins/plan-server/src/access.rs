@@ -155,8 +155,8 @@ fn print_tokens(tokens: &[TokenRecord]) {
     for t in tokens {
         println!(
             "{:<24} {:<6} {:<8} {:<21} {:<21} {}",
-            t.name,
-            t.scope,
+            t.name.to_string(),
+            t.scope.to_string(),
             t.state(now).as_str(),
             when(Some(t.created_at), ""),
             when(t.last_used_at, "never"),
@@ -186,14 +186,17 @@ pub(crate) fn webhook(config: &ConfigArgs, server: &ServerArgs, command: Webhook
                 let all = hooks.list().await.map_err(|e| admin_error("cannot list the webhooks", e))?;
                 if all.is_empty() {
                     println!("no webhooks; add one with plan-server webhook add https://...");
+                    return Ok(());
                 }
+                println!("{:<5} {:<21} {:<9} {:<70} URL", "ID", "CREATED", "STATE", "EVENTS");
                 for s in all {
                     let events: Vec<&str> = s.events.events().iter().map(|e| e.as_str()).collect();
-                    let state = match &s.disabled_reason {
-                        Some(why) => format!("disabled ({why})"),
-                        None => "enabled".to_owned(),
-                    };
-                    println!("{:<5} {} {} [{}] {}", s.id, s.url, state, events.join(","), when(Some(s.created_at), ""));
+                    let state = if s.disabled_reason.is_some() { "disabled" } else { "enabled" };
+                    let created = when(Some(s.created_at), "");
+                    println!("{:<5} {created:<21} {state:<9} {:<70} {}", s.id, events.join(","), s.url);
+                    if let Some(why) = &s.disabled_reason {
+                        println!("      disabled because {why}");
+                    }
                 }
                 Ok(())
             }

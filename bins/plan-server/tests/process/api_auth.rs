@@ -40,6 +40,8 @@ fn with_auth_required_only_health_answers_without_a_token_and_the_python_client_
     let (status, stdout, _) = run(plan_server(dir.path()).args(["token", "list", "--database", "plans.db"]));
     assert!(status.success());
     assert!(stdout.contains("agent") && stdout.contains("read") && stdout.contains("active"), "{stdout}");
+    let (header, row) = (stdout.lines().next().unwrap(), stdout.lines().nth(1).unwrap());
+    assert_eq!(row.find("read"), header.find("SCOPE"), "the rows line up under the header:\n{stdout}");
     assert!(!stdout.contains(&token), "a list never shows a token");
     let (status, _, stderr) =
         run(plan_server(dir.path()).args(["token", "create", "--name", "agent", "--database", "plans.db"]));

@@ -123,7 +123,7 @@ async fn every_change_reaches_a_verifying_receiver_once_through_an_outage() {
     // Plain http to this machine needs the operator's word.
     let (status, _, stderr) =
         run(plan_server(dir.path()).args(["webhook", "add", &receiver.url, "--database", "plans.db"]));
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(status.code(), Some(2), "a URL it cannot take: {stderr}");
     assert!(stderr.contains("allow_insecure_loopback"), "{stderr}");
     let (id, secret) = subscribe(dir.path(), &receiver, None);
 
@@ -190,6 +190,12 @@ async fn every_change_reaches_a_verifying_receiver_once_through_an_outage() {
     );
     assert!(stderr.contains("410") && stderr.contains("it is not retried"), "{stderr}");
     assert!(!stderr.contains("stays queued"), "{stderr}");
+    let (status, stdout, _) = run(plan_server(dir.path()).args(["webhook", "list", "--database", "plans.db"]));
+    assert!(status.success());
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("ID    CREATED") && lines[0].ends_with("URL"), "a header: {stdout}");
+    assert!(lines[1].starts_with(&format!("{id:<5} ")) && lines[1].contains(" disabled "), "{stdout}");
+    assert!(lines[2].trim_start().starts_with("disabled because") && lines[2].contains("410"), "why: {stdout}");
 
     server.signal("TERM");
     let (status, stdout, stderr) = tokio::task::block_in_place(|| server.wait());
