@@ -107,10 +107,12 @@ pub(crate) fn main(args: &InitArgs, server: &ServerArgs, config: &ConfigArgs) ->
         return Err(usage("--config", "init writes a new file; name it with --output FILE"));
     }
     if args.output.exists() && !args.force {
-        return Err(usage(
+        return Err(StartupError::Settings(settings_error(vec![problem(
+            "init",
             "--output",
-            &format!("{} exists already; add --force to replace it, or choose another file", args.output.display()),
-        ));
+            &format!("{} exists already", args.output.display()),
+            "add --force to replace it, or choose another file",
+        )])));
     }
     let given = |key: &str| -> Option<String> {
         match key {

@@ -40,7 +40,8 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "- {} ({}): {}; {}", self.setting, self.source, self.problem, self.fix)
+        write!(f, "- {} ({}): {}", self.setting, self.source, self.problem)?;
+        if self.fix.is_empty() { Ok(()) } else { write!(f, "; {}", self.fix) }
     }
 }
 

@@ -35,7 +35,7 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
         && let Err(error) = storage_postgres::DatabaseUrl::parse(secrecy::ExposeSecret::expose_secret(url))
     {
         // The URL's errors never hold its password.
-        report("database.url", error.to_string(), "use e.g. postgres://user:password@db.example.com:5432/coach_plans");
+        report("database.url", error.to_string(), "correct it, or leave it unset for SQLite at database.path");
     }
     if db.pool_size == 0 {
         report("database.pool_size", "the pool size is 0".into(), "use at least 1, e.g. 8");
