@@ -278,6 +278,23 @@ pub fn slash_help(roster: &Roster) -> String {
     out
 }
 
+/// What a confirmation adds about attached files that are not images, and so are not charts (nothing when all are).
+pub fn not_images(attachments: &[core_model::Attachment]) -> String {
+    let names: Vec<String> = attachments
+        .iter()
+        .filter(|a| !a.is_image())
+        .map(|a| format!("`{}`", a.filename.chars().take(60).collect::<String>().replace('`', "'")))
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => format!("\n{one} is not an image (png, jpg, gif, webp or bmp), so it is not kept as a chart."),
+        many => format!(
+            "\n{} are not images (png, jpg, gif, webp or bmp), so they are not kept as charts.",
+            many.join(", ")
+        ),
+    }
+}
+
 /// The reply to a message that is not a valid command.
 pub fn parse_error(error: &ParseError) -> String {
     format!("⚠️ {error}")

@@ -251,7 +251,7 @@ impl CommandHandler {
                         service::Posted::Created(plan)
                     }
                 };
-                let reply = format::posted(roster, &posted);
+                let reply = format::posted(roster, &posted) + &format::not_images(&message.attachments);
                 return Ok(Outcome::Saved { reply, plan: Box::new(posted.into_plan()) });
             }
             Command::Edit { coach, date, text } => {
@@ -262,7 +262,8 @@ impl CommandHandler {
                 let charts = EditCharts::FollowMessage { attached };
                 let request = EditPlan { coach, date, text, charts, expected_version: None };
                 let plan = service.edit(&message.author, request).await?;
-                return Ok(Outcome::Saved { reply: format::edited(roster, &plan), plan: Box::new(plan) });
+                let reply = format::edited(roster, &plan) + &format::not_images(&message.attachments);
+                return Ok(Outcome::Saved { reply, plan: Box::new(plan) });
             }
             Command::Delete { coach, date } => {
                 let coach = service.parse_coach(&coach)?;

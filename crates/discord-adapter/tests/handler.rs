@@ -60,7 +60,11 @@ async fn plan_saves_and_replies_with_the_coach_date_and_charts() {
         },
     ];
     let reply = handler.on_message(&msg).await.and_then(Outcome::into_reply).unwrap();
-    assert_eq!(reply, "✅ Plan saved for **Day Trading** (`d`) on 2025-11-09 · 2 charts.");
+    assert_eq!(
+        reply,
+        "✅ Plan saved for **Day Trading** (`d`) on 2025-11-09 · 2 charts.\n`notes.txt` is not an image (png, jpg, gif, \
+         webp or bmp), so it is not kept as a chart."
+    );
     let plan = store.find_active(&CoachId::new("d").unwrap(), "2025-11-09".parse().unwrap()).unwrap().unwrap();
     assert_eq!(plan.text, "Long NVDA above 950 https://i.test/setup.png");
     let urls: Vec<_> = plan.charts.iter().map(|c| c.url.as_str()).collect();

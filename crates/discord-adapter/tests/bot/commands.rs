@@ -22,7 +22,14 @@ async fn a_plan_with_charts_is_stored_and_answered_without_pinging_anyone() {
             .unwrap();
         let reply = bot.reply(0).await;
         assert!(reply.content.starts_with("✅ Plan saved for **Day Trading** (`d`) on "), "{}", reply.content);
-        assert!(reply.content.ends_with(" · 2 charts."), "{}", reply.content);
+        assert!(
+            reply.content.ends_with(
+                " · 2 charts.\n`notes.txt` is not an image (png, jpg, gif, webp or bmp), so it is not \
+             kept as a chart."
+            ),
+            "the file that is no chart is named: {}",
+            reply.content
+        );
         assert!(!reply.pings_anyone());
         assert_eq!(reply.allowed_mentions, Some(serde_json::json!({"parse": []})));
         assert!(reply.reply_to.is_some(), "the reply answers the command");
