@@ -132,10 +132,12 @@ pub(crate) async fn run(settings: Settings, seed_demo: bool) -> Result<(), Start
         api_url: api_url.clone(),
         prefix: settings.discord.command_prefix.clone(),
         prefix_commands: settings.discord.prefix_commands,
+        log: log_file(&settings),
     };
     let session = async {
         if emulator.wait_for_ready(Duration::from_secs(15)).await.is_err() {
-            eprintln!("error: the bot did not connect to the sandbox's local Discord; see the log lines above");
+            let log = log_file(&settings);
+            eprintln!("error: the bot did not connect to the sandbox's local Discord; its log is {}", log.display());
             return;
         }
         // The slash commands exist once the bot registered them (a fresh local Discord has none).
@@ -143,7 +145,8 @@ pub(crate) async fn run(settings: Settings, seed_demo: bool) -> Result<(), Start
             |call: &discord_emulator::RestCall| call.method == "PUT" && call.route().ends_with("/commands");
         if emulator.wait_for_rest_call(Duration::from_secs(15), "slash commands registered", registered).await.is_err()
         {
-            eprintln!("warning: the bot has not registered its slash commands; see the log lines above");
+            let log = log_file(&settings);
+            eprintln!("warning: the bot has not registered its slash commands; its log is {}", log.display());
         }
         console.banner(&settings);
         if seed_demo {
@@ -176,6 +179,8 @@ pub(crate) struct Console<'a> {
     prefix: String,
     /// Whether the bot takes prefix commands (`discord.prefix_commands`); without them, only slash commands.
     prefix_commands: bool,
+    /// Where the logs go.
+    log: std::path::PathBuf,
 }
 
 impl Console<'_> {
@@ -389,7 +394,7 @@ impl Console<'_> {
             }
         }
         if !answered {
-            println!("(no answer from the bot within {} s; see the log lines above)", REPLY_WAIT.as_secs());
+            println!("(no answer from the bot within {} s; its log is {})", REPLY_WAIT.as_secs(), self.log.display());
         }
     }
 
@@ -410,7 +415,7 @@ impl Console<'_> {
             }
         }
         if !replied && say_when_none {
-            println!("(no reply from the bot within {} s; see the log lines above)", wait.as_secs());
+            println!("(no reply from the bot within {} s; its log is {})", wait.as_secs(), self.log.display());
         }
     }
 
