@@ -107,8 +107,18 @@ fn plan_block(roster: &Roster, plan: &Plan, with_date: bool) -> String {
         coach_label(roster, plan),
         plan.author.display_name,
         charts_label(plan.charts.len()),
-        plan.text
+        closed_code_blocks(&plan.text)
     )
+}
+
+/// A plan's text with a code block it opens and never closes (an odd number of ```` ``` ````) closed at its end, so
+/// that the rest of a listing is not swallowed into it.
+fn closed_code_blocks(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.matches("```").count() % 2 == 1 {
+        std::borrow::Cow::Owned(format!("{text}\n```"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// The reply to `!plans`: every coach of the roster, with its plan or "no plan yet".
@@ -387,6 +397,17 @@ mod tests {
         assert_eq!(excerpt("  short\n\ntext "), "short text");
         let line = history_line(&entry(HistoryAction::Edited, Some("before 🇺🇸"), Some(&text), "Ann"));
         assert!(line.contains("before: before 🇺🇸\n  after: aaaa"), "{line}");
+    }
+
+    #[test]
+    fn a_code_block_a_plan_leaves_open_ends_with_the_plan() {
+        let roster = Roster::default();
+        let date = TradingDate::parse("2025-11-10").unwrap();
+        let plans = [plan("d", "levels ```", "Ann", 1), plan("i", "fine ```x``` here", "Bob", 1)];
+        let listing = plans_of_date(&roster, date, &plans);
+        let before_intraday = &listing[..listing.find("**Intraday**").unwrap()];
+        assert_eq!(before_intraday.matches("```").count() % 2, 0, "closed before the next coach: {listing}");
+        assert!(listing.contains("fine ```x``` here"), "a closed block is left as written: {listing}");
     }
 
     #[test]
