@@ -208,8 +208,8 @@ async fn history_leaves_out_what_the_predecessor_never_recorded() {
     let actions: Vec<_> = v1["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
-        ["restored", "deleted", "edited", "charts_changed", "edited", "created"],
-        "v1 has every change"
+        ["restored", "deleted", "edited", "charts_changed", "charts_changed", "created"],
+        "v1 has every change (the message's new chart, its text unchanged, is a change of charts)"
     );
     let (_, legacy) = app.get_json(&format!("/api/coach-plans/history?coach=d&date={TODAY}")).await;
     let history = legacy["history"].as_array().unwrap();
