@@ -34,7 +34,7 @@ fn seed() -> u64 {
 /// The `n`th plan of a stream: its coach, its trading date and its message (one plan per coach and date).
 fn nth_plan(n: usize) -> (&'static str, String, String) {
     let coach = COACHES[n % COACHES.len()];
-    let date = format!("2030-{:02}-{:02}", 1 + n / 4 / 28, 1 + (n / 4) % 28);
+    let date = format!("2024-{:02}-{:02}", 1 + n / 4 / 28, 1 + (n / 4) % 28);
     let text = format!("!plan {coach} {date} Plan number {n}: long above {}", 900 + n);
     (coach, date, text)
 }

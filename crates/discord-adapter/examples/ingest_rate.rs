@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let channel = ChannelId(200 + (i as u64 % channels));
         let coach_id = ["d", "i", "s", "n"][i % 4];
         let day = i / 4;
-        let date = core_model::jiff::civil::date(2030, 1, 1) + core_model::jiff::Span::new().days(day as i64);
+        let date = core_model::jiff::civil::date(2000, 1, 1) + core_model::jiff::Span::new().days(day as i64);
         emulator.post_message(channel, coach, format!("!plan {coach_id} {date} Long above {i}"), vec![])?;
     }
     let posted = start.elapsed();

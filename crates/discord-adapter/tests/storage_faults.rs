@@ -65,25 +65,25 @@ async fn say(handler: &CommandHandler, id: u64, user: u64, content: &str) -> Str
 async fn an_unwritable_database_gets_a_reply_that_says_so_reads_go_on_and_posting_comes_back_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plans.db");
-    let reply = say(&handler(&path), 1, 1, "!plan d 2030-01-02 Long above 950, kept").await;
+    let reply = say(&handler(&path), 1, 1, "!plan d 2024-01-02 Long above 950, kept").await;
     assert!(reply.starts_with("✅"), "{reply}");
 
     let unwritable = Unwritable::new(&path);
     let bot = handler(&path);
     for (id, command) in
-        [(2, "!plan s 2030-01-02 Swing idea"), (3, "!edit d 2030-01-02 changed"), (4, "!delete d 2030-01-02")]
+        [(2, "!plan s 2024-01-02 Swing idea"), (3, "!edit d 2024-01-02 changed"), (4, "!delete d 2024-01-02")]
     {
         let reply = say(&bot, id, 1, command).await;
         assert!(reply.contains(UNWRITABLE), "{command}: {reply}");
         assert!(reply.contains("tell the operator"), "{command}: {reply}");
     }
-    let listing = say(&bot, 5, 2, "!plans 2030-01-02").await;
+    let listing = say(&bot, 5, 2, "!plans 2024-01-02").await;
     assert!(listing.contains("Long above 950, kept"), "reads go on: {listing}");
     assert!(!listing.contains("Swing idea"), "{listing}");
 
     drop(unwritable);
-    let reply = say(&bot, 6, 1, "!plan s 2030-01-02 Swing idea").await;
+    let reply = say(&bot, 6, 1, "!plan s 2024-01-02 Swing idea").await;
     assert!(reply.starts_with("✅"), "the same process writes again: {reply}");
-    let listing = say(&bot, 7, 2, "!plans 2030-01-02").await;
+    let listing = say(&bot, 7, 2, "!plans 2024-01-02").await;
     assert!(listing.contains("Long above 950, kept") && listing.contains("Swing idea"), "{listing}");
 }

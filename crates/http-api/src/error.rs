@@ -131,6 +131,7 @@ pub(crate) fn classify(err: &ServiceError) -> StatusCode {
     let status = match err {
         ServiceError::UnknownCoach(_)
         | ServiceError::InvalidDate(_)
+        | ServiceError::DateOutOfRange { .. }
         | ServiceError::InvalidText(_)
         | ServiceError::InvalidSearch(_)
         | ServiceError::TooManyCharts { .. } => StatusCode::BAD_REQUEST,

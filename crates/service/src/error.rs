@@ -48,6 +48,19 @@ pub enum ServiceError {
     /// A date that is not `YYYY-MM-DD`.
     #[error(transparent)]
     InvalidDate(#[from] DateError),
+    /// A plan's date too far ahead, or before the earliest date taken (a mistyped year, most likely).
+    #[error(
+        "a plan's date is from {earliest} to {latest} ({} days ahead); {date} is not: check its year",
+        crate::MAX_DAYS_AHEAD
+    )]
+    DateOutOfRange {
+        /// The date given.
+        date: TradingDate,
+        /// The earliest date taken.
+        earliest: TradingDate,
+        /// The latest date taken today.
+        latest: TradingDate,
+    },
     /// Empty or too long plan text.
     #[error(transparent)]
     InvalidText(#[from] TextError),

@@ -120,6 +120,12 @@ pub enum EditCharts {
     },
 }
 
+/// Most days after today (in the market's time zone) a plan may be posted for.
+pub const MAX_DAYS_AHEAD: i64 = 31;
+
+/// The earliest date a plan may be posted for (imported plans keep theirs, whatever it is).
+pub const EARLIEST_PLAN_DATE: core_model::jiff::civil::Date = core_model::jiff::civil::date(2000, 1, 1);
+
 /// The display name recorded when a plan's source message is deleted in Discord (the platform does not say by whom).
 pub const SOURCE_DELETED_ACTOR: &str = "source message deleted";
 
@@ -209,6 +215,21 @@ impl PlanService {
         }
         let valid = self.policy.roster.coaches().iter().map(|c| c.id.clone()).collect();
         Err(UnknownCoach { given: coach.to_string(), valid }.into())
+    }
+
+    /// A plan's date is today, a past day since [`EARLIEST_PLAN_DATE`], or at most [`MAX_DAYS_AHEAD`] days ahead:
+    /// anything else is almost always a mistyped year, and would file a plan nobody reads.
+    fn check_plan_date(&self, date: TradingDate) -> Result<(), ServiceError> {
+        let today = self.today();
+        let latest = today
+            .date()
+            .checked_add(core_model::jiff::Span::new().days(MAX_DAYS_AHEAD))
+            .map_or(today, TradingDate::from_date);
+        let earliest = TradingDate::from_date(EARLIEST_PLAN_DATE);
+        if date < earliest || date > latest {
+            return Err(ServiceError::DateOutOfRange { date, earliest, latest });
+        }
+        Ok(())
     }
 
     fn check_charts(&self, charts: &[NewChart]) -> Result<(), ServiceError> {
@@ -307,6 +328,7 @@ impl PlanService {
         date: Option<TradingDate>,
     ) -> Result<(), ServiceError> {
         self.check_coach(coach)?;
+        self.check_plan_date(date.unwrap_or_else(|| self.today()))?;
         if !self.policy.may_post_as(actor, coach) {
             return Err(ServiceError::NotAPoster { coach: coach.clone() });
         }
@@ -338,6 +360,7 @@ impl PlanService {
         let span = tracing::info_span!("post_plan", coach = %request.coach, %date, user_id = %actor.user_id);
         async move {
             self.check_coach(&request.coach)?;
+            self.check_plan_date(date)?;
             if !self.policy.may_post_as(actor, &request.coach) {
                 return Err(ServiceError::NotAPoster { coach: request.coach });
             }

@@ -828,3 +828,23 @@ async fn ticker_mentions_list_coaches_in_roster_order() {
     assert_eq!(only_news.tickers.len(), 2);
     assert!(f.service.ticker_mentions(None, None, vec![coach("zz")]).await.is_err());
 }
+
+#[tokio::test]
+async fn a_date_far_ahead_or_before_2000_is_refused_as_a_mistyped_year() {
+    let f = fixture();
+    let on = |d: &str| PostPlan { date: Some(date(d)), ..post_request("d", "plan") };
+    // Today is 2025-11-09: 31 days ahead is 2025-12-10.
+    f.service.post(&ann(), on("2025-12-10")).await.unwrap();
+    f.service.post(&ann(), on("2000-01-01")).await.unwrap();
+    for far in ["2025-12-11", "2052-11-09", "9999-12-31", "1999-12-31"] {
+        let err = f.service.post(&ann(), on(far)).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("a plan's date is from 2000-01-01 to 2025-12-10 (31 days ahead); {far} is not: check its year")
+        );
+        assert!(err.is_user_error());
+    }
+    let err = f.service.check_may_post(&ann(), &coach("d"), Some(date("2052-11-09"))).await.unwrap_err();
+    assert!(matches!(err, ServiceError::DateOutOfRange { .. }), "{err:?}");
+    assert_eq!(f.service.stats().await.unwrap().active_plans, 2, "nothing stored for the refused dates");
+}

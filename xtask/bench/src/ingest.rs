@@ -152,10 +152,11 @@ async fn run_async(plan_bot: &Path, options: &IngestOptions) -> Result<()> {
     Ok(())
 }
 
-/// The `n`-th message of the run: a new coach and date every time, with a chart link, as coaches write them.
+/// The `n`-th message of the run: a new coach and date every time (from 2000-01-01 on: past days, which the bot
+/// takes), with a chart link, as coaches write them.
 fn message(n: usize) -> String {
     let coach = ["d", "i", "s", "n"][n % 4];
-    let day = date(2030, 1, 1) + core_model::jiff::Span::new().days((n / 4) as i64);
+    let day = date(2000, 1, 1) + core_model::jiff::Span::new().days((n / 4) as i64);
     format!(
         "!plan {coach} {day} SPY long above 600.10, first target 603.40, stop 598.70; QQQ fade into 520 if breadth \
          stays weak. No trades before the CPI print. https://www.tradingview.com/x/{n:08X}/"

@@ -106,26 +106,26 @@ async fn error_pages_in_front_of_discord_are_retried_until_the_reply_is_sent() {
 async fn editing_a_plans_message_cannot_move_it_to_another_coach_or_date() {
     within(WAIT, async {
         let bot = spawn_bot().await;
-        let message = bot.emulator.post_message(CHANNEL, ANN, "!plan d 2030-01-02 Long above 950", vec![]).unwrap();
+        let message = bot.emulator.post_message(CHANNEL, ANN, "!plan d 2024-01-02 Long above 950", vec![]).unwrap();
         bot.reply(0).await;
         let refusal = "⚠️ editing a message cannot move its plan to another coach or date; the plan for **Day \
-                       Trading** (`d`) on 2030-01-02 is unchanged. Post a new `!plan` for the other coach or date \
-                       (and `!delete d 2030-01-02` this one if it is wrong).";
+                       Trading** (`d`) on 2024-01-02 is unchanged. Post a new `!plan` for the other coach or date \
+                       (and `!delete d 2024-01-02` this one if it is wrong).";
 
-        bot.emulator.edit_message(CHANNEL, message, "!plan s 2030-01-02 Long above 950").unwrap();
+        bot.emulator.edit_message(CHANNEL, message, "!plan s 2024-01-02 Long above 950").unwrap();
         assert_eq!(bot.reply(1).await.content, refusal);
-        bot.emulator.edit_message(CHANNEL, message, "!plan d 2030-01-03 Long above 950").unwrap();
+        bot.emulator.edit_message(CHANNEL, message, "!plan d 2024-01-03 Long above 950").unwrap();
         assert_eq!(bot.reply(2).await.content, refusal);
-        let plan = bot.plan_on("d", "2030-01-02").unwrap();
+        let plan = bot.plan_on("d", "2024-01-02").unwrap();
         assert_eq!((plan.version, plan.text.as_str()), (1, "Long above 950"), "the plan did not change");
-        assert!(bot.plan_on("s", "2030-01-02").is_none() && bot.plan_on("d", "2030-01-03").is_none());
+        assert!(bot.plan_on("s", "2024-01-02").is_none() && bot.plan_on("d", "2024-01-03").is_none());
 
         // The same coach in another form, with or without the date, is the same plan.
         bot.emulator.edit_message(CHANNEL, message, "!plan coach_d Long above 951").unwrap();
         assert!(bot.reply(3).await.content.contains("updated (version 2)"));
-        bot.emulator.edit_message(CHANNEL, message, "!plan D 2030-01-02 Long above 952").unwrap();
+        bot.emulator.edit_message(CHANNEL, message, "!plan D 2024-01-02 Long above 952").unwrap();
         assert!(bot.reply(4).await.content.contains("updated (version 3)"));
-        assert_eq!(bot.plan_on("d", "2030-01-02").unwrap().text, "Long above 952");
+        assert_eq!(bot.plan_on("d", "2024-01-02").unwrap().text, "Long above 952");
     })
     .await;
 }
