@@ -12,20 +12,37 @@ use unicode_segmentation::UnicodeSegmentation as _;
 pub const DISCORD_MESSAGE_LIMIT: usize = 2000;
 
 /// Splits `text` into chunks of at most `limit` characters (Unicode scalar values). Lines are kept whole where they
-/// fit; a longer line is cut before its last white space past the middle of the chunk, else after the last grapheme
-/// cluster that fits. Joining the chunks with newlines gives back the text, less the white space at the cuts (and
-/// the `\r` of `\r\n` line ends). Empty or blank text gives no chunk.
+/// fit, and so are items of a list (a paragraph after a blank line, an entry starting with `• `) where the chunk
+/// can end before one past its middle; a longer line is cut before its last white space past the middle of the
+/// chunk, else after the last grapheme cluster that fits. Joining the chunks with newlines gives back the text,
+/// less the white space at the cuts (and the `\r` of `\r\n` line ends). Empty or blank text gives no chunk.
 pub fn split_message(text: &str, limit: usize) -> Vec<String> {
     let limit = limit.max(1);
     let mut chunks = Vec::new();
     let mut current = String::new();
     let mut current_len = 0;
+    // Where the last item of `current` starts (a byte index at a line start) and how many characters come before.
+    let mut item_start: Option<(usize, usize)> = None;
     for line in trim_end(text).split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let line_len = line.chars().count();
         let needed = if current.is_empty() { line_len } else { current_len + 1 + line_len };
+        if needed > limit
+            && let Some((at, before)) = item_start.take()
+            && before >= limit / 2
+        {
+            // End the chunk before the item the line belongs to, and carry the item on.
+            let item = trim_start(&current[at..]).to_owned();
+            chunks.push(trim_end(&current[..at]).to_owned());
+            current_len = item.chars().count();
+            current = item;
+        }
+        let needed = if current.is_empty() { line_len } else { current_len + 1 + line_len };
         if needed <= limit {
             if !current.is_empty() {
+                if line.trim().is_empty() || line.starts_with("• ") {
+                    item_start = Some((current.len() + 1, current_len));
+                }
                 current.push('\n');
                 current_len += 1;
             }
@@ -33,6 +50,7 @@ pub fn split_message(text: &str, limit: usize) -> Vec<String> {
             current_len += line_len;
             continue;
         }
+        item_start = None;
         if !current.is_empty() {
             chunks.push(std::mem::take(&mut current));
         }
@@ -116,6 +134,21 @@ mod tests {
         check("aaaa\nbbbb\ncccc", 9, &["aaaa\nbbbb", "cccc"]);
         check("aaaa\nbbbb\ncccc", 4, &["aaaa", "bbbb", "cccc"]);
         check("aaaa\r\nbbbb\r\ncccc", 9, &["aaaa\nbbbb", "cccc"]);
+    }
+
+    #[test]
+    fn an_item_of_a_list_is_kept_whole_when_the_chunk_can_end_before_it() {
+        let entry = |n: u32| format!("• v{n}\n  before: old\n  after: new");
+        let history = format!("History\n{}\n{}\n{}", entry(3), entry(2), entry(1));
+        // 33 characters per entry: the second would be cut after its `before:` line; it moves whole instead.
+        let chunks = split_message(&history, 80);
+        assert_eq!(chunks, [format!("History\n{}\n{}", entry(3), entry(2)), entry(1)]);
+        let chunks = split_message(&history, 60);
+        assert_eq!(chunks, [format!("History\n{}", entry(3)), entry(2), entry(1)]);
+        // A paragraph after a blank line likewise; the blank line goes at the cut.
+        check("aaaa\n\nbb\ncc", 9, &["aaaa", "bb\ncc"]);
+        // Not when the chunk would end before its middle: lines are then kept as before.
+        check("a\n• bbbbbbb\nccc", 12, &["a\n• bbbbbbb", "ccc"]);
     }
 
     #[test]
