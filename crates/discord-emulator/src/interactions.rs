@@ -166,6 +166,9 @@ pub struct InteractionReply {
     pub pinged_roles: Vec<RoleId>,
     /// Whether it pinged `@everyone`/`@here`.
     pub pinged_everyone: bool,
+    /// The names of the files uploaded with it (a public answer's are in the channel's message, served like any
+    /// attachment).
+    pub files: Vec<String>,
 }
 
 impl InteractionReply {

@@ -146,12 +146,18 @@ struct Answer {
     content: String,
     ephemeral: bool,
     allowed_mentions: Option<Value>,
+    /// Files uploaded with it (multipart).
+    files: Vec<crate::model::AttachmentSpec>,
 }
 
-fn answer(body: &serde_json::Map<String, Value>, files: usize, required: bool) -> Result<Answer, ApiError> {
+fn answer(
+    body: &serde_json::Map<String, Value>,
+    files: Vec<crate::model::AttachmentSpec>,
+    required: bool,
+) -> Result<Answer, ApiError> {
     let content = content_field(body)?;
     let has_embeds = body.get("embeds").and_then(Value::as_array).is_some_and(|e| !e.is_empty());
-    if required && content.as_deref().is_none_or(str::is_empty) && !has_embeds && files == 0 {
+    if required && content.as_deref().is_none_or(str::is_empty) && !has_embeds && files.is_empty() {
         return Err(ApiError::new(400, "Cannot send an empty message", 50006));
     }
     let flags = body.get("flags").and_then(Value::as_u64).unwrap_or(0);
@@ -159,6 +165,7 @@ fn answer(body: &serde_json::Map<String, Value>, files: usize, required: bool) -
         content: content.unwrap_or_default(),
         ephemeral: flags & EPHEMERAL != 0,
         allowed_mentions: body.get("allowed_mentions").cloned().filter(|v| !v.is_null()),
+        files,
     })
 }
 
@@ -178,11 +185,13 @@ fn add_reply(
     let (channel, guild, user) = (interaction.record.channel_id, interaction.guild_id, interaction.record.user);
     let pinged = pings(&state, guild, &answer.content, answer.allowed_mentions.as_ref(), None)?;
     let bot = state.config.bot.id;
+    let files: Vec<String> = answer.files.iter().map(|f| f.filename.clone()).collect();
     let (message_id, payload, public) = if answer.ephemeral {
         let message_id = MessageId(state.next_id());
         (message_id, ephemeral_payload(&state, message_id, channel, &answer.content, loading), None)
     } else {
         let new = NewMessage {
+            attachments: answer.files,
             content: answer.content.clone(),
             mentioned_users: pinged.users.clone(),
             mentioned_roles: pinged.roles.clone(),
@@ -207,6 +216,7 @@ fn add_reply(
         pinged_users: pinged.users,
         pinged_roles: pinged.roles,
         pinged_everyone: pinged.everyone,
+        files,
     };
     if let Some(interaction) = state.interactions.get_mut(&id) {
         interaction.record.replies.push(reply);
@@ -288,8 +298,8 @@ pub(super) fn callback(shared: &Shared, request: &Request, id: &str, token: &str
     let (acknowledgement, reply) = match kind {
         Some(8) if is_autocomplete => (suggestions(&data)?, None),
         Some(other) if is_autocomplete || other == 8 => return Err(not_valid(other)),
-        Some(4) => (Acknowledgement::Message, Some((answer(&data_object, files.len(), true)?, false))),
-        Some(5) => (Acknowledgement::Deferred, Some((answer(&data_object, 0, false)?, true))),
+        Some(4) => (Acknowledgement::Message, Some((answer(&data_object, files, true)?, false))),
+        Some(5) => (Acknowledgement::Deferred, Some((answer(&data_object, Vec::new(), false)?, true))),
         Some(9) if is_command => (modal(&data)?, None),
         Some(9) => return Err(ApiError::new(400, "A modal cannot answer a modal submit", 50035)),
         Some(other) => return Err(not_valid(other)),
@@ -377,7 +387,7 @@ pub(super) fn followup(shared: &Shared, request: &Request, app: &str, token: &st
         return Err(unknown_webhook());
     }
     let (body, files) = message_request(request)?;
-    let answer = answer(&body, files.len(), true)?;
+    let answer = answer(&body, files, true)?;
     Ok(Response::json(200, &add_reply(shared, state, id, answer, None, false)?))
 }
 

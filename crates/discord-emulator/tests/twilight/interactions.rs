@@ -1,6 +1,6 @@
 //! Interactions, as twilight sees and answers them: INTERACTION_CREATE with options, resolved attachments and the
 //! member's roles; the callback (deferred, modal, message, suggestions for an option being typed into), edits of the
-//! original answer, ephemeral follow-ups; Discord's refusals (a second callback, a late one, an answer of the wrong
+//! original answer, ephemeral follow-ups, follow-ups with files; Discord's refusals (a second callback, a late one, an answer of the wrong
 //! kind); injected faults.
 
 use std::time::Duration;
@@ -19,7 +19,7 @@ use twilight_model::channel::message::{AllowedMentions, MessageFlags};
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType};
 use twilight_model::id::Id;
 
-use crate::support::{ALICE, COACH_ROLE, Events, WAIT, config, drive, http, put, shard, tiny_png, within};
+use crate::support::{ALICE, COACH_ROLE, Events, WAIT, config, drive, get, http, put, shard, tiny_png, within};
 
 /// Registers `/plan coach [text] [chart]`, `/plans [days]` and `/history coach` (the coach autocompleting) for the
 /// default guild.
@@ -151,6 +151,24 @@ async fn a_deferred_command_with_an_attachment_is_answered_by_editing_the_origin
         let history = emulator.channel_messages(channel).unwrap();
         assert_eq!(history.len(), 1, "the ephemeral follow-up is in no channel's history");
         assert_eq!(history[0].content, "✅ Plan saved for <@1002>");
+
+        // A public follow-up with a file (multipart): the file is in the channel's message, served like any other.
+        let file = twilight_model::http::attachment::Attachment::from_bytes("levels.png".into(), tiny_png(), 0);
+        let followup = app
+            .create_followup(&interaction.token)
+            .content("the chart")
+            .attachments(std::slice::from_ref(&file))
+            .await
+            .unwrap()
+            .model()
+            .await
+            .unwrap();
+        assert_eq!(followup.attachments[0].filename, "levels.png");
+        let record = emulator.wait_for_interaction(id, WAIT, |r| r.replies.len() == 3).await.unwrap();
+        assert_eq!(record.replies[2].files, ["levels.png"]);
+        let (status, _, body) = get(&followup.attachments[0].url).await;
+        assert_eq!((status, body), (200, tiny_png()));
+        app.delete_followup(&interaction.token, followup.id).await.unwrap();
 
         app.delete_response(&interaction.token).await.unwrap();
         assert!(emulator.channel_messages(channel).unwrap().is_empty());
