@@ -90,6 +90,16 @@ struct ReadOnlyFile {
 impl ReadOnlyFile {
     fn new(path: &Path) -> Self {
         use std::os::unix::fs::PermissionsExt as _;
+        // A store that wrote the file closes its last connections on threads of its pool, moments after it is
+        // dropped. Until it has, SQLite keeps the writable descriptors of its closed connections for reuse within the
+        // process, and a store opened now could be handed one and write to a file made read-only meanwhile. The
+        // write-ahead log goes with the last connection: wait for it.
+        let log = PathBuf::from(format!("{}-wal", path.display()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while log.exists() {
+            assert!(std::time::Instant::now() < deadline, "the store that wrote {} kept it open", path.display());
+            std::thread::sleep(Duration::from_millis(10));
+        }
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
         let mut file = Self { path: path.to_owned(), immutable: false };
         if file.is_writable() {
