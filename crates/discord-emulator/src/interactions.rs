@@ -273,6 +273,32 @@ fn check_integer(command: &str, definition: &Value, name: &str, value: i64) -> R
     Ok(())
 }
 
+/// The guild of `channel`, and the registered definition of `/name` there with its options, for `user`, who must
+/// exist.
+fn registered(
+    state: &State,
+    channel: ChannelId,
+    user: UserId,
+    name: &str,
+) -> Result<(GuildId, Value, Vec<Value>), EmulatorError> {
+    let guild = state.channel(channel)?.guild_id;
+    if !state.users.contains_key(&user) {
+        return Err(EmulatorError::UnknownUser(user));
+    }
+    let command = definition(state, guild, name).ok_or_else(|| EmulatorError::UnknownCommand(name.to_owned()))?;
+    let options = command["options"].as_array().cloned().unwrap_or_default();
+    Ok((guild, command, options))
+}
+
+/// The `data` of an interaction with the chat-input command `command`, named `name`, and these options.
+fn command_data(command: &Value, name: &str, options: Vec<Value>) -> Value {
+    let mut data = json!({"id": command["id"], "name": name, "type": 1, "options": options});
+    if let Some(guild_id) = command.get("guild_id").filter(|g| !g.is_null()) {
+        data["guild_id"] = guild_id.clone();
+    }
+    data
+}
+
 /// A slash command invoked by `user` in `channel`: checked against its registered definition, its attachments
 /// uploaded, its INTERACTION_CREATE dispatched. Returns the interaction's id.
 pub(crate) fn invoke(
@@ -282,12 +308,7 @@ pub(crate) fn invoke(
     name: &str,
     options: Vec<(String, OptionValue)>,
 ) -> Result<InteractionId, EmulatorError> {
-    let guild = state.channel(channel)?.guild_id;
-    if !state.users.contains_key(&user) {
-        return Err(EmulatorError::UnknownUser(user));
-    }
-    let command = definition(state, guild, name).ok_or_else(|| EmulatorError::UnknownCommand(name.to_owned()))?;
-    let defined: Vec<Value> = command["options"].as_array().cloned().unwrap_or_default();
+    let (guild, command, defined) = registered(state, channel, user, name)?;
     for option in &defined {
         let option_name = option["name"].as_str().unwrap_or_default();
         if option["required"] == true && !options.iter().any(|(n, _)| n == option_name) {
@@ -338,15 +359,7 @@ pub(crate) fn invoke(
         given.push((option_name.clone(), value.clone()));
         data_options.push(json!({"name": option_name, "type": kind, "value": value}));
     }
-    let mut data = json!({
-        "id": command["id"],
-        "name": name,
-        "type": 1,
-        "options": data_options,
-    });
-    if let Some(guild_id) = command.get("guild_id").filter(|g| !g.is_null()) {
-        data["guild_id"] = guild_id.clone();
-    }
+    let mut data = command_data(&command, name, data_options);
     if !resolved.is_empty() {
         data["resolved"] = json!({"attachments": resolved});
     }
@@ -365,12 +378,7 @@ pub(crate) fn autocomplete(
     option: &str,
     typed: &str,
 ) -> Result<InteractionId, EmulatorError> {
-    let guild = state.channel(channel)?.guild_id;
-    if !state.users.contains_key(&user) {
-        return Err(EmulatorError::UnknownUser(user));
-    }
-    let command = definition(state, guild, name).ok_or_else(|| EmulatorError::UnknownCommand(name.to_owned()))?;
-    let defined: Vec<Value> = command["options"].as_array().cloned().unwrap_or_default();
+    let (guild, command, defined) = registered(state, channel, user, name)?;
     let Some(definition) = defined.iter().find(|o| o["name"] == option) else {
         return Err(invalid(name, format!("there is no option `{option}`")));
     };
@@ -382,10 +390,7 @@ pub(crate) fn autocomplete(
         return Err(invalid(name, format!("`{option}` takes at most {max} characters")));
     }
     let focused = json!({"name": option, "type": definition["type"], "value": typed, "focused": true});
-    let mut data = json!({"id": command["id"], "name": name, "type": 1, "options": [focused]});
-    if let Some(guild_id) = command.get("guild_id").filter(|g| !g.is_null()) {
-        data["guild_id"] = guild_id.clone();
-    }
+    let data = command_data(&command, name, vec![focused]);
     let kind =
         InteractionKind::Autocomplete { name: name.to_owned(), option: option.to_owned(), typed: typed.to_owned() };
     Ok(create(state, channel, guild, user, kind, data))
