@@ -83,20 +83,28 @@ fn without_prefix_commands_a_coach_does_everything_with_slash_commands() {
     assert_eq!(status.code(), Some(0), "{}", stdout.join("\n"));
 }
 
-#[test]
-fn the_demo_day_is_posted_through_the_bot_and_kept_for_the_next_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let args = ["--sandbox", "--seed-demo", "--port", "0", "--database", "data/plans.db"];
-    let mut sandbox = Running::start(plan_server(dir.path()).args(args));
+/// The demo day of a sandbox started with `--seed-demo`: waits for the bot's confirmation (shown after `answer`) of
+/// each coach's plan and the end of standard input; returns the API's address and its `/all` answer, which holds
+/// the four coaches.
+fn demo_day(sandbox: &mut Running, answer: &str) -> (String, serde_json::Value) {
     let api = sandbox.printed_url("API:");
     for coach in ["Day Trading", "Intraday", "Swing", "News/Events"] {
-        sandbox.wait_for_stdout(&format!("PlanBot › ✅ Plan saved for **{coach}**"));
+        sandbox.wait_for_stdout(&format!("{answer} ✅ Plan saved for **{coach}**"));
     }
     sandbox.close_stdin();
     sandbox.wait_for_stdout("still serving");
     let (_, all) = get_json(&format!("{api}/api/coach-plans/all"));
     let coaches: Vec<&String> = all.as_object().unwrap().keys().collect();
     assert_eq!(coaches, ["coach_d", "coach_i", "coach_n", "coach_s"], "{all}");
+    (api, all)
+}
+
+#[test]
+fn the_demo_day_is_posted_through_the_bot_and_kept_for_the_next_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--sandbox", "--seed-demo", "--port", "0", "--database", "data/plans.db"];
+    let mut sandbox = Running::start(plan_server(dir.path()).args(args));
+    let (api, all) = demo_day(&mut sandbox, "PlanBot ›");
     assert_eq!(all["coach_d"]["charts"].as_array().map(Vec::len), Some(1), "the attached screenshot: {all}");
     // The screenshot is served from the API's own copy, byte for byte (Discord's link would expire).
     let copy = all["coach_d"]["charts"][0].as_str().unwrap();
@@ -127,15 +135,7 @@ fn without_prefix_commands_the_demo_day_is_posted_with_slash_commands() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--sandbox", "--seed-demo", "--port", "0", "--database", "plans.db"];
     let mut sandbox = Running::start(plan_server(dir.path()).args(args).env("DISCORD_PREFIX_COMMANDS", "false"));
-    let api = sandbox.printed_url("API:");
-    for coach in ["Day Trading", "Intraday", "Swing", "News/Events"] {
-        sandbox.wait_for_stdout(&format!("PlanBot (edited) › ✅ Plan saved for **{coach}**"));
-    }
-    sandbox.close_stdin();
-    sandbox.wait_for_stdout("still serving");
-    let (_, all) = get_json(&format!("{api}/api/coach-plans/all"));
-    let coaches: Vec<&String> = all.as_object().unwrap().keys().collect();
-    assert_eq!(coaches, ["coach_d", "coach_i", "coach_n", "coach_s"], "{all}");
+    let (_, all) = demo_day(&mut sandbox, "PlanBot (edited) ›");
     assert_eq!(all["coach_d"]["charts"].as_array().map(Vec::len), Some(1), "the screenshot as /plan's chart: {all}");
     assert!(all["coach_d"]["plan"].as_str().unwrap().contains("\nNVDA: long over 952"), "every line: {all}");
     sandbox.signal("TERM");
