@@ -155,12 +155,17 @@ pub fn charts_of_message(attachments: &[Attachment], text: &str) -> Vec<NewChart
             kind: ChartKind::Attachment,
         })
         .collect();
+    add_links(&mut charts, text);
+    charts
+}
+
+/// Adds the chart links of `text` that `charts` does not hold yet, in order.
+fn add_links(charts: &mut Vec<NewChart>, text: &str) {
     for link in chart_links_in_text(text) {
         if !charts.iter().any(|c| c.url == link.url) {
             charts.push(link);
         }
     }
-    charts
 }
 
 impl From<&Chart> for NewChart {
@@ -183,11 +188,7 @@ pub fn charts_after_edit(stored: &[Chart], attached: Vec<NewChart>, text: &str) 
     } else {
         attached
     };
-    for link in chart_links_in_text(text) {
-        if !charts.iter().any(|c| c.url == link.url) {
-            charts.push(link);
-        }
-    }
+    add_links(&mut charts, text);
     charts
 }
 

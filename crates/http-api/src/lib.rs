@@ -288,13 +288,17 @@ async fn limits(
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("request refused").to_owned());
-    let error = match (status, allow.as_ref().and_then(|a| a.to_str().ok())) {
-        (_, _) if status.is_server_error() => ApiError::internal(),
-        (actix_web::http::StatusCode::METHOD_NOT_ALLOWED, Some(allowed)) => {
-            let allowed: Vec<&str> = allowed.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
-            ApiError::method_not_allowed(request.method().as_str(), &allowed)
-        }
-        _ => ApiError::client(status, &message),
+    let allowed = allow
+        .as_ref()
+        .and_then(|a| a.to_str().ok())
+        .filter(|_| status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED);
+    let error = if status.is_server_error() {
+        ApiError::internal()
+    } else if let Some(allowed) = allowed {
+        let allowed: Vec<&str> = allowed.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+        ApiError::method_not_allowed(request.method().as_str(), &allowed)
+    } else {
+        ApiError::client(status, &message)
     };
     let mut answer = error.error_response();
     if let Some(allow) = allow {

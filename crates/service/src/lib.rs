@@ -217,6 +217,17 @@ impl PlanService {
         Err(UnknownCoach { given: coach.to_string(), valid }.into())
     }
 
+    /// What a post is checked for before anything is read: a coach of the roster, a date in range, and an actor who
+    /// may post as the coach.
+    fn check_postable(&self, actor: &Actor, coach: &CoachId, date: TradingDate) -> Result<(), ServiceError> {
+        self.check_coach(coach)?;
+        self.check_plan_date(date)?;
+        if !self.policy.may_post_as(actor, coach) {
+            return Err(ServiceError::NotAPoster { coach: coach.clone() });
+        }
+        Ok(())
+    }
+
     /// A plan's date is today, a past day since [`EARLIEST_PLAN_DATE`], or at most [`MAX_DAYS_AHEAD`] days ahead:
     /// anything else is almost always a mistyped year, and would file a plan nobody reads.
     fn check_plan_date(&self, date: TradingDate) -> Result<(), ServiceError> {
@@ -327,11 +338,7 @@ impl PlanService {
         coach: &CoachId,
         date: Option<TradingDate>,
     ) -> Result<(), ServiceError> {
-        self.check_coach(coach)?;
-        self.check_plan_date(date.unwrap_or_else(|| self.today()))?;
-        if !self.policy.may_post_as(actor, coach) {
-            return Err(ServiceError::NotAPoster { coach: coach.clone() });
-        }
+        self.check_postable(actor, coach, date.unwrap_or_else(|| self.today()))?;
         match self.plan(coach, date).await? {
             Some(holder) if !actor.is(&holder.author) => Err(self.already_posted(actor, holder, false)),
             _ => Ok(()),
@@ -359,11 +366,7 @@ impl PlanService {
         let date = request.date.unwrap_or_else(|| self.today());
         let span = tracing::info_span!("post_plan", coach = %request.coach, %date, user_id = %actor.user_id);
         async move {
-            self.check_coach(&request.coach)?;
-            self.check_plan_date(date)?;
-            if !self.policy.may_post_as(actor, &request.coach) {
-                return Err(ServiceError::NotAPoster { coach: request.coach });
-            }
+            self.check_postable(actor, &request.coach, date)?;
             self.check_charts(&request.charts)?;
             // The insert comes first (a new plan, the usual case, is one write and nothing else); the database's
             // one-active-plan rule refuses it when the coach and date have a plan, which is then replaced or
