@@ -45,8 +45,8 @@ pub(crate) enum WebhookCommand {
         url: String,
         /// Comma-separated events (plan.created, plan.edited, plan.deleted, plan.restored, plan.charts_changed);
         /// every one when absent.
-        #[arg(long, value_name = "EVENTS", default_value = "")]
-        events: String,
+        #[arg(long, value_name = "EVENTS")]
+        events: Option<String>,
     },
     /// List the subscriptions.
     List,
@@ -172,7 +172,8 @@ pub(crate) fn webhook(config: &ConfigArgs, server: &ServerArgs, command: Webhook
     runtime.block_on(async move {
         match command {
             WebhookCommand::Add { url, events } => {
-                let added = hooks.add(&url, &events).await.map_err(|e| admin_error("cannot add the webhook", e))?;
+                let added =
+                    hooks.add(&url, events.as_deref()).await.map_err(|e| admin_error("cannot add the webhook", e))?;
                 let names: Vec<&str> = added.events.events().iter().map(|e| e.as_str()).collect();
                 tracing::info!(id = added.id, events = %names.join(","), "webhook subscription added");
                 println!("webhook {}: {} ({})", added.id, added.url, names.join(", "));

@@ -113,14 +113,17 @@ impl EventSet {
         Self(events.into_iter().fold(EventType::WebhookTest.bit(), |bits, e| bits | e.bit()))
     }
 
-    /// Reads a comma-separated list of event names; empty means every event.
+    /// Reads a comma-separated list of event names ([`EventSet::all`] is how to ask for every event).
     ///
     /// # Errors
-    /// When a name is not an event.
+    /// When a name is not an event, or the list names none.
     pub fn parse(list: &str) -> Result<Self, BadAccessValue> {
         let names: Vec<&str> = list.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
         if names.is_empty() {
-            return Ok(Self::all());
+            return Err(BadAccessValue(format!(
+                "the list of events is empty; name at least one of {}, or leave the events out for every one",
+                EventType::PLAN_EVENTS.map(EventType::as_str).join(", ")
+            )));
         }
         Ok(Self::from_events(names.into_iter().map(EventType::parse).collect::<Result<Vec<_>, _>>()?))
     }
@@ -419,7 +422,13 @@ mod tests {
         assert!(!set.contains(EventType::PlanEdited));
         assert!(set.contains(EventType::WebhookTest));
         assert_eq!(set.events(), [EventType::PlanCreated, EventType::PlanDeleted]);
-        assert_eq!(EventSet::parse("").unwrap(), EventSet::all());
+        for empty in ["", " , "] {
+            let error = EventSet::parse(empty).unwrap_err().to_string();
+            assert!(
+                error.contains("at least one of plan.created") && error.contains("leave the events out"),
+                "{error}"
+            );
+        }
         let error = EventSet::parse("plan.updated").unwrap_err().to_string();
         assert!(error.contains("plan.updated") && error.contains("plan.charts_changed"), "{error}");
         assert_eq!(EventSet::from_bits(EventSet::all().bits()), EventSet::all());

@@ -181,10 +181,10 @@ pub struct AddWebhook {
     /// no credentials in it.
     #[schema(example = "https://hooks.example.com/coach-plans", format = "uri")]
     pub url: String,
-    /// The events to receive; every plan event when absent or empty.
+    /// The events to receive, at least one; every plan event when absent.
     #[serde(default)]
-    #[schema(example = json!(["plan.created", "plan.edited"]))]
-    pub events: Vec<PlanEvent>,
+    #[schema(example = json!(["plan.created", "plan.edited"]), min_items = 1)]
+    pub events: Option<Vec<PlanEvent>>,
 }
 
 fn webhooks(state: &AppState) -> Result<&service::Webhooks, ApiError> {
@@ -220,7 +220,7 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     request_body = AddWebhook,
     responses(
         (status = 201, description = "Subscribed; keep the secret", body = NewSubscriptionDto),
-        (status = 400, description = "A body that is not the documented JSON, a refused URL (not https, a private address) or an unknown event", body = ErrorBody),
+        (status = 400, description = "A body that is not the documented JSON, a refused URL (not https, a private address), an unknown event or an empty list of events", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("basic" = [])),
@@ -242,8 +242,8 @@ pub async fn add(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
             "the body is not a subscription ({e}); send {{\"url\": \"https://...\", \"events\": [\"plan.created\"]}}"
         ))
     })?;
-    let events: Vec<&str> = request.events.iter().map(|e| e.name()).collect();
-    let subscription = webhooks(&state)?.add(&request.url, &events.join(",")).await?;
+    let events = request.events.map(|events| events.iter().map(|e| e.name()).collect::<Vec<_>>().join(","));
+    let subscription = webhooks(&state)?.add(&request.url, events.as_deref()).await?;
     let body = NewSubscriptionDto {
         secret: subscription.secret.expose().to_owned(),
         subscription: SubscriptionDto::new(&subscription),

@@ -107,14 +107,14 @@ impl Webhooks {
         self.allow_insecure_loopback
     }
 
-    /// Subscribes `url` to `events` (comma-separated names; empty for every event) with a new secret, returned
+    /// Subscribes `url` to `events` (comma-separated names; `None` for every plan event) with a new secret, returned
     /// in the subscription: the only time it is shown.
     ///
     /// # Errors
-    /// [`AdminError::Invalid`] for a refused URL or an unknown event; storage failures.
-    pub async fn add(&self, url: &str, events: &str) -> Result<Subscription, AdminError> {
+    /// [`AdminError::Invalid`] for a refused URL, an unknown event or a list naming none; storage failures.
+    pub async fn add(&self, url: &str, events: Option<&str>) -> Result<Subscription, AdminError> {
         let url = check_target(url, self.allow_insecure_loopback)?;
-        let events = EventSet::parse(events)?;
+        let events = events.map_or_else(|| Ok(EventSet::all()), EventSet::parse)?;
         let new = NewSubscription {
             url: url.to_string(),
             events,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use core_model::jiff::SignedDuration;
 use core_model::memory::MemoryStore;
-use core_model::{EventType, Scope, TokenStore};
+use core_model::{EventSet, EventType, Scope, TokenStore};
 use service::{Access, AdminError, AuthError, Webhooks};
 
 use core_model::testing::ManualClock as FixedClock;
@@ -65,11 +65,16 @@ async fn names_are_unique_among_active_tokens_and_expiries_bounded() {
 async fn subscriptions_get_a_secret_once_and_test_deliveries() {
     let (_, store, clock) = fixture();
     let webhooks = Webhooks::new(store.clone(), clock, false);
-    let refused = webhooks.add("http://127.0.0.1:9/hook", "").await.unwrap_err();
+    let refused = webhooks.add("http://127.0.0.1:9/hook", None).await.unwrap_err();
     assert!(refused.to_string().contains("allow_insecure_loopback"), "{refused}");
-    let bad_event = webhooks.add("https://hooks.example.com/p", "plan.updated").await.unwrap_err();
+    let bad_event = webhooks.add("https://hooks.example.com/p", Some("plan.updated")).await.unwrap_err();
     assert!(bad_event.to_string().contains("plan.created"), "{bad_event}");
-    let added = webhooks.add("https://hooks.example.com/p", "plan.created,plan.deleted").await.unwrap();
+    let none = webhooks.add("https://hooks.example.com/p", Some("")).await.unwrap_err();
+    assert!(none.to_string().contains("name at least one"), "{none}");
+    assert!(webhooks.list().await.unwrap().is_empty(), "a refused subscription is not stored");
+    let every = webhooks.add("https://hooks.example.com/all", None).await.unwrap();
+    assert_eq!(every.events, EventSet::all());
+    let added = webhooks.add("https://hooks.example.com/p", Some("plan.created,plan.deleted")).await.unwrap();
     assert!(added.secret.expose().starts_with("whsec_"));
     assert_eq!(added.secret.key().map(|k| k.len()), Some(32));
     assert_eq!(added.events.events(), [EventType::PlanCreated, EventType::PlanDeleted]);
@@ -79,6 +84,6 @@ async fn subscriptions_get_a_secret_once_and_test_deliveries() {
     assert!(matches!(webhooks.test(99).await, Err(AdminError::UnknownSubscription(99))));
     assert!(matches!(webhooks.deliveries(Some(99), 10).await, Err(AdminError::UnknownSubscription(99))));
     webhooks.remove(added.id).await.unwrap();
-    assert!(webhooks.list().await.unwrap().is_empty());
+    assert_eq!(webhooks.list().await.unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), [every.id]);
     assert!(matches!(webhooks.remove(added.id).await, Err(AdminError::UnknownSubscription(_))));
 }

@@ -53,6 +53,7 @@ fn with_auth_required_only_health_answers_without_a_token_and_the_python_client_
         (&["token", "create", "--name", "later", "--expires-in", "0"][..], "is not an expiry"),
         (&["webhook", "add", "ftp://hooks.example.com/x"][..], "use an https:// URL"),
         (&["webhook", "add", "https://hooks.example.com/x", "--events", "plan.nope"][..], "is not an event"),
+        (&["webhook", "add", "https://hooks.example.com/x", "--events", ""][..], "name at least one of plan.created"),
     ] {
         let (status, _, stderr) = run(plan_server(dir.path()).args(args).args(["--database", "plans.db"]));
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");

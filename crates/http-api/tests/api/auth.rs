@@ -172,10 +172,19 @@ async fn an_admin_manages_webhooks_over_http() {
     assert!(refused.text().await.unwrap().contains("private"));
     let unknown_field = add(json!({ "url": "https://hooks.example.com/", "secret": "mine" })).await.unwrap();
     assert_eq!(unknown_field.status(), 400);
+    let no_events = add(json!({ "url": "https://hooks.example.com/", "events": [] })).await.unwrap();
+    assert_eq!(no_events.status(), 400);
+    let said: Value = no_events.json().await.unwrap();
+    assert!(said["message"].as_str().unwrap().contains("leave the events out"), "{said}");
+    let every = add(json!({ "url": "https://hooks.example.com/every" })).await.unwrap();
+    assert_eq!(every.status(), 201);
+    let every: Value = every.json().await.unwrap();
+    assert_eq!(every["events"].as_array().map(Vec::len), Some(5), "absent events mean every plan event: {every}");
 
     let (code, list, _) = status(&app, "/api/v1/webhooks", Some(&auth)).await;
     assert_eq!(code, 200);
     assert_eq!(list["webhooks"][0]["id"], id);
+    assert_eq!(list["webhooks"].as_array().map(Vec::len), Some(2), "the refused ones are not stored: {list}");
     assert!(list["webhooks"][0].get("secret").is_none(), "never listed again: {list}");
 
     let test = app
