@@ -57,6 +57,9 @@ impl Context {
             self.coaches_json()
         } else if let Some(rest) = uri.strip_prefix("coach://plans/") {
             let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+            // A template expanded as RFC 6570 says percent-encodes what is not unreserved (`$NVDA` is `%24NVDA`).
+            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            let name = name.as_ref();
             if name.eq_ignore_ascii_case("today") || TradingDate::is_date_shaped(name) {
                 self.date_json(name, base).await?
             } else {
@@ -90,11 +93,10 @@ impl Context {
 
     async fn ticker_json(&self, name: &str, query: &str, base: &str) -> Result<Value, McpError> {
         let ticker = Ticker::parse(name).map_err(|e| McpError::invalid_params(e.to_string(), None))?;
-        let days = query
-            .split('&')
-            .filter_map(|pair| pair.strip_prefix("days="))
-            .find_map(|n| n.parse::<i64>().ok())
-            .map_or(DEFAULT_DAYS, |n| n.clamp(i64::from(MIN_DAYS), i64::from(MAX_DAYS)) as u32);
+        let days = match query.split('&').find_map(|pair| pair.strip_prefix("days=")) {
+            None | Some("") => DEFAULT_DAYS,
+            Some(days) => span(days)?,
+        };
         let (from, to) = self.service.last_days(days).map_err(|e| McpError::invalid_params(e.to_string(), None))?;
         let mut plans: Vec<Plan> = Vec::new();
         let mut cursor = None;
@@ -143,6 +145,24 @@ impl Context {
             "total_plans": plans.len(),
             "coaches": coaches,
         }))
+    }
+}
+
+/// The `days` of a ticker resource: a whole number, clamped to 1..=90 (however large or small it is written).
+fn span(days: &str) -> Result<u32, McpError> {
+    use std::num::IntErrorKind;
+    let clamp = |n: i64| n.clamp(i64::from(MIN_DAYS), i64::from(MAX_DAYS)) as u32;
+    match days.parse::<i64>() {
+        Ok(n) => Ok(clamp(n)),
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Ok(MAX_DAYS),
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Ok(MIN_DAYS),
+        Err(_) => Err(McpError::invalid_params(
+            format!(
+                "`days={}` is not a number of days; give a whole number from {MIN_DAYS} to {MAX_DAYS}",
+                days.chars().take(40).collect::<String>()
+            ),
+            None,
+        )),
     }
 }
 

@@ -138,7 +138,7 @@ pub(crate) fn catalog(context: &Context) -> Vec<Tool> {
                     "description": "A ticker: NVDA, $nvda, BRK.B, BTC-USD (any case)",
                 },
                 "query": {
-                    "type": "string", "minLength": 1, "maxLength": 500,
+                    "type": "string", "minLength": 1, "maxLength": MAX_PLAN_TEXT_CHARS,
                     "description": "Words the plan contains, all of them; \"a phrase\" in double quotes; prefix*",
                 },
                 "coach": coach(),
@@ -186,14 +186,14 @@ pub(crate) fn catalog(context: &Context) -> Vec<Tool> {
 struct Args<'a>(Option<&'a JsonObject>);
 
 impl Args<'_> {
+    /// The argument `name`; `null` and a blank string count as left out.
     fn value(&self, name: &str) -> Option<&Value> {
-        self.0.and_then(|a| a.get(name)).filter(|v| !v.is_null())
+        self.0.and_then(|a| a.get(name)).filter(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
     }
 
     fn text(&self, name: &str) -> Result<Option<&str>, ToolError> {
         match self.value(name) {
             None => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim())),
             Some(other) => Err(ToolError(format!("`{name}` must be a string, not {other}"))),
         }

@@ -163,6 +163,12 @@ async fn exercise(client: &RunningService<RoleClient, ()>, base: &str) {
     assert_eq!(found, [TODAY, "2025-10-27"], "the last 30 days, newest first: {text}");
     let (_, _, structured) = call(client, "search_plans", json!({ "query": "\"gap fill\"", "days": 90 })).await;
     assert_eq!(structured["plans"][0]["coach"], "i");
+    // A blank string is an argument left out, numbers included.
+    let (error, text, blank) = call(client, "search_plans", json!({ "ticker": "amd", "days": "", "limit": " " })).await;
+    assert!(!error, "{text}");
+    assert_eq!(blank["plans"].as_array().unwrap().len(), 2, "the defaults: {text}");
+    let (error, text, _) = call(client, "search_plans", json!({ "days": "", "from": "2025-09-01" })).await;
+    assert!(!error, "a blank `days` beside `from` is no conflict: {text}");
     let (_, _, structured) =
         call(client, "search_plans", json!({ "ticker": "AMD", "from": "2025-09-01", "limit": 2 })).await;
     assert_eq!(structured["plans"].as_array().unwrap().len(), 2);
@@ -249,6 +255,11 @@ async fn exercise(client: &RunningService<RoleClient, ()>, base: &str) {
     assert_eq!(d["all_plans"].as_array().unwrap().len(), 1);
     assert!(by_ticker["coaches"].get("coach_s").is_none(), "forty days ago is outside the 30 days");
     assert_eq!(read(client, "coach://plans/AMD?days=90").await.unwrap()["total_plans"], 3);
+    // The template expanded as RFC 6570 says (`$` percent-encoded); a span beyond the bounds is clamped.
+    let encoded = read(client, "coach://plans/%24amd?days=99999999999999999999").await.unwrap();
+    assert_eq!((encoded["ticker"].as_str(), encoded["days"].as_u64()), (Some("AMD"), Some(90)));
+    let not_days = read(client, "coach://plans/AMD?days=abc").await.unwrap_err();
+    assert!(not_days.contains("`days=abc` is not a number of days"), "{not_days}");
     let refused = read(client, "coach://plans/2025-02-30").await.unwrap_err();
     assert!(refused.contains("is not a date"), "{refused}");
     let unknown = read(client, "coach://elsewhere").await.unwrap_err();
