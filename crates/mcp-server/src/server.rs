@@ -7,9 +7,9 @@ use core_model::Plan;
 use rmcp::ErrorData as McpError;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use service::PlanService;
@@ -185,4 +185,40 @@ impl ServerHandler for PlanMcp {
         let base = self.context.base_url(&context);
         self.context.read(&request.uri, &base).await.map(Into::into)
     }
+
+    /// A request the SDK could not read as one it serves: the SDK takes a known method whose params do not fit for
+    /// an unknown method, and would answer "method not found" with the method's name alone.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        Err(unreadable_request(&request.method, request.params))
+    }
+}
+
+/// What a request the SDK could not read says: which params its method takes, or which methods there are. (The SDK
+/// reads the params of the other methods leniently: they never come here.)
+fn unreadable_request(method: &str, params: Option<serde_json::Value>) -> McpError {
+    use serde_json::from_value;
+    let params = params.unwrap_or_default();
+    let (error, example) = match method {
+        "tools/call" => {
+            (from_value::<CallToolRequestParams>(params).err(), r#"{"name": "get_plan", "arguments": {"coach": "d"}}"#)
+        }
+        "resources/read" => (from_value::<ReadResourceRequestParams>(params).err(), r#"{"uri": "coach://coaches"}"#),
+        _ => {
+            let method: String = method.chars().take(100).collect();
+            return McpError::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!(
+                    "there is no method `{method}` here; this server answers initialize, ping, tools/list, \
+                     tools/call, resources/list, resources/templates/list and resources/read"
+                ),
+                None,
+            );
+        }
+    };
+    let why = error.map_or_else(String::new, |e| format!(" ({e})"));
+    McpError::invalid_params(format!("the params of `{method}` are not what it takes{why}; send {example}"), None)
 }

@@ -227,6 +227,33 @@ async fn exercise(client: &RunningService<RoleClient, ()>, base: &str) {
         assert_eq!(structured["error"], message);
     }
 
+    // A request whose params do not fit its method is "invalid params", saying what the method takes; a method
+    // nobody serves is named with the ones there are.
+    let raw = |method: &str, params: Value| {
+        client.send_request(rmcp::model::ClientRequest::CustomRequest(rmcp::model::CustomRequest::new(
+            method,
+            Some(params),
+        )))
+    };
+    for (method, params, says) in [
+        (
+            "tools/call",
+            json!({ "name": "get_plan", "arguments": ["d"] }),
+            "send {\"name\": \"get_plan\", \"arguments\"",
+        ),
+        ("tools/call", json!({ "arguments": {} }), "missing field `name`"),
+        ("resources/read", json!({}), "send {\"uri\": \"coach://coaches\"}"),
+        ("resources/read", json!({ "uri": 5 }), "invalid type: integer `5`"),
+    ] {
+        let Err(rmcp::ServiceError::McpError(error)) = raw(method, params).await else { panic!("{method} answered") };
+        assert_eq!(error.code, rmcp::model::ErrorCode::INVALID_PARAMS, "{method}: {error:?}");
+        assert!(error.message.contains(&format!("the params of `{method}` are not what it takes")), "{error:?}");
+        assert!(error.message.contains(says), "{method}: {error:?}");
+    }
+    let Err(rmcp::ServiceError::McpError(error)) = raw("plans/get", json!({})).await else { panic!("answered") };
+    assert_eq!(error.code, rmcp::model::ErrorCode::METHOD_NOT_FOUND);
+    assert!(error.message.contains("no method `plans/get` here; this server answers initialize"), "{error:?}");
+
     // Resources.
     let resources = client.list_resources(None).await.unwrap().resources;
     let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
