@@ -267,6 +267,7 @@ pub fn api_application(
         dashboard.configure(config);
     })
     .on_stop(move || closer.close_sessions())
+    .refusals(mcp_server::HTTP_PATH, mcp_server::refusal)
     .listed("/dashboard", "the day's plans as a web page, with their charts")
     .listed("/mcp", "the plans as Model Context Protocol tools and resources (streamable HTTP)");
     let services =

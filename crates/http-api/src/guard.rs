@@ -191,9 +191,12 @@ fn is_legacy(path: &str) -> bool {
     path.starts_with("/api/coach-plans")
 }
 
-/// An error answer in the body the route's other errors have (the predecessor's on its routes).
-fn refusal(path: &str, status: StatusCode, message: &str) -> HttpResponse {
-    if is_legacy(path) {
+/// An error answer in the body the route's other errors have (the predecessor's on its routes, a mounted face's
+/// own under its path).
+fn refusal(state: &AppState, path: &str, status: StatusCode, message: &str) -> HttpResponse {
+    if let Some(write) = state.refusals.of(path) {
+        write(status, message)
+    } else if is_legacy(path) {
         HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(serde_json::json!({ "error": message }))
@@ -202,16 +205,16 @@ fn refusal(path: &str, status: StatusCode, message: &str) -> HttpResponse {
     }
 }
 
-fn unauthorized(path: &str, message: &str) -> HttpResponse {
-    let mut response = refusal(path, StatusCode::UNAUTHORIZED, message);
+fn unauthorized(state: &AppState, path: &str, message: &str) -> HttpResponse {
+    let mut response = refusal(state, path, StatusCode::UNAUTHORIZED, message);
     response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
     response
 }
 
-fn too_many(path: &str, wait: Duration) -> HttpResponse {
+fn too_many(state: &AppState, path: &str, wait: Duration) -> HttpResponse {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
     let message = format!("too many requests; wait {seconds} s (Retry-After) and slow down");
-    let mut response = refusal(path, StatusCode::TOO_MANY_REQUESTS, &message);
+    let mut response = refusal(state, path, StatusCode::TOO_MANY_REQUESTS, &message);
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -229,14 +232,14 @@ fn is_page(path: &str) -> bool {
 fn refused_token(req: &ServiceRequest, state: &AppState, path: &str, message: &str) -> HttpResponse {
     let address = client_address(req, &state.config.access.trusted_proxies);
     match address.map(|ip| state.limiters.check(&Caller::Address(ip), None)) {
-        Some(Err(wait)) => too_many(path, wait),
+        Some(Err(wait)) => too_many(state, path, wait),
         _ if is_page(path) => {
             let next = req.uri().path_and_query().map_or(path, |p| p.as_str());
             let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
             let location = format!("/dashboard/sign-in?next={next}");
             HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
         }
-        _ => unauthorized(path, message),
+        _ => unauthorized(state, path, message),
     }
 }
 
@@ -261,7 +264,7 @@ pub(crate) async fn guard(
         if !access.auth_required {
             let message = "webhooks are managed over HTTP only with api.auth: required and an admin token; on the \
                            server, use plan-server webhook add|list|remove|test|deliveries instead";
-            return Ok(req.into_response(refusal(&path, StatusCode::FORBIDDEN, message)).map_into_right_body());
+            return Ok(req.into_response(refusal(&state, &path, StatusCode::FORBIDDEN, message)).map_into_right_body());
         }
         let token = match presented(&req) {
             Ok(Some(token)) => token,
@@ -289,7 +292,7 @@ pub(crate) async fn guard(
                         record.name, record.scope
                     );
                     return Ok(req
-                        .into_response(refusal(&path, StatusCode::FORBIDDEN, &message))
+                        .into_response(refusal(&state, &path, StatusCode::FORBIDDEN, &message))
                         .map_into_right_body());
                 }
                 scope = Some(record.scope);
@@ -298,7 +301,7 @@ pub(crate) async fn guard(
             Err(AuthError::Storage(error)) => {
                 tracing::warn!(error = %error, "cannot check a token");
                 let message = "the token cannot be checked now: the database is unavailable; try again shortly";
-                let response = refusal(&path, StatusCode::SERVICE_UNAVAILABLE, message);
+                let response = refusal(&state, &path, StatusCode::SERVICE_UNAVAILABLE, message);
                 return Ok(req.into_response(response).map_into_right_body());
             }
             Err(error) => {
@@ -311,7 +314,7 @@ pub(crate) async fn guard(
     if let Some(caller) = caller
         && let Err(wait) = state.limiters.check(&caller, scope)
     {
-        return Ok(req.into_response(too_many(&path, wait)).map_into_right_body());
+        return Ok(req.into_response(too_many(&state, &path, wait)).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
 }

@@ -48,6 +48,10 @@ pub async fn plan_json(service: &service::PlanService, base: &str, plan: &core_m
 /// What adds a mount's routes to an app.
 type MountedRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 
+/// How a mounted face writes a refusal of the API's guard (no token, too many requests, ...) from its status and
+/// words, in the body its clients read.
+pub type RefusalWriter = Arc<dyn Fn(actix_web::http::StatusCode, &str) -> actix_web::HttpResponse + Send + Sync>;
+
 /// More routes to serve beside the API's own, mounted by the binaries (e.g. the MCP server at `/mcp`), under the
 /// same middleware: request ids, logs, metrics, size limits, CORS; and what to do when the server starts stopping
 /// (e.g. end long-lived streams, so that stopping does not wait for them).
@@ -56,12 +60,25 @@ pub struct Mount {
     routes: MountedRoutes,
     on_stop: Option<Arc<dyn Fn() + Send + Sync>>,
     listed: Vec<(&'static str, &'static str)>,
+    refusals: Vec<(&'static str, RefusalWriter)>,
 }
 
 impl Mount {
     /// Routes added by `routes`.
     pub fn new(routes: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Self {
-        Self { routes: Arc::new(routes), on_stop: None, listed: Vec::new() }
+        Self { routes: Arc::new(routes), on_stop: None, listed: Vec::new(), refusals: Vec::new() }
+    }
+
+    /// Has the API's guard write its refusals of requests to `path` (and below it) with `write`, in the body that
+    /// face's clients read (e.g. a JSON-RPC error for an MCP client) instead of the API's JSON error.
+    #[must_use]
+    pub fn refusals(
+        mut self,
+        path: &'static str,
+        write: impl Fn(actix_web::http::StatusCode, &str) -> actix_web::HttpResponse + Send + Sync + 'static,
+    ) -> Self {
+        self.refusals.push((path, Arc::new(write)));
+        self
     }
 
     /// Lists `path` among the endpoints `GET /` names, as `what`.
@@ -140,6 +157,7 @@ impl Application {
             limiters,
             answers: cache::AnswerCache::default(),
             mounted: mount.as_ref().map(|m| m.listed.clone()).unwrap_or_default(),
+            refusals: state::MountedRefusals(mount.as_ref().map(|m| m.refusals.clone()).unwrap_or_default()),
         });
         let workers =
             state.config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));

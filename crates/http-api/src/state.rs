@@ -96,4 +96,24 @@ pub struct AppState {
     pub(crate) answers: crate::cache::AnswerCache,
     /// The endpoints of the routes mounted beside the API (the dashboard, MCP), as `GET /` lists them.
     pub(crate) mounted: Vec<(&'static str, &'static str)>,
+    /// How the mounted faces write the guard's refusals under their paths.
+    pub(crate) refusals: MountedRefusals,
+}
+
+/// The mounted faces' refusal writers, by path.
+#[derive(Clone, Default)]
+pub(crate) struct MountedRefusals(pub(crate) Vec<(&'static str, crate::RefusalWriter)>);
+
+impl MountedRefusals {
+    /// The writer for `path`: the one mounted at it or at a path above it.
+    pub(crate) fn of(&self, path: &str) -> Option<&crate::RefusalWriter> {
+        let under = |prefix: &str| path.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('/'));
+        self.0.iter().find(|(prefix, _)| under(prefix)).map(|(_, write)| write)
+    }
+}
+
+impl std::fmt::Debug for MountedRefusals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(path, _)| path)).finish()
+    }
 }

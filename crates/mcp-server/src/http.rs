@@ -88,11 +88,21 @@ impl HttpTransport {
 
 /// A JSON-RPC error answer with no id, as the specification has a server answer a body it cannot take.
 fn jsonrpc_refusal(code: i64, message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(serde_json::json!({
+    jsonrpc_error(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({
         "jsonrpc": "2.0",
         "id": null,
         "error": {"code": code, "message": message},
     }))
+}
+
+/// A refusal of the API's guard at `/mcp` (no token, too many requests, ...) as a JSON-RPC error (`-32000`, a server
+/// error) with the guard's words and status: what MCP clients read out of an error answer and hand to the model.
+pub fn refusal(status: StatusCode, message: &str) -> HttpResponse {
+    jsonrpc_error(status, -32000, message)
 }
 
 /// Whether `value` is a JSON-RPC 2.0 message, or a batch of them.

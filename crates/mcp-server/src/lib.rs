@@ -15,7 +15,7 @@ mod views;
 
 use rmcp::ServiceExt as _;
 
-pub use http::{HTTP_PATH, HttpTransport};
+pub use http::{HTTP_PATH, HttpTransport, refusal};
 pub use server::{INSTRUCTIONS, McpConfig, PlanMcp};
 
 /// Why the stdio server stopped with an error.

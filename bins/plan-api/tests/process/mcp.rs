@@ -164,6 +164,27 @@ async fn the_python_sdk_reads_the_plans_over_streamable_http() {
     assert!(refusal(&report, "coach://elsewhere").contains("there is no resource"));
 }
 
+/// An agent over its limit is told so in the protocol's words: the 429 of the API's guard comes as a JSON-RPC error,
+/// which the SDK hands to the agent, rather than as the API's JSON error, which it can only call "an error response".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_over_its_rate_limit_reads_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plans.db");
+    let today = TradingDate::today_in(Timestamp::now(), &MarketTimeZone::default());
+    seed(&db, &[&today.to_string()]);
+    let limits = [("LOG_LEVEL", "warn"), ("API_RATE_PER_SECOND", "1"), ("API_RATE_BURST", "8")];
+    let api = PlanApi::start(dir.path(), &["--database", db.to_str().unwrap(), "--port", "0"], &limits);
+    let calls: Vec<Value> = (0..30).map(|_| json!({ "tool": "list_coaches" })).collect();
+    let plan = json!({ "calls": calls });
+    let url = format!("{}/mcp", api.url);
+    let report =
+        tokio::task::spawn_blocking(move || test_support::run_mcp_client(&plan, &["http", &url], &[])).await.unwrap();
+    let calls = report["calls"].as_array().unwrap();
+    assert!(calls[0]["structured"]["coaches"].is_array(), "the first calls are within the burst: {}", calls[0]);
+    let refused = calls.iter().find_map(|c| c["refused"].as_str()).expect("30 calls in a burst of 8 meet the limit");
+    assert!(refused.contains("too many requests; wait 1 s (Retry-After) and slow down"), "{refused}");
+}
+
 /// An agent's session keeps an event stream open (`GET /mcp`); on SIGTERM the server ends it cleanly and exits,
 /// rather than holding the shutdown until its timeout and then cutting the connection.
 #[tokio::test]

@@ -104,10 +104,16 @@ fn with_auth_required_only_health_answers_without_a_token_and_the_python_client_
         if let Some(token) = auth {
             request = request.bearer_auth(token);
         }
-        request.send().unwrap().status().as_u16()
+        request.send().unwrap()
     };
-    assert_eq!(mcp(None), 401);
-    assert_eq!(mcp(Some(&token)), 200);
+    let refused = mcp(None);
+    assert_eq!(refused.status(), 401);
+    assert!(refused.headers().contains_key("www-authenticate"));
+    // In the body MCP clients read: a JSON-RPC error with the API's words.
+    let said: serde_json::Value = refused.json().unwrap();
+    assert_eq!((said["jsonrpc"].as_str(), said["error"]["code"].as_i64()), (Some("2.0"), Some(-32000)), "{said}");
+    assert!(said["error"]["message"].as_str().unwrap().contains("this API needs a token"), "{said}");
+    assert_eq!(mcp(Some(&token)).status(), 200);
 
     // A revocation made by another process counts from the next request.
     let (status, stdout, _) = run(plan_server(dir.path()).args(["token", "revoke", "agent", "--database", "plans.db"]));
