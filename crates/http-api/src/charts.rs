@@ -123,7 +123,10 @@ pub async fn chart_image(
     let unchanged = crate::v1::not_modified(&req, &etag);
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("{}, max-age=31536000, immutable", state.config.cache_visibility()),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"));
     if let Ok(value) = HeaderValue::from_str(&etag) {

@@ -39,6 +39,14 @@ pub struct ApiConfig {
     pub access: AccessConfig,
 }
 
+impl ApiConfig {
+    /// Who may keep an answer that a token opened: `private` (the caller's own cache only) when tokens are required,
+    /// since a shared cache (a proxy, a CDN) would serve it to callers without one; `public` otherwise.
+    pub(crate) fn cache_visibility(&self) -> &'static str {
+        if self.access.auth_required { "private" } else { "public" }
+    }
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {

@@ -50,7 +50,7 @@ pub(crate) fn not_modified(req: &HttpRequest, etag: &str) -> bool {
 
 /// A cacheable JSON answer with an ETag, or 304 when the caller has it already.
 fn cacheable<T: Serialize>(state: &AppState, req: &HttpRequest, etag: String, body: &T) -> HttpResponse {
-    let cache_control = format!("public, max-age={}", state.config.cache_max_age_seconds);
+    let cache_control = format!("{}, max-age={}", state.config.cache_visibility(), state.config.cache_max_age_seconds);
     let unchanged = not_modified(req, &etag);
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response.insert_header((header::CACHE_CONTROL, cache_control));

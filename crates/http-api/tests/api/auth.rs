@@ -153,6 +153,32 @@ async fn a_runaway_caller_is_limited_and_others_are_not() {
     assert!(metrics.contains("status=\"429\""), "refusals are counted: {metrics}");
 }
 
+/// An answer a token opened is for the caller's own cache: a shared cache (a proxy, a CDN) would hand it to callers
+/// without one. Without authentication, shared caches may keep the answers.
+#[tokio::test]
+async fn answers_opened_by_a_token_are_kept_by_the_callers_cache_only() {
+    for (auth_required, visibility) in [(true, "private"), (false, "public")] {
+        let config =
+            ApiConfig { access: AccessConfig { auth_required, ..required(UNLIMITED).access }, ..required(UNLIMITED) };
+        let app = spawn_app_with(config).await;
+        let (token, _) = app.access.create("agent", Scope::Read, None).await.unwrap();
+        app.post(&ann(), "d", None, "Long $NVDA above 950", vec![]).await;
+        let image = core_model::ChartImage::new("image/png", vec![1, 2, 3]);
+        app.service
+            .archive_chart_image("https://cdn.discordapp.com/attachments/1/2/a.png", image.clone())
+            .await
+            .unwrap();
+        let chart = format!("/api/v1/charts/{}", image.digest);
+        for path in [&format!("/api/v1/plans/d/{TODAY}"), "/api/v1/plans?ticker=NVDA", "/api/v1/tickers", &chart] {
+            let response =
+                app.client.get(app.url(path)).header("authorization", bearer(token.expose())).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let cache_control = response.headers()["cache-control"].to_str().unwrap().to_owned();
+            assert!(cache_control.starts_with(&format!("{visibility}, max-age=")), "{path}: {cache_control}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_admin_manages_webhooks_over_http() {
     let app = spawn_app_with(required(UNLIMITED)).await;
