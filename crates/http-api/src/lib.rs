@@ -242,15 +242,16 @@ fn app(
         })
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(guard::guard))
-        .wrap(cors)
         .wrap(from_fn(limits))
+        .wrap(cors)
+        .wrap(from_fn(json_errors))
         .wrap(metrics::RecordMetrics(metrics))
         .wrap(TracingLogger::<request_id::PlanApiRootSpan>::new())
         .wrap(request_id::RequestIds)
 }
 
 /// Refuses oversized requests before any handler runs (413 for a body over the limit, 414 for a long query string),
-/// and turns errors raised by the middleware inside it into JSON error responses.
+/// inside the CORS layer, so that a page of an allowed origin can read the refusal.
 ///
 /// A declared body (`Content-Length`) is judged by its length; a body sent without one (`Transfer-Encoding: chunked`)
 /// is read here, up to the limit and no further, so that no request makes the server hold more than the limit.
@@ -285,6 +286,15 @@ async fn limits(
     if let Some(error) = refusal {
         return Ok(req.into_response(error.error_response()).map_into_right_body());
     }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Turns errors answered in plain text by the middleware inside it (a refused CORS request, say) into the JSON error
+/// body every other error has.
+async fn json_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     let response = next.call(req).await?;
     let status = response.status();
     // JSON errors, and the pages a mounted face writes for people (the dashboard's), stand as they are.

@@ -79,6 +79,14 @@ async fn cors_allows_only_the_configured_origins() {
     let body: Value = stranger.json().await.unwrap();
     assert_eq!(body["error"], "bad_request", "a refusal is JSON like every other error");
     assert!(body["message"].as_str().unwrap().contains("Origin is not allowed"), "{body}");
+
+    // A request refused for its size is readable by the page that sent it: its error and request id.
+    let long = app.url(&format!("/api/v1/plans?q={}", "a".repeat(5000)));
+    let too_long = app.client.get(long).header("Origin", "https://dashboard.example.com").send().await.unwrap();
+    assert_eq!(too_long.status(), 414);
+    assert_eq!(too_long.headers()["access-control-allow-origin"], "https://dashboard.example.com");
+    let exposed = too_long.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
 }
 
 #[tokio::test]
