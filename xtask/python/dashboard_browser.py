@@ -182,6 +182,13 @@ def day(base, today, screenshots):
         # Live: the test changes a plan through the local Discord while the page is open.
         browser.set_window_size(1280, 1000)
         browser.get(f"{base}/dashboard")
+        note = browser.find_element(By.ID, "live-note")
+        wait_for(lambda: "follows changes" in note.text, "the script says the page follows changes")
+        # The keyboard is on Swing's plan while another coach's changes.
+        browser.execute_script("document.querySelector(\"#plans article[data-coach='s'] h2 a\").focus()")
+        focused = "return document.activeElement.getAttribute('href')"
+        before = browser.execute_script(focused)
+        check(before and "/plans/s/" in before, f"Swing's link has the focus: {before}")
         watch.collect()
         print("READY live", flush=True)
         marker = sys.stdin.readline().strip()
@@ -190,6 +197,11 @@ def day(base, today, screenshots):
         check(True, f"the change shows without a reload within 5 s: {time.monotonic() - started:.1f} s")
         check(browser.execute_script("return performance.getEntriesByType('navigation').length") == 1,
               "no reload happened")
+        after = browser.execute_script(focused)
+        check(after == before, f"the focus stays where it was across the update: {after}")
+        updated = note.text
+        check(updated.startswith("Updated ") and ("EST" in updated or "EDT" in updated),
+              f"the update's time is the market's: {updated!r}")
         watch.verify()
     finally:
         browser.quit()

@@ -39,14 +39,28 @@ pub(crate) fn url(asset: &Asset) -> String {
     format!("/dashboard/assets/{}?v={}", asset.name, VERSIONS[index])
 }
 
-/// `GET /dashboard/assets/{name}`: the asset, cacheable for a year (its URL changes with its content).
-pub(crate) async fn serve(name: web::Path<String>) -> HttpResponse {
-    match ASSETS.iter().find(|a| a.name == name.as_str()) {
-        Some(asset) => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, asset.content_type))
-            .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Version {
+    v: Option<String>,
+}
+
+/// `GET /dashboard/assets/{name}?v=HASH`: the asset, cacheable for a year when `v` is the hash of its content (its
+/// URL changes with its content). Asked for under another hash (a page of another version, during an upgrade of
+/// several servers), it is served but not to be kept: the hash it was asked for names other content.
+pub(crate) async fn serve(name: web::Path<String>, version: web::Query<Version>) -> HttpResponse {
+    match ASSETS.iter().position(|a| a.name == name.as_str()) {
+        Some(index) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, ASSETS[index].content_type))
+            .insert_header((
+                header::CACHE_CONTROL,
+                if version.v.as_deref() == Some(VERSIONS[index].as_str()) {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                },
+            ))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .body(asset.body),
+            .body(ASSETS[index].body),
         None => HttpResponse::NotFound()
             .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
             .body("no such asset"),

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use core_model::{ArchivedImage, CoachId, Plan, TradingDate};
 use maud::Markup;
 use serde::Deserialize;
@@ -56,19 +56,22 @@ impl Dashboard {
         Self { service, access, auth_required }
     }
 
-    /// Adds the dashboard's routes to an app.
+    /// Adds the dashboard's routes to an app: its pages answer GET and HEAD (another method is a 405 page naming
+    /// the ones they take), and any other path under `/dashboard/` is a 404 page.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(web::Data::new(self.clone()))
-            .route("/dashboard", web::get().to(day))
-            .route("/dashboard/", web::get().to(day))
-            .route("/dashboard/live", web::get().to(live))
-            .route("/dashboard/search", web::get().to(search))
-            .route("/dashboard/plans/{coach}/{date}", web::get().to(plan))
-            .route("/dashboard/sign-in", web::get().to(sign_in_form))
-            .route("/dashboard/sign-in", web::post().to(sign_in))
-            .route("/dashboard/sign-out", web::post().to(sign_out))
-            .route("/dashboard/assets/{name}", web::get().to(assets::serve));
+            .service(page_resource("/dashboard", day))
+            .service(page_resource("/dashboard/", day))
+            .service(page_resource("/dashboard/live", live))
+            .service(page_resource("/dashboard/search", search))
+            .service(page_resource("/dashboard/plans/{coach}/{date}", plan))
+            .service(page_resource("/dashboard/sign-in", sign_in_form).route(web::post().to(sign_in)))
+            .service(web::resource("/dashboard/sign-out").route(web::post().to(sign_out)).default_service(web::to(
+                |d: web::Data<Dashboard>, req: HttpRequest| async move { method_not_allowed(&d, &req, "POST") },
+            )))
+            .service(page_resource("/dashboard/assets/{name}", assets::serve))
+            .service(web::resource("/dashboard/{rest:.*}").to(not_found));
     }
 
     fn context(&self, req: &HttpRequest) -> Context<'_> {
@@ -77,6 +80,7 @@ impl Dashboard {
             roster: &policy.roster,
             zone: policy.zone.zone(),
             signed_in: self.auth_required && req.cookie(SESSION_COOKIE).is_some(),
+            searched: "",
         }
     }
 
@@ -88,6 +92,41 @@ impl Dashboard {
         });
         plans.iter().map(|plan| show(&self.service, plan, &copies)).collect()
     }
+}
+
+/// A resource whose `handler` answers GET and HEAD; another method is answered with a 405 page (unless a route for
+/// it is added).
+fn page_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(handler))
+        .default_service(web::to(|dashboard: web::Data<Dashboard>, req: HttpRequest| async move {
+            let allowed = if req.path() == "/dashboard/sign-in" { "GET, HEAD, POST" } else { "GET, HEAD" };
+            method_not_allowed(&dashboard, &req, allowed)
+        }))
+}
+
+/// A page saying which methods a dashboard path takes.
+fn method_not_allowed(dashboard: &Dashboard, req: &HttpRequest, allowed: &'static str) -> HttpResponse {
+    let text = format!("{} is not how this page is asked for; it takes {allowed}.", req.method());
+    let mut response =
+        page(StatusCode::METHOD_NOT_ALLOWED, pages::message(&dashboard.context(req), "Not allowed", &text));
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allowed));
+    response
+}
+
+/// Any other path under `/dashboard/`: a page that says so, with the way back.
+async fn not_found(dashboard: web::Data<Dashboard>, req: HttpRequest) -> HttpResponse {
+    let path: String = req.path().chars().take(200).collect();
+    let text = format!(
+        "There is no page at {path}. A plan's page is /dashboard/plans/COACH/YYYY-MM-DD; a day's plans are at \
+         /dashboard?date=YYYY-MM-DD."
+    );
+    page(StatusCode::NOT_FOUND, pages::message(&dashboard.context(&req), "Not found", &text))
 }
 
 fn show<'a>(service: &PlanService, plan: &'a Plan, copies: &HashMap<String, ArchivedImage>) -> Shown<'a> {
@@ -229,8 +268,8 @@ struct SearchQuery {
 
 /// `GET /dashboard/search?q=`: plans of the last 30 days mentioning a ticker or containing words.
 async fn search(dashboard: web::Data<Dashboard>, req: HttpRequest, query: web::Query<SearchQuery>) -> HttpResponse {
-    let context = dashboard.context(&req);
     let terms = query.q.as_deref().unwrap_or("").trim();
+    let context = pages::Context { searched: terms, ..dashboard.context(&req) };
     if terms.is_empty() {
         return page(StatusCode::OK, pages::search(&context, "", None, &[], Some("Type a ticker (NVDA) or words.")));
     }

@@ -15,6 +15,8 @@ pub(crate) struct Context<'a> {
     pub(crate) zone: &'a TimeZone,
     /// Whether the reader signed in (a sign-out button is shown).
     pub(crate) signed_in: bool,
+    /// What the search box holds (the words of a search page).
+    pub(crate) searched: &'a str,
 }
 
 /// A plan with the URLs of its archived chart images.
@@ -26,8 +28,15 @@ pub(crate) struct Shown<'a> {
     pub(crate) links: Vec<String>,
 }
 
-fn time(at: Timestamp, zone: &TimeZone) -> String {
-    at.to_zoned(zone.clone()).strftime("%H:%M %Z").to_string()
+/// A time in the market's zone; with its date when that is not `date` (the plan's trading date), so that a plan
+/// posted or changed on another day says which.
+fn time(at: Timestamp, zone: &TimeZone, date: TradingDate) -> String {
+    let zoned = at.to_zoned(zone.clone());
+    if zoned.date() == date.date() {
+        zoned.strftime("%H:%M %Z").to_string()
+    } else {
+        zoned.strftime("%Y-%m-%d %H:%M %Z").to_string()
+    }
 }
 
 fn day_url(date: TradingDate, coach: Option<&CoachId>) -> String {
@@ -62,7 +71,8 @@ pub(crate) fn layout(context: &Context<'_>, title: &str, body: Markup) -> Markup
                     form.inline method="get" action="/dashboard/search" role="search" {
                         label {
                             "Ticker or words"
-                            input type="search" name="q" placeholder="NVDA, \"gap fill\"" maxlength="200";
+                            input type="search" name="q" placeholder="NVDA, \"gap fill\"" maxlength="200"
+                                value=(context.searched);
                         }
                         button type="submit" { "Search" }
                     }
@@ -92,9 +102,9 @@ pub(crate) fn card(context: &Context<'_>, shown: &Shown<'_>, heading_date: bool)
         article.plan data-coach=(plan.coach) {
             h2 { a href=(plan_url(&plan.coach, plan.date)) { (heading) } }
             p.meta {
-                "by " (plan.author.display_name) " · posted " (time(plan.created_at, context.zone))
+                "by " (plan.author.display_name) " · posted " (time(plan.created_at, context.zone, plan.date))
                 @if plan.is_edited() {
-                    " · " span.edited { "edited " (time(plan.updated_at, context.zone)) " (version " (plan.version) ")" }
+                    " · " span.edited { "edited " (time(plan.updated_at, context.zone, plan.date)) " (version " (plan.version) ")" }
                 }
             }
             @if !plan.tickers.is_empty() {
@@ -173,8 +183,10 @@ pub(crate) fn day(
             }
         }
         h2.day-title { "Plans for " (date) }
-        p #live-note.meta aria-live="polite" { "This page follows changes as they are made." }
-        section #plans aria-label="Plans" data-live=(live) data-etag=(etag) {
+        // Filled in by the script that follows the changes: without it, the page promises nothing.
+        p #live-note.meta aria-live="polite" {}
+        section #plans aria-label="Plans" data-live=(live) data-etag=(etag)
+            data-zone=(context.zone.iana_name().unwrap_or("")) {
             (plan_list(context, shown, coach))
         }
     };
@@ -234,7 +246,7 @@ pub(crate) fn plan_page(
                 @for entry in history {
                     li {
                         h3 { "Version " (entry.version) ": " (action(entry.action)) }
-                        p.meta { "by " (entry.actor.display_name) " at " (time(entry.at, context.zone)) }
+                        p.meta { "by " (entry.actor.display_name) " at " (time(entry.at, context.zone, date)) }
                         (change(entry))
                     }
                 }

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{App, test};
 use core_model::testing::{ManualClock, ann, bob};
 use core_model::{ChartImage, ChartKind, CoachId, NewChart, PlanSource, PlanText, TradingDate};
@@ -99,6 +99,8 @@ async fn the_day_view_shows_every_coach_with_charts_tickers_and_escaped_text() {
     assert!(!html.contains("<script>alert"), "plan text never becomes markup");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; watch &lt;b&gt;SPY&lt;/b&gt;"), "{html}");
     assert!(html.contains(r#"href="/dashboard/plans/d/2025-11-10""#), "a permalink per plan");
+    assert!(html.contains(r#"<p class="meta" id="live-note" aria-live="polite"></p>"#), "the script fills it: {html}");
+    assert!(html.contains(r#"data-zone="America/New_York""#), "the script's times are the market's");
 }
 
 #[actix_web::test]
@@ -131,7 +133,8 @@ async fn the_coach_filter_and_the_date_switch_narrow_the_view() {
 #[actix_web::test]
 async fn a_permalink_shows_the_plan_and_what_each_version_changed() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app!(seeded(dir.path()).await);
+    let service = seeded(dir.path()).await;
+    let app = app!(service.clone());
     let html = body(
         test::call_service(&app, test::TestRequest::get().uri("/dashboard/plans/d/2025-11-10").to_request()).await,
     )
@@ -145,6 +148,19 @@ async fn a_permalink_shows_the_plan_and_what_each_version_changed() {
     )
     .await;
     assert!(html.contains("There is no plan for Swing on 2025-11-10") && html.contains("Nothing was posted."));
+    // A plan posted on another day than its own says on which.
+    let earlier = PostPlan { date: Some(TradingDate::parse("2025-11-07").unwrap()), ..post("s", "Swing: AMD", vec![]) };
+    service.post(&bob(), earlier).await.unwrap();
+    let html = body(
+        test::call_service(&app, test::TestRequest::get().uri("/dashboard/plans/s/2025-11-07").to_request()).await,
+    )
+    .await;
+    assert!(html.contains("posted 2025-11-10 ") && html.contains(" at 2025-11-10 "), "{html}");
+    let html = body(
+        test::call_service(&app, test::TestRequest::get().uri("/dashboard/plans/d/2025-11-10").to_request()).await,
+    )
+    .await;
+    assert!(!html.contains("posted 2025-11-10"), "on its own day, the time alone: {html}");
     let today = test::call_service(&app, test::TestRequest::get().uri("/dashboard/plans/D/Today").to_request()).await;
     assert_eq!(today.status(), StatusCode::FOUND, "`today` sends to today's permalink");
     let location = today.headers().get("location").unwrap().to_str().unwrap();
@@ -162,6 +178,10 @@ async fn search_finds_plans_by_ticker_or_words() {
     assert!(html.contains("1 plan(s) from") && html.contains("Intraday · 2025-11-10"), "{html}");
     let html = body(test::call_service(&app, search("nothing%20like%20this")).await).await;
     assert!(html.contains("Nothing found."), "{html}");
+    assert!(
+        html.contains(r#"name="q" placeholder="NVDA, &quot;gap fill&quot;" maxlength="200" value="nothing like this""#),
+        "the box keeps the words: {html}"
+    );
 }
 
 #[actix_web::test]
@@ -204,4 +224,44 @@ async fn assets_are_cacheable_and_the_page_names_them_by_content() {
     }
     let missing = test::call_service(&app, test::TestRequest::get().uri("/dashboard/assets/x.js").to_request()).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // Under another hash (a page of another version) or none, an asset is served but not kept: that URL may name
+    // other content.
+    for url in ["/dashboard/assets/app.js?v=0123456789ab", "/dashboard/assets/app.js"] {
+        let response = test::call_service(&app, test::TestRequest::get().uri(url).to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        assert_eq!(response.headers().get(header::CACHE_CONTROL).unwrap(), "no-cache", "{url}");
+    }
+}
+
+#[actix_web::test]
+async fn pages_answer_head_and_say_what_another_method_or_path_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(seeded(dir.path()).await);
+    for uri in ["/dashboard", "/dashboard/plans/d/2025-11-10", "/dashboard/search?q=NVDA", "/dashboard/live"] {
+        let head = test::call_service(&app, test::TestRequest::default().method(Method::HEAD).uri(uri).to_request());
+        let head = head.await;
+        assert_eq!(head.status(), StatusCode::OK, "{uri}");
+        assert!(head.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/html"));
+    }
+    for (method, uri, allowed) in [
+        (Method::POST, "/dashboard", "GET, HEAD"),
+        (Method::DELETE, "/dashboard/plans/d/2025-11-10", "GET, HEAD"),
+        (Method::PUT, "/dashboard/sign-in", "GET, HEAD, POST"),
+        (Method::GET, "/dashboard/sign-out", "POST"),
+    ] {
+        let response =
+            test::call_service(&app, test::TestRequest::default().method(method.clone()).uri(uri).to_request()).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), allowed, "{method} {uri}");
+        assert_eq!(response.headers().get(header::CONTENT_SECURITY_POLICY).unwrap(), CONTENT_SECURITY_POLICY);
+        let html = body(response).await;
+        assert!(html.contains(&format!("{method} is not how this page is asked for; it takes {allowed}.")), "{html}");
+    }
+    for uri in ["/dashboard/nope", "/dashboard/plans/d", "/dashboard/plans/d/2025-11-10/more"] {
+        let response = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
+        assert!(response.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/html"));
+        let html = body(response).await;
+        assert!(html.contains(&format!("There is no page at {uri}.")) && html.contains("Today's plans"), "{html}");
+    }
 }
