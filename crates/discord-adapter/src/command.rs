@@ -6,7 +6,8 @@
 //! not a real one (`2025-02-30`), a date written another way (`2025-11-1`, `2025/11/10`, `11/10/2025`, `20251110`,
 //! `2025-11-10T09:30`) and the words `yesterday` and `tomorrow` where a date may stand are errors rather than plan
 //! text, so a typo never posts a plan for the wrong day (today's, which agents read). Nothing is guessed from a
-//! word's first characters: the whole word decides.
+//! word's first characters: the whole word decides, without the punctuation a date is written with in a sentence
+//! (`2025-11-10:`, `2025-11-10,`, `(2025-11-10)` are that date).
 
 use core_model::TradingDate;
 
@@ -155,6 +156,20 @@ pub enum ParseError {
         /// The word.
         given: String,
     },
+    /// A slash command's `date` option that is not a date.
+    #[error("`{given}` is not a date; write YYYY-MM-DD (e.g. 2025-11-09), today or yesterday")]
+    BadDateOption {
+        /// The value (at most 30 characters of it).
+        given: String,
+    },
+    /// A slash command's `date` option and the date its text starts with differ.
+    #[error("the date option says {option} but the text starts with {text}; keep one of them")]
+    TwoDates {
+        /// The option's date.
+        option: TradingDate,
+        /// The text's date.
+        text: TradingDate,
+    },
     /// A word that reads as a date, written another way than `YYYY-MM-DD` (or `yesterday`, `tomorrow`).
     #[error(
         "`{given}` reads as a date, but dates are written YYYY-MM-DD here (e.g. 2025-11-09){}",
@@ -215,16 +230,34 @@ fn first_word(input: &str) -> (&str, &str) {
 /// written another way. `before_text`: plan text may follow.
 fn leading_date(input: &str, before_text: bool) -> Result<(Option<TradingDate>, &str), ParseError> {
     let (word, rest) = first_word(input);
-    if let Ok(date) = TradingDate::parse(word) {
+    let core = date_core(word);
+    if let Ok(date) = TradingDate::parse(core) {
         return Ok((Some(date), rest));
     }
-    if TradingDate::is_date_shaped(word) {
-        return Err(ParseError::BadDate { given: word.to_owned() });
+    if TradingDate::is_date_shaped(core) {
+        return Err(ParseError::BadDate { given: word.chars().take(30).collect() });
     }
-    if reads_as_a_date(word) {
+    if reads_as_a_date(core) {
         return Err(ParseError::DateWrittenOtherwise { given: word.chars().take(30).collect(), before_text });
     }
     Ok((None, input.trim_start()))
+}
+
+/// A word without the punctuation a date is written with in a sentence: `2025-11-10:`, `2025-11-10,`, `2025-11-10.`,
+/// `(2025-11-10)`.
+fn date_core(word: &str) -> &str {
+    word.trim_start_matches(['(', '[']).trim_end_matches([':', ',', '.', ';', ')', ']'])
+}
+
+/// The date a plan's text starts with, if any, and the text after it, unquoted: how `!plan` and `!edit` read what
+/// follows the coach, and how the slash commands and the form read their text, so that the same words mean the same
+/// plan however they are sent.
+///
+/// # Errors
+/// When the text starts with a word that reads as a date but is not a `YYYY-MM-DD` one.
+pub(crate) fn dated_text(input: &str) -> Result<(Option<TradingDate>, String), ParseError> {
+    let (date, text) = leading_date(input, true)?;
+    Ok((date, unquote(text).to_owned()))
 }
 
 /// Whether a whole word is a date written another way than `YYYY-MM-DD`: three numbers joined by `-`, `/` or `.`
@@ -255,13 +288,13 @@ fn reads_as_a_date(word: &str) -> bool {
     }
 }
 
-/// Removes the quotes around the whole text when it is one quoted string: `"Long NVDA"` becomes `Long NVDA`, but
-/// `"Long" or "short"` stays as written (its first and last quotes belong to two different quoted words).
+/// Removes the quotes around the whole text when it is one quoted string: `"Long NVDA"` becomes `Long NVDA` (and
+/// `""` nothing), but `"Long" or "short"` stays as written (its first and last quotes belong to two different quoted
+/// words).
 fn unquote(text: &str) -> &str {
     let text = text.trim();
     for (open, close) in [('"', '"'), ('“', '”'), ('\'', '\'')] {
         if let Some(inner) = text.strip_prefix(open).and_then(|t| t.strip_suffix(close))
-            && !inner.trim().is_empty()
             && !inner.contains(open)
             && !inner.contains(close)
         {
@@ -330,8 +363,7 @@ pub fn parse(content: &str, prefix: &str) -> Result<Option<Command>, ParseError>
     let command = match name.as_str() {
         "plan" | "edit" => {
             let (coach, rest) = coach_then(rest)?;
-            let (date, text) = leading_date(rest, true)?;
-            let text = unquote(text).to_owned();
+            let (date, text) = dated_text(rest)?;
             if name == "plan" {
                 Command::Plan { coach, date, text }
             } else {
@@ -396,7 +428,9 @@ mod tests {
         check("!plan d 'Long NVDA'", Ok(Some(plan("d", None, "Long NVDA"))));
         check("!plan d \"  Long NVDA \"", Ok(Some(plan("d", None, "Long NVDA"))));
         check("!plan d 2025-11-10 \"Long\"", Ok(Some(plan("d", date("2025-11-10"), "Long"))));
-        check("!plan d \"\"", Ok(Some(plan("d", None, "\"\""))));
+        check("!plan d \"\"", Ok(Some(plan("d", None, ""))));
+        check("!plan d '  '", Ok(Some(plan("d", None, ""))));
+        check("!edit d \"\"", Err("the plan text is missing; usage: `!edit <coach> [YYYY-MM-DD] <text>`"));
         check("!plan d \"Long\" or \"short\"", Ok(Some(plan("d", None, "\"Long\" or \"short\""))));
         check("!plan d “Long” or “short”", Ok(Some(plan("d", None, "“Long” or “short”"))));
         check("!plan d 'don't chase'", Ok(Some(plan("d", None, "'don't chase'"))));
@@ -468,6 +502,19 @@ mod tests {
             check(&format!("!plan d {text}"), Ok(Some(plan("d", None, text))));
         }
         check("!plan d 2025-11-10 tomorrow we see", Ok(Some(plan("d", date("2025-11-10"), "tomorrow we see"))));
+        // A date with the punctuation of a sentence is that date; a date-shaped word with it that is no date, an error.
+        for word in ["2025-11-10:", "2025-11-10,", "2025-11-10.", "(2025-11-10)", "[2025-11-10]:"] {
+            check(&format!("!plan d {word} Long"), Ok(Some(plan("d", date("2025-11-10"), "Long"))));
+        }
+        check("!delete d 2025-11-10,", Ok(Some(Command::Delete { coach: "d".into(), date: date("2025-11-10") })));
+        check(
+            "!plan d 2025-02-30: Long",
+            Err("`2025-02-30:` is not a real date; write it as YYYY-MM-DD, e.g. 2025-11-09"),
+        );
+        for word in ["tomorrow:", "(tomorrow)", "11/10/2025,"] {
+            let refused = parse(&format!("!plan d {word} Long"), "!").unwrap_err().to_string();
+            assert!(refused.starts_with(&format!("`{word}` reads as a date")), "{refused}");
+        }
         check(
             "!edit d 20 handles at the open",
             Ok(Some(Command::Edit { coach: "d".into(), date: None, text: "20 handles at the open".into() })),
@@ -587,8 +634,8 @@ mod tests {
             let trimmed = t.trim();
             !trimmed.is_empty()
                 && trimmed == t
-                && !TradingDate::is_date_shaped(first_word(t).0)
-                && !reads_as_a_date(first_word(t).0)
+                && !TradingDate::is_date_shaped(date_core(first_word(t).0))
+                && !reads_as_a_date(date_core(first_word(t).0))
                 && !t.starts_with(['"', '“', '\''])
         })
     }

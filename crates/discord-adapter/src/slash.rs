@@ -211,15 +211,23 @@ pub enum Invocation {
 /// A `date` option: `YYYY-MM-DD`, `today` or `yesterday` (relative to `today`).
 fn date(value: &str, today: TradingDate) -> Result<TradingDate, ParseError> {
     let value = value.trim();
+    let refused = || ParseError::BadDateOption { given: value.chars().take(30).collect() };
     match value.to_ascii_lowercase().as_str() {
         "today" => return Ok(today),
-        "yesterday" => {
-            let yesterday = today.date().yesterday().map_err(|_| ParseError::BadDate { given: value.to_owned() })?;
-            return Ok(TradingDate::from_date(yesterday));
-        }
+        "yesterday" => return Ok(TradingDate::from_date(today.date().yesterday().map_err(|_| refused())?)),
         _ => {}
     }
-    TradingDate::parse(value).map_err(|_| ParseError::BadDate { given: value.chars().take(30).collect() })
+    TradingDate::parse(value).map_err(|_| refused())
+}
+
+/// A plan's text read as `!plan` reads it (a leading date, quotes around it all), with the `date` option: the text's
+/// date stands for a missing option; two different dates are refused.
+fn dated_text(text: &str, option: Option<TradingDate>) -> Result<(Option<TradingDate>, String), ParseError> {
+    let (in_text, text) = crate::command::dated_text(text)?;
+    match (option, in_text) {
+        (Some(option), Some(text)) if option != text => Err(ParseError::TwoDates { option, text }),
+        (option, in_text) => Ok((option.or(in_text), text)),
+    }
 }
 
 /// An invocation's options as the command they ask for, with the attached charts (in option order).
@@ -245,12 +253,19 @@ pub fn parse(data: &CommandData, today: TradingDate) -> Result<(Invocation, Vec<
     let charts = attachments(data);
     let command = match data.name.as_str() {
         "plan" => match text("text").filter(|t| !t.trim().is_empty()) {
-            Some(text) => Command::Plan { coach: coach()?, date, text },
+            Some(text) => {
+                let (date, text) = dated_text(&text, date)?;
+                Command::Plan { coach: coach()?, date, text }
+            }
             None => return Ok((Invocation::OpenForm { coach: coach()?, date }, charts)),
         },
         "edit" => {
             let text = text("text").filter(|t| !t.trim().is_empty());
             let text = text.ok_or(ParseError::MissingText { prefix: String::new(), usage: usage("edit") })?;
+            let (date, text) = dated_text(&text, date)?;
+            if text.is_empty() {
+                return Err(ParseError::MissingText { prefix: String::new(), usage: usage("edit") });
+            }
             Command::Edit { coach: coach()?, date, text }
         }
         "delete" => Command::Delete { coach: coach()?, date },
@@ -313,8 +328,8 @@ pub fn parse_form(data: &ModalInteractionData) -> Result<(Command, Option<u64>),
         "-" => None,
         date => Some(TradingDate::parse(date).map_err(|_| unknown())?),
     };
-    let text = form_text(&data.components).unwrap_or_default();
-    if text.trim().is_empty() {
+    let (date, text) = dated_text(&form_text(&data.components).unwrap_or_default(), date)?;
+    if text.is_empty() {
         return Err(ParseError::MissingText { prefix: String::new(), usage: "/plan coach [text] [date] [chart…]" });
     }
     let opened_by = opened_by.and_then(|id| id.parse().ok());
@@ -423,8 +438,26 @@ mod tests {
         assert_eq!(date("today", today).unwrap(), today);
         assert_eq!(date("Yesterday", today).unwrap().to_string(), "2025-02-28");
         assert_eq!(date("2025-02-27", today).unwrap().to_string(), "2025-02-27");
-        assert!(matches!(date("2025-02-30", today), Err(ParseError::BadDate { .. })));
-        assert!(matches!(date("soon", today), Err(ParseError::BadDate { .. })));
+        for refused in ["2025-02-30", "soon", "tomorrow"] {
+            let error = date(refused, today).unwrap_err().to_string();
+            assert_eq!(
+                error,
+                format!("`{refused}` is not a date; write YYYY-MM-DD (e.g. 2025-11-09), today or yesterday")
+            );
+        }
+    }
+
+    #[test]
+    fn text_is_read_as_the_prefix_commands_read_it() {
+        let day = |d: &str| TradingDate::parse(d).ok();
+        assert_eq!(dated_text("2025-03-03: Long", None).unwrap(), (day("2025-03-03"), "Long".to_owned()));
+        assert_eq!(dated_text("\"Quoted plan\"", None).unwrap(), (None, "Quoted plan".to_owned()));
+        assert_eq!(dated_text("2025-03-03 Long", day("2025-03-03")).unwrap(), (day("2025-03-03"), "Long".to_owned()));
+        assert_eq!(dated_text("Long", day("2025-03-03")).unwrap(), (day("2025-03-03"), "Long".to_owned()));
+        let two = dated_text("2025-03-04 Long", day("2025-03-03")).unwrap_err().to_string();
+        assert_eq!(two, "the date option says 2025-03-03 but the text starts with 2025-03-04; keep one of them");
+        let tomorrow = dated_text("tomorrow Long", None).unwrap_err().to_string();
+        assert!(tomorrow.starts_with("`tomorrow` reads as a date"), "{tomorrow}");
     }
 
     #[test]

@@ -123,12 +123,25 @@ async fn errors_and_refusals_are_shown_only_to_the_caller_and_authorization_hold
 
         let bad_date = vec![("coach", "i".into()), ("text", "x".into()), ("date", "2025-02-30".into())];
         let (ephemeral, text) = only_answer(&bot.slash(ANN, "plan", bad_date, 1).await);
-        assert!(ephemeral && text.contains("`2025-02-30` is not a real date"), "{text}");
+        assert!(
+            ephemeral
+                && text.contains("`2025-02-30` is not a date; write YYYY-MM-DD (e.g. 2025-11-09), today or yesterday"),
+            "{text}"
+        );
         let yesterday = vec![("coach", "i".into()), ("text", "Late".into()), ("date", "yesterday".into())];
         let (ephemeral, _) = only_answer(&bot.slash(ANN, "plan", yesterday, 1).await);
         assert!(!ephemeral);
         let yesterday = bot.service.today().date().yesterday().unwrap().to_string();
         assert!(bot.plan_on("i", &yesterday).is_some(), "`yesterday` is the day before the market's today");
+        // The text is read as `!plan` reads it: a leading date is the plan's, quotes around it all go.
+        let dated = vec![("coach", "s".into()), ("text", format!("{yesterday}: \"Swing, late\"").as_str().into())];
+        let (ephemeral, _) = only_answer(&bot.slash(ANN, "plan", dated, 1).await);
+        assert!(!ephemeral);
+        assert_eq!(bot.plan_on("s", &yesterday).map(|p| p.text), Some("Swing, late".to_owned()));
+        let tomorrow = vec![("coach", "n".into()), ("text", "tomorrow: CPI".into())];
+        let (ephemeral, text) = only_answer(&bot.slash(ANN, "plan", tomorrow, 1).await);
+        assert!(ephemeral && text.contains("`tomorrow:` reads as a date"), "{text}");
+        assert!(bot.plan("n").is_none(), "nothing posted for today");
 
         // Discord's answer endpoint failing once: the answer is sent again.
         bot.emulator.inject_rest_fault(
