@@ -139,18 +139,46 @@ pub fn plans_of_date(roster: &Roster, date: TradingDate, plans: &[Plan]) -> Stri
 }
 
 /// The reply to `!myplans`.
+///
+/// With a date, each plan whole (a caller has at most one per coach); without, one line per plan, newest first, at
+/// most [`MY_PLANS_SHOWN`] of them with a note of the rest: a coach with a year of plans gets one short reply.
 pub fn my_plans(roster: &Roster, date: Option<TradingDate>, plans: &[Plan]) -> String {
-    let scope = date.map_or_else(String::new, |d| format!(" for {d}"));
+    let Some(date) = date else {
+        if plans.is_empty() {
+            return "You have no plans.".to_owned();
+        }
+        let mut out = format!("📋 **Your plans** ({}), newest first", plans.len());
+        for plan in plans.iter().take(MY_PLANS_SHOWN) {
+            let link = message_link(plan).map_or_else(String::new, |l| format!(" · <{l}>"));
+            out.push_str(&format!(
+                "\n• {} · {}{}: {}{link}",
+                plan.date,
+                coach_label(roster, plan),
+                if plan.is_edited() { " · edited" } else { "" },
+                excerpt(&plan.text)
+            ));
+        }
+        if let Some(older) = plans.len().checked_sub(MY_PLANS_SHOWN).filter(|n| *n > 0) {
+            out.push_str(&format!(
+                "\n…and {older} older: name a date for one day's plans in full, or read them from the API \
+                 (`/api/v1/plans?author=USER_ID&from=YYYY-MM-DD`)."
+            ));
+        }
+        return out;
+    };
     if plans.is_empty() {
-        return format!("You have no plans{scope}.");
+        return format!("You have no plans for {date}.");
     }
-    let mut out = format!("📋 **Your plans{scope}** ({})", plans.len());
+    let mut out = format!("📋 **Your plans for {date}** ({})", plans.len());
     for plan in plans {
         out.push_str("\n\n");
         out.push_str(&plan_block(roster, plan, true));
     }
     out
 }
+
+/// Most plans `!myplans` lists without a date.
+pub const MY_PLANS_SHOWN: usize = 20;
 
 fn history_line(entry: &HistoryEntry) -> String {
     let when = entry.at.strftime("%Y-%m-%d %H:%M UTC");
@@ -381,9 +409,35 @@ mod tests {
             let listing =
                 plans_of_date(&roster, TradingDate::parse("2025-11-10").unwrap(), &[plan("d", text, "Ann", 1)]);
             assert!(listing.contains(text), "{listing}");
-            let mine = my_plans(&roster, None, &[plan("d", text, "אן 👩\u{200d}💻", 2)]);
+            let date = TradingDate::parse("2025-11-10").ok();
+            let mine = my_plans(&roster, date, &[plan("d", text, "אן 👩\u{200d}💻", 2)]);
             assert!(mine.contains(text) && mine.contains("by אן 👩\u{200d}💻 · edited"), "{mine}");
         }
+    }
+
+    #[test]
+    fn my_plans_without_a_date_list_the_newest_in_a_line_each() {
+        let roster = Roster::default();
+        let plans: Vec<Plan> = (0..MY_PLANS_SHOWN + 3)
+            .map(|n| {
+                let day = TradingDate::parse("2025-11-10")
+                    .unwrap()
+                    .date()
+                    .checked_sub(core_model::jiff::Span::new().days(n as i64));
+                Plan { date: TradingDate::from_date(day.unwrap()), ..plan("d", &"long text ".repeat(100), "Ann", 1) }
+            })
+            .collect();
+        let mine = my_plans(&roster, None, &plans);
+        assert_eq!(mine.lines().filter(|l| l.starts_with("• ")).count(), MY_PLANS_SHOWN, "{mine}");
+        assert!(mine.starts_with("📋 **Your plans** (23), newest first\n• 2025-11-10 · **Day Trading** (`d`): long"));
+        assert!(
+            mine.ends_with(
+                "…and 3 older: name a date for one day's plans in full, or read them from the API \
+             (`/api/v1/plans?author=USER_ID&from=YYYY-MM-DD`)."
+            ),
+            "{mine}"
+        );
+        assert!(mine.chars().count() < 2 * DISCORD_MESSAGE_LIMIT, "a short reply: {} characters", mine.chars().count());
     }
 
     #[test]

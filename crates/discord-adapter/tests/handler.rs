@@ -179,7 +179,8 @@ async fn listings_history_and_help() {
     );
     let mine = say(&handler, 5, ann(), "!myplans").await;
     assert!(mine.starts_with("📋 **Your plans** (2)"), "{mine}");
-    assert!(mine.contains("**Intraday** (`i`) · 2025-11-10 — by Ann"), "{mine}");
+    assert!(mine.contains("\n• 2025-11-10 · **Intraday** (`i`): Tomorrow · <https://discord.com/channels/"), "{mine}");
+    assert!(mine.contains("\n• 2025-11-09 · **Day Trading** (`d`): Day plan"), "newest first: {mine}");
     assert_eq!(say(&handler, 6, moderator(), "!myplans 2025-11-09").await, "You have no plans for 2025-11-09.");
 
     say(&handler, 7, ann(), "!edit d Day plan, revised").await;
