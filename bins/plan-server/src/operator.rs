@@ -81,8 +81,8 @@ pub(crate) fn import_legacy(
     if let Some(url) = postgres_url(&settings)? {
         return Err(StartupError::failed(
             format!("cannot import {} into {url}", path.display()),
-            "import-legacy writes into a SQLite database: import into one (unset DATABASE_URL and give --database \
-             FILE), then move it over with `plan-server copy-db --from FILE --to 'postgres://...'`",
+            "import-legacy writes into a SQLite database: import into one (give --database FILE), then move it over \
+             with `plan-server copy-db --from FILE --to 'postgres://...'`",
         ));
     }
     let options = app::store::sqlite_options(&settings);

@@ -35,7 +35,8 @@ pub struct ServerArgs {
     /// Port to listen on; 0 picks a free one (api.port, API_PORT).
     #[arg(long, global = true)]
     pub port: Option<u16>,
-    /// SQLite database file, created when missing (database.path, DATABASE_PATH).
+    /// SQLite database file, created when missing (database.path, DATABASE_PATH); given, it is used even when
+    /// database.url or DATABASE_URL names a PostgreSQL database.
     #[arg(long, value_name = "PATH", global = true)]
     pub database: Option<PathBuf>,
 }
@@ -52,7 +53,12 @@ pub fn load_settings(config: &ConfigArgs, server: Option<&ServerArgs>) -> Result
             .set_override_opt("api.port", server.port.map(|p| p.to_string()))
             .set_override_opt("database.path", server.database.as_ref().map(|p| p.display().to_string()));
     }
-    loader.load()
+    let mut settings = loader.load()?;
+    if server.is_some_and(|s| s.database.is_some()) {
+        // The flag is the top layer and names a SQLite file: a database.url of a layer below does not win over it.
+        settings.database.url = None;
+    }
+    Ok(settings)
 }
 
 /// The service's rules from the settings.

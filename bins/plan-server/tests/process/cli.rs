@@ -45,3 +45,17 @@ fn serve_without_a_token_says_where_to_get_one() {
     assert!(stderr.contains("DISCORD_BOT_TOKEN") && stderr.contains("Developer Portal"), "{stderr}");
     assert!(stderr.contains("--sandbox"), "and how to try it without one: {stderr}");
 }
+
+/// `--database FILE` is the top layer: a PostgreSQL URL in the environment (an operator's env file) does not win over
+/// it, so the command works on the file it was given.
+#[test]
+fn the_database_flag_wins_over_a_database_url_in_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = plan_server(dir.path());
+    // A server that is not there: were the URL used, the command would fail to connect.
+    command.args(["migrate", "--database", "mine.db"]).env("DATABASE_URL", "postgres://u:p@127.0.0.1:1/plans");
+    let (status, stdout, stderr) = run(&mut command);
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(dir.path().join("mine.db").exists(), "{stdout}");
+    assert!(stdout.contains("mine.db"), "it says which database it migrated: {stdout}");
+}
