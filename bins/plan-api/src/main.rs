@@ -34,7 +34,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
     let service = startup::build_service(&settings, &store);
     let address = settings.api.address();
     let application = startup::api_application(&settings, service.clone(), &store)
-        .map_err(|e| StartupError::failed(format!("cannot listen on {address}"), e))?;
+        .map_err(|e| StartupError::cannot_listen(&address, e))?;
     let url = format!("http://{}:{}", settings.api.host, application.port());
     startup::warn_if_exposed(&settings);
     let delivery = startup::start_delivery(&settings, &store, &service)?;

@@ -125,24 +125,9 @@ const POSTGRES_FIX: &str =
 
 /// A PostgreSQL database: reachable, its server version, its schema, this role's right to write.
 fn postgres_database(url: &storage_postgres::DatabaseUrl) -> Check {
-    use storage_postgres::PgOpenError;
     let probe = match storage_postgres::probe::probe(url) {
         Ok(probe) => probe,
-        Err(error) => {
-            let detail = error_chain(&error);
-            let fix = match error {
-                PgOpenError::Connect { .. } => format!(
-                    "check that the server at {url} is running and reachable from here, and the user, password, \
-                     database and sslmode of database.url (DATABASE_URL)"
-                ),
-                PgOpenError::ForeignDatabase { .. } => {
-                    "give coach-plans a database of its own: create an empty one and point database.url at it"
-                        .to_owned()
-                }
-                _ => POSTGRES_FIX.to_owned(),
-            };
-            return Check::fail("database", detail, fix);
-        }
+        Err(error) => return Check::fail("database", error_chain(&error), error.fix()),
     };
     let server = format!("{url}: PostgreSQL {}", probe.server_version);
     if probe.server_version_num < storage_postgres::probe::MIN_SERVER_VERSION {
@@ -231,19 +216,12 @@ fn sqlite_database(path: &std::path::Path) -> Check {
                 )
             }
         }
-        Err(DatabaseProblem::Open(error)) => {
-            let detail = error_chain(&error);
-            let fix = match error {
-                storage::OpenError::ForeignDatabase { legacy: true, .. } => {
-                    "import it with `plan-server import-legacy PATH` into a new database file".to_owned()
-                }
-                storage::OpenError::SchemaTooNew { .. } => {
-                    "run the newer plan-server that migrated it, or use another database file".to_owned()
-                }
-                _ => DATABASE_FIX.to_owned(),
-            };
-            Check::fail("database", detail, fix)
-        }
+        Err(DatabaseProblem::Open(error)) => Check::fail("database", error_chain(&error), error.fix()),
+        Err(error @ DatabaseProblem::Damaged { .. }) => Check::fail(
+            "database",
+            error.to_string(),
+            "restore the file from a backup (docs/operations.md); `plan-server backup` refuses a damaged database",
+        ),
         Err(error) => Check::fail("database", error.to_string(), DATABASE_FIX),
     }
 }

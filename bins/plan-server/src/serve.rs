@@ -111,12 +111,8 @@ impl Pipeline {
         let store = startup::open_store(settings)?;
         let service = startup::build_service(settings, &store);
         let address = settings.api.address();
-        let application = startup::api_application(settings, service.clone(), &store).map_err(|e| {
-            StartupError::failed(
-                format!("cannot listen on {address}; choose another port with --port or API_PORT (0 picks a free one)"),
-                e,
-            )
-        })?;
+        let application = startup::api_application(settings, service.clone(), &store)
+            .map_err(|e| StartupError::cannot_listen(&address, e))?;
         let api_url = format!("http://{}:{}", display_host(&settings.api.host), application.port());
         startup::warn_if_exposed(settings);
         let delivery = startup::start_delivery(settings, &store, &service)?;

@@ -396,15 +396,38 @@ impl StartupError {
         })
     }
 
-    /// Prints the error and its causes to standard error, one per line, for an operator.
+    /// What the operator does about it, when that is known beyond the error's own words.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            Self::Storage(error) => Some(error.fix()),
+            _ => None,
+        }
+    }
+
+    /// Prints the error, its causes and what to do to standard error, one per line, for an operator.
     pub fn report(&self) {
+        eprintln!("{}", self.report_text());
+    }
+
+    fn report_text(&self) -> String {
         let mut message = format!("error: {self}");
         let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
             message.push_str(&format!("\n  caused by: {cause}"));
             source = cause.source();
         }
-        eprintln!("{message}");
+        if let Some(fix) = self.fix() {
+            message.push_str(&format!("\n  fix: {fix}"));
+        }
+        message
+    }
+
+    /// The API's address cannot be bound.
+    pub fn cannot_listen(address: impl std::fmt::Display, error: std::io::Error) -> Self {
+        Self::failed(
+            format!("cannot listen on {address}; choose another port with --port or API_PORT (0 picks a free one)"),
+            error,
+        )
     }
 }
 

@@ -30,6 +30,16 @@ pub enum StoreError {
     Postgres(#[from] storage_postgres::PgOpenError),
 }
 
+impl StoreError {
+    /// What an operator does about it, in a sentence.
+    pub fn fix(&self) -> String {
+        match self {
+            Self::Sqlite(error) => error.fix().to_owned(),
+            Self::Postgres(error) => error.fix(),
+        }
+    }
+}
+
 /// Where plans are stored, as the settings say: the PostgreSQL URL (read) when `database.url` is set, else the SQLite
 /// path.
 #[derive(Debug, Clone)]

@@ -90,6 +90,50 @@ pub enum PgOpenError {
     },
 }
 
+impl PgOpenError {
+    /// What an operator does about it, in a sentence.
+    pub fn fix(&self) -> String {
+        let privileges = |url: &str| {
+            format!(
+                "grant the user of {url} CREATE on the schema (for the first start and migrations) and SELECT, \
+                 INSERT, UPDATE and DELETE on its tables, or run the first start as the database's owner"
+            )
+        };
+        match self {
+            Self::Url(_) => "set database.url or DATABASE_URL to postgres://USER:PASSWORD@HOST:5432/DATABASE (or \
+                             unset it for SQLite)"
+                .to_owned(),
+            Self::Connect { url, source } if source.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
+                privileges(url)
+            }
+            Self::Connect { url, .. } => format!(
+                "check that the server at {url} is running and reachable from here, and the user, password, database \
+                 and sslmode of database.url (DATABASE_URL)"
+            ),
+            Self::Certificate { .. } => {
+                "give the CA's PEM file with sslrootcert=PATH in the URL, or sslmode=disable on a trusted network"
+                    .to_owned()
+            }
+            Self::ForeignDatabase { .. } => {
+                "give coach-plans a database of its own: create an empty one and point database.url at it".to_owned()
+            }
+            Self::SchemaTooNew { .. } => {
+                "run the newer plan-server that migrated it, or use another database".to_owned()
+            }
+            Self::Migration { url, source, .. } | Self::Setup { url, source }
+                if source.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) =>
+            {
+                privileges(url)
+            }
+            Self::Migration { .. } | Self::Setup { .. } => {
+                "the database stays as it was: look at the server's log for the cause, fix it, and start again"
+                    .to_owned()
+            }
+            Self::Pool { url, .. } => format!("check that the server at {url} is running and reachable from here"),
+        }
+    }
+}
+
 /// Maps a server or client error to the domain's error, keeping it as the source.
 pub(crate) fn repo_error(error: postgres::Error) -> RepoError {
     let Some(code) = error.code() else {

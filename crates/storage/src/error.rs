@@ -81,6 +81,45 @@ pub enum OpenError {
     },
 }
 
+impl OpenError {
+    /// What an operator does about it, in a sentence.
+    pub fn fix(&self) -> &'static str {
+        const WRITABLE: &str = "make the file and its directory writable for the user running this (SQLite also \
+             writes -wal and -shm files beside the database), or give another path with --database or DATABASE_PATH";
+        const DAMAGED: &str = "check that database.path (DATABASE_PATH, --database) names the coach-plans database; \
+             if it does, the file is damaged: restore it from a backup (docs/operations.md)";
+        match self {
+            Self::CreateDirectory { .. } => WRITABLE,
+            Self::Missing { .. } => "give the path of an existing database with --database or DATABASE_PATH",
+            Self::Open { source, .. } | Self::Migration { source, .. } => match source.sqlite_error_code() {
+                Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => DAMAGED,
+                Some(
+                    ErrorCode::ReadOnly
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::PermissionDenied
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::DiskFull,
+                ) => WRITABLE,
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                    "another process holds the database locked: wait for it, or stop it, and start again"
+                }
+                _ => {
+                    "set database.path, DATABASE_PATH or --database to a coach-plans database file, e.g. \
+                      data/coach_plans.db"
+                }
+            },
+            Self::ForeignDatabase { legacy: true, .. } => {
+                "import it with `plan-server import-legacy PATH` into a new database file"
+            }
+            Self::ForeignDatabase { legacy: false, .. } => {
+                "give coach-plans a database file of its own: a new path is created at start"
+            }
+            Self::SchemaTooNew { .. } => "run the newer plan-server that migrated it, or use another database file",
+            Self::Pool { .. } => WRITABLE,
+        }
+    }
+}
+
 /// Maps a SQLite error to the domain's error, keeping it as the source.
 pub(crate) fn repo_error(error: rusqlite::Error) -> RepoError {
     classified(error.sqlite_error_code(), Box::new(error))

@@ -1,5 +1,5 @@
-//! A look at a database file for `plan-server doctor`: can it be opened, is its schema current, can it be written.
-//! Nothing is changed: the file is not created, migrated or written to.
+//! A look at a database file for `plan-server doctor`: can it be opened, is it intact, is its schema current, can it
+//! be written. Nothing is changed: the file is not created, migrated or written to.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +46,14 @@ pub enum ProbeError {
     /// The file exists but cannot be used.
     #[error(transparent)]
     Open(#[from] OpenError),
+    /// SQLite's integrity check found the file damaged.
+    #[error("the database {} is damaged: {detail}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// The check's first finding.
+        detail: String,
+    },
 }
 
 /// Looks at the database at `path` without changing anything.
@@ -79,10 +87,30 @@ pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
             latest: schema.latest,
         }));
     }
+    if let Some(detail) = damage(path) {
+        return Err(ProbeError::Damaged { path: path.to_owned(), detail });
+    }
     Ok(Probe::Exists { schema, writable: can_write(path) })
 }
 
-/// Whether a write transaction can begin: the write lock is taken and released at once, nothing is written.
+/// What SQLite's quick integrity check finds wrong with the file, if anything (it reads every page, and changes
+/// nothing).
+fn damage(path: &Path) -> Option<String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match Connection::open_with_flags(path, flags) {
+        Ok(conn) => conn,
+        Err(error) => return Some(error.to_string()),
+    };
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(2));
+    match conn.query_row("PRAGMA quick_check(1)", [], |row| row.get::<_, String>(0)) {
+        Ok(result) if result == "ok" => None,
+        Ok(finding) => Some(finding.chars().take(200).collect()),
+        Err(error) => Some(error.to_string()),
+    }
+}
+
+/// Whether a write transaction can begin: the write lock is taken and released at once, nothing is written. A file
+/// SQLite opened read-only (it may, silently, when the file cannot be written) cannot.
 fn can_write(path: &Path) -> bool {
     let Ok(conn) =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -90,7 +118,7 @@ fn can_write(path: &Path) -> bool {
         return false;
     };
     let _ = conn.busy_timeout(std::time::Duration::from_secs(2));
-    conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
+    !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) && conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
 }
 
 #[cfg(test)]
@@ -135,5 +163,31 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_damaged_file_is_found_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.db");
+        drop(SqliteStore::open(&path, StoreOptions::default()).unwrap());
+        {
+            // Pages of data past the ones the schema check reads.
+            let conn = Connection::open(&path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+            conn.execute_batch("CREATE TABLE filler (x BLOB);").unwrap();
+            for _ in 0..400 {
+                conn.execute("INSERT INTO filler VALUES (randomblob(500))", []).unwrap();
+            }
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        }
+        assert!(matches!(probe(&path), Ok(Probe::Exists { .. })), "intact at first");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let end = bytes.len();
+        bytes[end - 8192..end - 4096].fill(0x5a);
+        std::fs::write(&path, bytes).unwrap();
+        match probe(&path) {
+            Err(ProbeError::Damaged { detail, .. }) => assert!(!detail.is_empty()),
+            other => panic!("the damage is found: {other:?}"),
+        }
     }
 }

@@ -231,4 +231,18 @@ fn a_port_in_use_is_a_start_up_failure_with_exit_1() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("choose another port with --port or API_PORT (0 picks a free one)"), "{stderr}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.db");
+    std::fs::write(&db, "these are my notes, not a database ".repeat(200)).unwrap();
+    let child = start(dir.path(), &["--database", db.to_str().unwrap(), "--port", "0"], &[]);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert!(stderr.contains("\n  fix: check that database.path (DATABASE_PATH, --database) names the coach-plans database; if it does, the file is damaged: restore it from a backup"), "{stderr}");
 }

@@ -45,10 +45,10 @@ fn bad_database_paths_and_unreachable_discord_fail_with_fixes() {
     std::fs::write(dir.path().join("garbage.db"), vec![42u8; 8192]).unwrap();
     // A port nothing listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    for (database, expected) in [
-        ("notes.txt/plans.db", "notes.txt is not a directory"),
-        ("garbage.db", "cannot open the database"),
-        (".", "is a directory, not a database file"),
+    for (database, expected, fix) in [
+        ("notes.txt/plans.db", "notes.txt is not a directory", "fix: set database.path, DATABASE_PATH or --database"),
+        ("garbage.db", "cannot open the database", "fix: check that database.path (DATABASE_PATH, --database) names"),
+        (".", "is a directory, not a database file", "fix: set database.path, DATABASE_PATH or --database"),
     ] {
         let mut command = plan_server(dir.path());
         command
@@ -61,7 +61,7 @@ fn bad_database_paths_and_unreachable_discord_fail_with_fixes() {
         assert_eq!(status.code(), Some(1), "{stdout}");
         let line = stdout.lines().find(|l| l.contains("database")).unwrap();
         assert!(line.starts_with('✗') && line.contains(expected), "{database}: {stdout}");
-        assert!(stdout.contains("fix: set database.path, DATABASE_PATH or --database"), "{stdout}");
+        assert!(stdout.contains(fix), "{stdout}");
         let login = stdout.lines().find(|l| l.contains("discord login")).unwrap();
         assert!(login.starts_with('✗') && login.contains("cannot reach"), "{stdout}");
         assert!(stdout.lines().any(|l| l.starts_with("✗ discord gateway")), "{stdout}");

@@ -141,6 +141,10 @@ fn a_read_only_database_file_opens_for_reading_and_every_write_is_unwritable() {
         plan
     };
     let read_only = ReadOnlyFile::new(&dir.db());
+    match storage::probe::probe(&dir.db()) {
+        Ok(storage::probe::Probe::Exists { writable, .. }) => assert!(!writable, "doctor says it cannot be written"),
+        other => panic!("{other:?}"),
+    }
 
     let store = open(&dir.db());
     assert_eq!(store.get(plan.id).unwrap().unwrap(), plan, "reads work");
