@@ -150,7 +150,7 @@ async fn a_refused_token_stops_the_bot_with_exit_1_without_showing_the_token() {
         start(dir.path(), &discord_env(&emulator, "not-the-right-token-1234", &db)).exit().await;
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the Discord bot stopped"), "{stderr}");
-    assert!(stderr.contains("4004"), "{stderr}");
+    assert!(stderr.contains("4004") && stderr.contains("the bot token was refused: copy it again"), "{stderr}");
     assert!(!stderr.contains("not-the-right-token-1234"), "the token never appears: {stderr}");
     assert!(stdout.iter().all(|l| !l.contains("not-the-right-token-1234")), "nor in the logs: {stdout:?}");
 }

@@ -131,11 +131,53 @@ pub enum BotError {
     /// The gateway closed for good (e.g. the token was refused, or intents are not enabled).
     #[error("the Discord gateway closed the connection for good: {0}")]
     GatewayClosed(String),
+    /// The gateway closed for good with a close code that says why.
+    #[error(
+        "the Discord gateway closed the connection for good: close code {code} ({reason}); {}",
+        close_fix(*code)
+    )]
+    GatewayRefused {
+        /// The close code.
+        code: u16,
+        /// Discord's words.
+        reason: String,
+    },
+}
+
+/// What to do about a close code after which the gateway will not take the bot back.
+fn close_fix(code: u16) -> &'static str {
+    match code {
+        4004 => {
+            "the bot token was refused: copy it again from the Developer Portal (Applications > your application > \
+             Bot > Reset Token) into discord.token (DISCORD_BOT_TOKEN); `plan-server doctor` checks it"
+        }
+        4014 => {
+            "an intent the bot asks for is not enabled: enable Message Content Intent in the Developer Portal \
+             (Applications > your application > Bot > Privileged Gateway Intents), or set discord.prefix_commands: \
+             false (DISCORD_PREFIX_COMMANDS=false) for slash commands only"
+        }
+        4011 => {
+            "the bot is in too many servers for one connection (Discord asks for sharding), which this bot does not do"
+        }
+        4010 | 4012 | 4013 => {
+            "this build speaks to the gateway in a way Discord no longer accepts: upgrade coach-plans"
+        }
+        _ => "see Discord's gateway close codes; `plan-server doctor` checks the token and the intents",
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_gateway_says_what_to_do() {
+        let refused = BotError::GatewayRefused { code: 4014, reason: "Disallowed intent(s).".into() }.to_string();
+        assert!(refused.contains("close code 4014 (Disallowed intent(s).); an intent"), "{refused}");
+        assert!(refused.contains("DISCORD_PREFIX_COMMANDS=false"), "{refused}");
+        let refused = BotError::GatewayRefused { code: 4004, reason: "Authentication failed.".into() }.to_string();
+        assert!(refused.contains("the bot token was refused: copy it again"), "{refused}");
+    }
 
     #[test]
     fn the_token_never_shows_in_debug() {

@@ -342,7 +342,7 @@ impl Runtime {
             }
             Event::GatewayClose(frame) => {
                 if let Some(frame) = frame.as_ref().filter(|f| is_fatal_close(f.code)) {
-                    return Err(BotError::GatewayClosed(format!("close code {} ({})", frame.code, frame.reason)));
+                    return Err(BotError::GatewayRefused { code: frame.code, reason: frame.reason.to_string() });
                 }
                 tracing::warn!(?frame, "gateway connection closed; reconnecting");
                 self.connected = false;
