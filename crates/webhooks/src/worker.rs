@@ -72,6 +72,15 @@ impl DeliveryConfig {
     }
 }
 
+/// The longest wait between looks at an outbox that cannot be read.
+pub const MAX_OUTBOX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The wait after the `failures`-th failed look at the outbox in a row: the poll interval, doubled with each failure
+/// after the first, up to [`MAX_OUTBOX_BACKOFF`].
+fn outbox_backoff(poll_interval: Duration, failures: u32) -> Duration {
+    poll_interval.saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16))).min(MAX_OUTBOX_BACKOFF)
+}
+
 /// The worker of one process. Several processes may run one over the same database: claims are leased, so each
 /// delivery is attempted by one at a time.
 #[derive(Clone)]
@@ -126,37 +135,69 @@ impl Worker {
     /// Delivers until `shutdown` completes: a round claims due deliveries and sends them at once; an empty outbox is
     /// looked at again after the poll interval. Attempts in flight at shutdown are finished (each is bounded by the
     /// timeout); deliveries not attempted stay pending for the next start.
+    ///
+    /// An outbox that cannot be read (the database down, a role that may not write) is looked at again after waits
+    /// that double up to [`MAX_OUTBOX_BACKOFF`], and said so in the log at the 1st, 2nd, 4th, 8th ... failure in a
+    /// row, not at every poll.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tracing::info!(poll_ms = self.config.poll_interval.as_millis() as u64, "webhook delivery worker started");
         tokio::pin!(shutdown);
+        let mut failures: u32 = 0;
         loop {
-            let sent = tokio::select! {
+            let claimed = tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                sent = self.round() => sent,
+                claimed = self.claim_and_deliver() => claimed,
             };
-            if sent < self.config.batch as usize {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(self.config.poll_interval) => {}
+            let wait = match claimed {
+                Ok(sent) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "the webhook outbox can be read again");
+                        failures = 0;
+                    }
+                    if sent >= self.config.batch as usize {
+                        continue;
+                    }
+                    self.config.poll_interval
                 }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    if failures.is_power_of_two() {
+                        tracing::warn!(
+                            error = %error,
+                            failures,
+                            "cannot read the webhook outbox; trying again later, less often while it fails"
+                        );
+                    }
+                    outbox_backoff(self.config.poll_interval, failures)
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(wait) => {}
             }
         }
         tracing::info!("webhook delivery worker stopped");
     }
 
-    /// One round: claims due deliveries, attempts them at once, records each outcome. Returns how many were claimed.
+    /// One round: claims due deliveries, attempts them at once, records each outcome. Returns how many were claimed
+    /// (none when the outbox cannot be read, which is logged).
     pub async fn round(&self) -> usize {
+        self.claim_and_deliver().await.unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "cannot read the webhook outbox");
+            0
+        })
+    }
+
+    /// A round, or why the outbox could not be read.
+    async fn claim_and_deliver(&self) -> Result<usize, String> {
         let now = self.clock.now();
         let lease_until = now + SignedDuration::try_from(self.config.lease()).unwrap_or(SignedDuration::from_secs(60));
         let (store, batch) = (Arc::clone(&self.store), self.config.batch);
         let claimed = match tokio::task::spawn_blocking(move || store.claim_due(now, lease_until, batch)).await {
             Ok(Ok(claimed)) => claimed,
-            Ok(Err(error)) => {
-                tracing::warn!(error = %error_chain(&error), "cannot read the webhook outbox; trying again later");
-                return 0;
-            }
-            Err(_) => return 0,
+            Ok(Err(error)) => return Err(error_chain(&error)),
+            Err(error) => return Err(error.to_string()),
         };
         let count = claimed.len();
         let mut attempts = JoinSet::new();
@@ -165,7 +206,7 @@ impl Worker {
             attempts.spawn(async move { worker.deliver(delivery, subscription).await });
         }
         while attempts.join_next().await.is_some() {}
-        count
+        Ok(count)
     }
 
     /// Attempts one delivery and records the outcome.
@@ -308,6 +349,23 @@ mod tests {
             let late = config.retry_delay(40);
             assert!(late >= Duration::from_secs(30) && late <= Duration::from_secs(60), "{late:?}");
         }
+    }
+
+    #[test]
+    fn an_unreadable_outbox_is_looked_at_less_and_less_often() {
+        let poll = Duration::from_millis(500);
+        let waits: Vec<u64> = (1..=10).map(|n| outbox_backoff(poll, n).as_millis() as u64).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+        assert_eq!(outbox_backoff(poll, u32::MAX), MAX_OUTBOX_BACKOFF);
+        // A day of an outbox that cannot be read: a few thousand looks (not 170,000), and a warning at each power of
+        // two of them.
+        let (mut elapsed, mut looks) = (Duration::ZERO, 0u32);
+        while elapsed < Duration::from_secs(86_400) {
+            looks += 1;
+            elapsed += outbox_backoff(poll, looks);
+        }
+        assert!(looks < 1500, "{looks}");
+        assert_eq!((1..=looks).filter(|n| n.is_power_of_two()).count(), 11);
     }
 
     #[test]
