@@ -52,6 +52,9 @@ pub enum RepoError {
     /// The store cannot be written (read-only file, full disk).
     #[error("storage cannot be written")]
     Unwritable(#[source] BoxError),
+    /// The store cannot be reached (a database server down or unreachable, a connection lost).
+    #[error("storage cannot be reached")]
+    Unavailable(#[source] BoxError),
     /// Any other failure of the adapter.
     #[error("storage failed")]
     Failure(#[source] BoxError),

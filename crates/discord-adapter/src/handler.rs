@@ -114,6 +114,11 @@ fn log_failure(error: &ServiceError) {
              database.busy_timeout_ms; find what holds it (a long transaction, a backup that locks the file) or raise \
              the timeout"
         ),
+        ServiceError::Unavailable(_) => tracing::error!(
+            error = %chain,
+            "command not saved: the database cannot be reached; check that its server is up and reachable from \
+             here (`plan-server doctor`); commands work again as soon as it is, without a restart"
+        ),
         _ => tracing::error!(error = %chain, "command failed on the server's side"),
     }
 }

@@ -140,7 +140,9 @@ pub(crate) fn classify(err: &ServiceError) -> StatusCode {
         ServiceError::AlreadyPosted { .. } | ServiceError::Conflict { .. } | ServiceError::Unchanged { .. } => {
             StatusCode::CONFLICT
         }
-        ServiceError::Busy(_) | ServiceError::Unwritable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Busy(_) | ServiceError::Unwritable(_) | ServiceError::Unavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ServiceError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     if !err.is_user_error() {

@@ -154,6 +154,9 @@ pub enum ServiceError {
          operator (the cause is in the server's log) and try again once it is fixed"
     )]
     Unwritable(#[source] RepoError),
+    /// Storage cannot be reached (its server down or unreachable).
+    #[error("the plans cannot be reached right now (the server's database is unavailable); try again in a minute")]
+    Unavailable(#[source] RepoError),
     /// A failure the user can do nothing about.
     #[error("an unexpected error happened; it has been logged")]
     Unexpected(#[source] BoxError),
@@ -162,7 +165,7 @@ pub enum ServiceError {
 impl ServiceError {
     /// Whether the request itself was wrong (the user can fix it), as opposed to a failure on the server's side.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, Self::Busy(_) | Self::Unwritable(_) | Self::Unexpected(_))
+        !matches!(self, Self::Busy(_) | Self::Unwritable(_) | Self::Unavailable(_) | Self::Unexpected(_))
     }
 
     /// Translates a storage error that the use case did not handle itself.
@@ -170,6 +173,7 @@ impl ServiceError {
         match err {
             RepoError::Busy(_) => Self::Busy(err),
             RepoError::Unwritable(_) => Self::Unwritable(err),
+            RepoError::Unavailable(_) => Self::Unavailable(err),
             RepoError::VersionConflict { current, .. } => Self::Conflict { current },
             other => Self::Unexpected(Box::new(other)),
         }

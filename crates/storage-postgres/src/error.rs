@@ -137,16 +137,24 @@ impl PgOpenError {
 /// Maps a server or client error to the domain's error, keeping it as the source.
 pub(crate) fn repo_error(error: postgres::Error) -> RepoError {
     let Some(code) = error.code() else {
-        // Connection lost, protocol or conversion errors.
+        // The connection lost (the server stopped or unreachable); else protocol or conversion errors.
+        if error.is_closed() {
+            return RepoError::Unavailable(Box::new(error));
+        }
         return RepoError::Failure(Box::new(error));
     };
+    // The server shutting down or starting up, or a connection exception (class 08).
+    if [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(code)
+        || code.code().starts_with("08")
+    {
+        return RepoError::Unavailable(Box::new(error));
+    }
     if [
         SqlState::T_R_SERIALIZATION_FAILURE,
         SqlState::T_R_DEADLOCK_DETECTED,
         SqlState::LOCK_NOT_AVAILABLE,
         SqlState::QUERY_CANCELED,
         SqlState::TOO_MANY_CONNECTIONS,
-        SqlState::CANNOT_CONNECT_NOW,
     ]
     .contains(code)
     {
@@ -167,9 +175,16 @@ pub(crate) fn repo_error(error: postgres::Error) -> RepoError {
     RepoError::Failure(Box::new(error))
 }
 
-/// The pool gave no connection in time (every one busy, or the server unreachable).
+/// The pool gave no connection in time: every one busy ([`RepoError::Busy`]), or, when its attempts to connect
+/// failed meanwhile (r2d2 then names the last failure after its own words), the server unreachable
+/// ([`RepoError::Unavailable`]).
 pub(crate) fn pool_error(error: r2d2::Error) -> RepoError {
-    RepoError::Busy(Box::new(error))
+    const TIMED_OUT: &str = "timed out waiting for connection";
+    if error.to_string().trim() == TIMED_OUT {
+        RepoError::Busy(Box::new(error))
+    } else {
+        RepoError::Unavailable(Box::new(error))
+    }
 }
 
 /// Whether the server refused a write for its values (SQLSTATE classes 22, a data exception, and 23, an integrity
@@ -183,6 +198,7 @@ pub(crate) fn copies(error: RepoError, n: usize) -> Vec<RepoError> {
     let (kind, cause): (fn(BoxError) -> RepoError, Arc<dyn std::error::Error + Send + Sync>) = match error {
         RepoError::Busy(cause) => (RepoError::Busy, Arc::from(cause)),
         RepoError::Unwritable(cause) => (RepoError::Unwritable, Arc::from(cause)),
+        RepoError::Unavailable(cause) => (RepoError::Unavailable, Arc::from(cause)),
         RepoError::Failure(cause) => (RepoError::Failure, Arc::from(cause)),
         other => (RepoError::Failure, Arc::new(other)),
     };

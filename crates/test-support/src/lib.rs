@@ -126,6 +126,22 @@ impl TestDatabase {
         format!("{}{separator}sslmode=require&sslrootcert={ca}", self.url)
     }
 
+    /// Makes the database refuse new connections and ends the open ones (`false`), as a server that went down does
+    /// to its clients, or takes connections again (`true`).
+    pub fn set_reachable(&self, reachable: bool) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        std::thread::spawn(move || {
+            let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("the admin connection");
+            admin.batch_execute(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {reachable}")).unwrap();
+            if !reachable {
+                let ended = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1";
+                admin.execute(ended, &[&name]).unwrap();
+            }
+        })
+        .join()
+        .expect("the thread that changes a test database");
+    }
+
     /// The URL of another database of its own on the same server, dropped with this one: for tests that copy from
     /// one database to another.
     pub fn sibling(&self, suffix: &str) -> TestDatabase {

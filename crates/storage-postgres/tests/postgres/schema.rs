@@ -6,7 +6,10 @@ use std::thread;
 use storage_postgres::migrations::{MIGRATIONS, latest_version};
 use storage_postgres::{DatabaseUrl, PgOpenError, PgOptions, PgStore};
 
-use crate::helpers::{count, database, open, raw, url};
+use core_model::jiff::Timestamp;
+use core_model::{PlanRepository as _, RepoError};
+
+use crate::helpers::{author, count, database, new_plan, open, raw, url};
 
 #[test]
 fn a_new_database_is_migrated_to_the_latest_version_once_by_stores_opening_together() {
@@ -101,4 +104,21 @@ fn a_role_that_may_only_read_opens_reads_and_is_refused_writes_as_unwritable() {
         .insert(crate::helpers::new_plan("i", "2025-11-09", "x", crate::helpers::author(1, "Ann")), at(1))
         .unwrap_err();
     assert!(matches!(err, RepoError::Unwritable(_)), "{err:?}");
+}
+
+/// A database that goes away under an open store is "unavailable" (what the API answers with a 503 that says so),
+/// not "busy" and not an unexpected failure; the store works again once it is back, without reopening.
+#[test]
+fn a_database_gone_away_is_unavailable_until_it_is_back() {
+    let Some(db) = database() else { return };
+    let options = PgOptions { pool_timeout: std::time::Duration::from_secs(2), ..PgOptions::default() };
+    let store = PgStore::open(&url(&db), options).unwrap();
+    let plan = store.insert(new_plan("d", "2025-11-10", "Long", author(1, "Ann")), Timestamp::UNIX_EPOCH).unwrap();
+    db.set_reachable(false);
+    for _ in 0..3 {
+        let error = store.get(plan.id).unwrap_err();
+        assert!(matches!(error, RepoError::Unavailable(_)), "{error:?}");
+    }
+    db.set_reachable(true);
+    assert_eq!(store.get(plan.id).unwrap().unwrap().text, "Long");
 }
