@@ -291,12 +291,14 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Whether deliveries may go to `ip`: not loopback, unspecified, private (RFC 1918, unique local), shared (CGNAT),
-/// link-local, multicast, broadcast or otherwise reserved. IPv4 addresses mapped into IPv6 are judged as IPv4.
+/// link-local, multicast, broadcast, documentation, benchmarking or otherwise reserved (IANA's special-purpose
+/// registries). An IPv4 address carried in IPv6 (mapped, compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) is
+/// judged as the IPv4 address it reaches.
 pub fn is_public_address(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_unspecified()
                 || v4.is_private()
@@ -305,18 +307,41 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
                 || v4.is_broadcast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0) // protocol assignments
+                || (a == 192 && b == 0 && c == 2) // documentation
+                || (a == 198 && b == 51 && c == 100) // documentation
+                || (a == 203 && b == 0 && c == 113) // documentation
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |high: u16, low: u16| {
+                let [h1, h2] = high.to_be_bytes();
+                let [l1, l2] = low.to_be_bytes();
+                is_public_address(IpAddr::V4(Ipv4Addr::new(h1, h2, l1, l2)))
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_address(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            // NAT64 (64:ff9b::/96) and IPv4-compatible (::/96, deprecated) addresses reach their last 32 bits.
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified()) {
+                return embedded(s[6], s[7]);
+            }
+            // 6to4 (2002::/16) reaches the IPv4 address in its bits 16 to 48.
+            if s[0] == 0x2002 {
+                return embedded(s[1], s[2]);
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] == 0x64 && s[1] == 0xff9b) // local-use NAT64 (64:ff9b:1::/48)
+                || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments, Teredo, ORCHID (2001::/23)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0])) // discard-only (100::/64)
         }
     }
 }
@@ -444,7 +469,7 @@ mod tests {
 
     #[test]
     fn only_public_addresses_receive() {
-        for public in ["93.184.216.34", "1.1.1.1", "2606:2800:220:1::1"] {
+        for public in ["93.184.216.34", "1.1.1.1", "2606:2800:220:1::1", "64:ff9b::5db8:d822", "2002:5db8:d822::1"] {
             assert!(is_public_address(public.parse().unwrap()), "{public}");
         }
         for private in [
@@ -463,6 +488,21 @@ mod tests {
             "fe80::1",
             "::ffff:10.0.0.1",
             "ff02::1",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.1",
+            "192.0.0.8",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::",
+            "2002:c0a8:1::1",
+            "::7f00:1",
+            "2001:db8::1",
+            "2001::1",
+            "100::1",
         ] {
             assert!(!is_public_address(private.parse().unwrap()), "{private}");
         }
