@@ -14,7 +14,14 @@ use secrecy::ExposeSecret as _;
 
 /// Capture coaches' plans from Discord: `!plan`, `!edit`, `!delete`, `!plans`, `!myplans`, `!history`, `!help`.
 #[derive(Debug, Parser)]
-#[command(name = "plan-bot", version)]
+#[command(
+    name = "plan-bot",
+    version,
+    after_help = "Settings come from config/base.yaml, --config FILE and environment variables (DISCORD_BOT_TOKEN, \
+                  DATABASE_PATH, ...); see docs/configuration.md. Without a token, MOCK_MODE=true runs the bot against \
+                  a local Discord with sample users and a console on standard input (`as ann !plan d Long`).\n\
+                  Exit codes: 0 after a clean shutdown, 2 for bad configuration or arguments, 1 for other failures."
+)]
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,

@@ -106,6 +106,11 @@ impl Roster {
                 return Err(RosterError::Duplicate(coach.id.clone()));
             }
         }
+        for coach in &coaches {
+            if let Some(other) = coaches.iter().find(|c| c.id.legacy_name() == coach.id.as_str()) {
+                return Err(RosterError::Alias(coach.id.clone(), other.id.clone()));
+            }
+        }
         Ok(Self { coaches })
     }
 
@@ -183,6 +188,9 @@ pub enum RosterError {
     /// The same id twice.
     #[error("coach `{0}` appears twice in the roster")]
     Duplicate(CoachId),
+    /// An id that is another coach's predecessor name (`coach_d` beside `d`): typed, it would name the other coach.
+    #[error("coach `{0}` is also how coach `{1}` is written in the predecessor's form (coach_{1})")]
+    Alias(CoachId, CoachId),
 }
 
 #[cfg(test)]
@@ -231,6 +239,8 @@ mod tests {
         let d = Coach { id: CoachId::new("d").unwrap(), name: "A".into() };
         assert_eq!(Roster::new(vec![d.clone(), d.clone()]), Err(RosterError::Duplicate(d.id.clone())));
         assert_eq!(Roster::new(vec![]), Err(RosterError::Empty));
+        let alias = Coach { id: CoachId::new("coach_d").unwrap(), name: "B".into() };
+        assert_eq!(Roster::new(vec![d.clone(), alias.clone()]), Err(RosterError::Alias(alias.id.clone(), d.id)));
     }
 
     #[test]

@@ -505,6 +505,12 @@ fn bad_coaches_are_each_reported() {
         ["- plans.coaches (COACH_PLANS__PLANS__COACHES): coach `d` appears twice; give each coach its own id"]
     );
     assert_eq!(
+        problems_of(load(&[("COACH_PLANS__PLANS__COACHES", "d=Day,coach_d=Other")])),
+        ["- plans.coaches (COACH_PLANS__PLANS__COACHES): coach `coach_d` is also how coach `d` is written in the \
+          predecessor's form; give it an id that does not start with coach_ (coach_ is added to every id for the \
+          predecessor's names)"]
+    );
+    assert_eq!(
         problems_of(load(&[("COACH_PLANS__PLANS__COACHES", "d")])),
         ["- plans.coaches (COACH_PLANS__PLANS__COACHES): `d` is not `id=Name`; write the coaches as `d=Day \
           Trading,i=Intraday` (posters can only be set in a config file)"]

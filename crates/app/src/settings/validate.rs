@@ -272,6 +272,12 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
             Err(RosterError::Duplicate(id)) => {
                 report("plans.coaches", format!("coach `{id}` appears twice"), "give each coach its own id")
             }
+            Err(RosterError::Alias(id, other)) => report(
+                "plans.coaches",
+                format!("coach `{id}` is also how coach `{other}` is written in the predecessor's form"),
+                "give it an id that does not start with coach_ (coach_ is added to every id for the predecessor's \
+                 names)",
+            ),
             Err(RosterError::Empty) => report(
                 "plans.coaches",
                 "the roster has no coach".into(),
