@@ -80,7 +80,8 @@ enum Command {
     /// desk moves from SQLite to PostgreSQL (and back). Stop the bot and the API writing to the source first.
     CopyDb {
         /// The source: a SQLite file, a postgres:// URL, or `configured` for the database the configuration names
-        /// (so that a password can stay in DATABASE_URL).
+        /// (so that a password can stay in DATABASE_URL). One of an older build is migrated to this build's schema
+        /// first.
         #[arg(long, value_name = "PATH|URL|configured")]
         from: String,
         /// The target (created and migrated when needed), in the same forms; it must be empty unless --force.

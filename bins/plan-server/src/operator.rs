@@ -92,6 +92,22 @@ pub(crate) fn import_legacy(
         .map_err(|e| StartupError::failed(format!("cannot import {}", path.display()), e))?;
     println!("{summary}");
     println!("into {}", settings.database.path.display());
+    let roster = settings.roster();
+    let stats =
+        core_model::PlanRepository::stats(&*store).map_err(|e| StartupError::failed("cannot count the plans", e))?;
+    let unknown: Vec<String> = stats
+        .active_by_coach
+        .iter()
+        .filter(|(coach, _)| roster.get(coach).is_none())
+        .map(|(coach, n)| format!("{coach} ({n})"))
+        .collect();
+    if !unknown.is_empty() {
+        println!(
+            "note: active plans of coaches not in the roster: {}; add them to plans.coaches to read and change them \
+             by coach (until then only /api/coach-plans/all lists them)",
+            unknown.join(", ")
+        );
+    }
     Ok(())
 }
 

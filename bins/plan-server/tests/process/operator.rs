@@ -32,6 +32,7 @@ fn import_legacy_reports_what_it_imported_and_adds_nothing_the_second_time() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stdout.contains("imported 2 plans, updated 0 plans, added 2 charts"), "{stdout}");
     assert!(stdout.contains("0 plans already present"), "{stdout}");
+    assert!(!stdout.contains("not in the roster"), "every coach is in the roster: {stdout}");
     let (status, stdout, _) = import();
     assert_eq!(status.code(), Some(0));
     assert!(stdout.contains("imported 0 plans, updated 0 plans, added 0 charts"), "{stdout}");
@@ -41,6 +42,29 @@ fn import_legacy_reports_what_it_imported_and_adds_nothing_the_second_time() {
     let store = storage::SqliteStore::open(dir.path().join("new.db"), storage::StoreOptions::default()).unwrap();
     let stats = store.stats().unwrap();
     assert_eq!((stats.active_plans, stats.deleted_plans, stats.charts), (1, 1, 2), "{stats:?}");
+}
+
+/// A plan of a coach the roster does not have is imported, and the operator is told how to make it readable.
+#[test]
+fn import_legacy_names_the_coaches_the_roster_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = dir.path().join("coach_plans.db");
+    let connection = rusqlite::Connection::open(&legacy).unwrap();
+    connection.execute_batch(LEGACY_SCHEMA).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO coach_plans VALUES (3, 'coach_x', '2025-11-10', 'Crypto plan', 'carol', NULL, \
+             '2025-11-10T08:00:00', NULL, 0);",
+        )
+        .unwrap();
+    let (status, stdout, stderr) =
+        run(plan_server(dir.path()).args(["import-legacy", "coach_plans.db", "--database", "new.db"]));
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("imported 3 plans"), "{stdout}");
+    assert!(
+        stdout.contains("note: active plans of coaches not in the roster: x (1); add them to plans.coaches"),
+        "{stdout}"
+    );
 }
 
 #[test]
