@@ -177,6 +177,16 @@ pub fn my_plans(roster: &Roster, date: Option<TradingDate>, plans: &[Plan]) -> S
     out
 }
 
+/// A refusal of a slash command's plan, with the text it was given, to copy and send again: in a code block, so that
+/// it copies as typed (Discord would render its markdown), unless it holds one itself.
+pub fn refused_with_text(refusal: &str, text: &str) -> String {
+    if text.contains("```") {
+        format!("{refusal}\n\nYour text, to send again:\n{text}")
+    } else {
+        format!("{refusal}\n\nYour text, to send again:\n```\n{text}\n```")
+    }
+}
+
 /// Most plans `!myplans` lists without a date.
 pub const MY_PLANS_SHOWN: usize = 20;
 

@@ -336,6 +336,11 @@ pub fn parse_form(data: &ModalInteractionData) -> Result<(Command, Option<u64>),
     Ok((Command::Plan { coach: coach.to_owned(), date, text }, opened_by))
 }
 
+/// The text typed into a submitted form, when it holds any: given back with a refusal.
+pub fn submitted_text(data: &ModalInteractionData) -> Option<String> {
+    form_text(&data.components).filter(|text| !text.trim().is_empty())
+}
+
 /// The value of the form's text field, in a label or an action row.
 fn form_text(components: &[ModalInteractionComponent]) -> Option<String> {
     components.iter().find_map(|component| match component {

@@ -68,6 +68,33 @@ pub fn split_message(text: &str, limit: usize) -> Vec<String> {
     chunks
 }
 
+/// A code fence of Discord's markdown.
+const FENCE: &str = "```";
+
+/// Splits a reply as [`split_message`] does, and keeps its code blocks whole in each message: a chunk that ends
+/// inside a block closes it, and the next one opens it again (otherwise the rest of the block would show as
+/// markdown, and its closing fence open a block that swallows what follows). Room for the two fences is kept.
+pub fn split_reply(text: &str, limit: usize) -> Vec<String> {
+    if !text.contains(FENCE) {
+        return split_message(text, limit);
+    }
+    // Whether the text, up to the end of the chunk at hand, is inside a code block.
+    let mut inside = false;
+    split_message(text, limit.saturating_sub(2 * (FENCE.len() + 1)).max(1))
+        .into_iter()
+        .map(|chunk| {
+            let starts_inside = inside;
+            inside ^= chunk.matches(FENCE).count() % 2 == 1;
+            match (starts_inside, inside) {
+                (true, true) => format!("{FENCE}\n{chunk}\n{FENCE}"),
+                (true, false) => format!("{FENCE}\n{chunk}"),
+                (false, true) => format!("{chunk}\n{FENCE}"),
+                (false, false) => chunk,
+            }
+        })
+        .collect()
+}
+
 /// Whether a grapheme cluster (or any text) is nothing but white space.
 fn is_blank(text: &str) -> bool {
     text.chars().all(char::is_whitespace)
@@ -119,6 +146,19 @@ mod tests {
     #[track_caller]
     fn check(text: &str, limit: usize, expected: &[&str]) {
         assert_eq!(split_message(text, limit), expected, "text {text:?}, limit {limit}");
+    }
+
+    #[test]
+    fn a_code_block_cut_between_messages_is_closed_and_opened_again() {
+        let block: Vec<String> = (0..30).map(|n| format!("level {n} *pivot* __line__")).collect();
+        let text = format!("Plan:\n```\n{}\n```\n**News/Events** no plan yet", block.join("\n"));
+        let chunks = split_reply(&text, 300);
+        assert!(chunks.len() > 2, "{chunks:?}");
+        assert!(chunks[0].starts_with("Plan:\n```\nlevel 0") && chunks[0].ends_with("\n```"), "{chunks:?}");
+        assert!(chunks[1].starts_with("```\nlevel ") && chunks[1].ends_with("\n```"), "{chunks:?}");
+        let last = chunks.last().unwrap();
+        assert!(last.ends_with("```\n**News/Events** no plan yet"), "the block ends before what follows: {last:?}");
+        assert_eq!(split_reply("no code here", 5), split_message("no code here", 5));
     }
 
     #[test]
@@ -253,6 +293,24 @@ mod tests {
             for chunk in split_message(&text, limit) {
                 prop_assert!(chunk.chars().count() <= limit.max(1), "{chunk:?}");
                 prop_assert!(!is_blank(&chunk));
+            }
+        }
+
+        #[test]
+        fn replies_keep_each_code_block_closed_within_a_message(
+            lines in prop::collection::vec(prop_oneof!["```", "```rust", "[a-z ]{1,30}"], 0..120),
+            limit in 40usize..120,
+        ) {
+            let text = lines.join("\n");
+            let chunks = split_reply(&text, limit);
+            for chunk in &chunks {
+                prop_assert!(chunk.chars().count() <= limit, "{chunk:?}");
+                prop_assert_eq!(chunk.matches(FENCE).count() % 2, 0, "{:?}", chunk);
+            }
+            let words = |s: &str| s.split_whitespace().filter(|w| !w.starts_with(FENCE)).collect::<Vec<_>>().join(" ");
+            prop_assert_eq!(words(&chunks.join("\n")), words(&text));
+            if text.matches(FENCE).count() % 2 == 0 && chunks.len() == 1 {
+                prop_assert_eq!(&chunks[0], &split_message(&text, limit)[0], "one message is left as it is");
             }
         }
 

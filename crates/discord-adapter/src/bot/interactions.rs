@@ -25,7 +25,7 @@ use crate::format;
 use crate::handler::{CommandHandler, IncomingMessage, Outcome};
 use crate::retry::RetryPolicy;
 use crate::slash::{self, FORM_TEXT_FIELD, FORM_TEXT_MAX, Invocation};
-use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
+use crate::split::{DISCORD_MESSAGE_LIMIT, split_reply};
 
 /// Discord wants the first answer within 3 seconds; a command still running after this long is deferred.
 pub(super) const ANSWER_WITHIN: Duration = Duration::from_millis(2000);
@@ -157,13 +157,27 @@ impl Interactions {
                     (command, opened_by.map(|id| self.waiting_charts.take(id)).unwrap_or_default())
                 }
                 Err(error) => {
-                    self.respond(&to, Outcome::Refused(format::parse_error(&error)), false).await;
+                    let refusal = format::parse_error(&error);
+                    let refusal = match slash::submitted_text(data) {
+                        Some(text) => format::refused_with_text(&refusal, &text),
+                        None => refusal,
+                    };
+                    self.respond(&to, Outcome::Refused(refusal), false).await;
                     return;
                 }
             },
             _ => return,
         };
         tracing::info!(command = command.name(), "slash command received");
+        // A refused plan gives its writer the text back: Discord keeps neither a command's options nor a form.
+        let typed = match &command {
+            Command::Plan { text, .. } | Command::Edit { text, .. } => Some(text.clone()),
+            _ => None,
+        };
+        let give_back = |outcome: Outcome| match (outcome, typed.as_deref()) {
+            (Outcome::Refused(refusal), Some(text)) => Outcome::Refused(format::refused_with_text(&refusal, text)),
+            (outcome, _) => outcome,
+        };
         let mut incoming = IncomingMessage {
             message_id: interaction.id.get(),
             channel_id: channel_id.get(),
@@ -181,7 +195,7 @@ impl Interactions {
             let Some(answer_id) = self.defer(&to).await else { return };
             incoming.message_id = answer_id.get();
             let (outcome, saved) = self.handler.execute(&incoming, command, "/").await.into_answer();
-            self.finish_deferred(&to, outcome).await;
+            self.finish_deferred(&to, give_back(outcome)).await;
             self.archive_after(&to, saved).await;
             return;
         }
@@ -190,13 +204,13 @@ impl Interactions {
         tokio::select! {
             outcome = &mut work => {
                 let (outcome, saved) = outcome.into_answer();
-                self.respond(&to, outcome, private).await;
+                self.respond(&to, give_back(outcome), private).await;
                 self.archive_after(&to, saved).await;
             }
             () = tokio::time::sleep(ANSWER_WITHIN) => {
                 if self.defer(&to).await.is_some() {
                     let (outcome, saved) = work.await.into_answer();
-                    self.finish_deferred(&to, outcome).await;
+                    self.finish_deferred(&to, give_back(outcome)).await;
                     self.archive_after(&to, saved).await;
                 }
             }
@@ -279,7 +293,7 @@ impl Interactions {
             Outcome::Refused(text) => (text, true),
             done => (done.into_reply().unwrap_or_else(|| "✅ Done.".to_owned()), private),
         };
-        let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
+        let chunks = split_reply(&text, DISCORD_MESSAGE_LIMIT);
         let Some((first, rest)) = chunks.split_first() else { return };
         let response = message(first, ephemeral);
         let client = self.http.interaction(to.app);
@@ -327,12 +341,12 @@ impl Interactions {
                 if let Err(error) = deleted {
                     tracing::warn!(error = %error, "cannot remove the \"thinking…\" answer of a refused command");
                 }
-                let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
+                let chunks = split_reply(&text, DISCORD_MESSAGE_LIMIT);
                 self.follow_up(to, &chunks, true).await;
             }
             done => {
                 let text = done.into_reply().unwrap_or_else(|| "✅ Done.".to_owned());
-                let chunks = split_message(&text, DISCORD_MESSAGE_LIMIT);
+                let chunks = split_reply(&text, DISCORD_MESSAGE_LIMIT);
                 let Some((first, rest)) = chunks.split_first() else { return };
                 let edited = with_retry(self.retry, "answering a command", || {
                     client

@@ -20,7 +20,7 @@ use crate::catch_up::{self, LookBack};
 use crate::handler::{CommandHandler, IncomingMessage, Outcome};
 use crate::retry::RetryPolicy;
 use crate::session::EventMark;
-use crate::split::{DISCORD_MESSAGE_LIMIT, split_message};
+use crate::split::{DISCORD_MESSAGE_LIMIT, split_reply};
 use core_model::{ChannelProgress, StatusTicket};
 
 /// Work for a channel's worker.
@@ -269,7 +269,7 @@ impl ChannelWorker {
             None => return,
         };
         let reply_to: Option<Id<MessageMarker>> = Id::new_checked(to.message_id);
-        for (i, chunk) in split_message(text, DISCORD_MESSAGE_LIMIT).iter().enumerate() {
+        for (i, chunk) in split_reply(text, DISCORD_MESSAGE_LIMIT).iter().enumerate() {
             let reference = if i == 0 { reply_to } else { None };
             if let Err(error) = self.send(channel, chunk, reference).await {
                 tracing::error!(error = %error, "cannot send a reply; giving up on it");

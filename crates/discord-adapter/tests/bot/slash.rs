@@ -183,6 +183,31 @@ async fn a_long_plan_goes_through_the_form_with_the_charts_given_to_the_command(
         assert_eq!(refused.acknowledgement, Some(Acknowledgement::Message), "no form: {refused:?}");
         let (ephemeral, text) = only_answer(&refused);
         assert!(ephemeral && text.contains("already has a plan for") && text.contains("posted by Ann"), "{text}");
+
+        // A form refused when it is sent (another posted the plan meanwhile) gives its text back, to send again: in a
+        // code block closed and opened again across the messages it takes.
+        let opened = bot.slash(ANN, "plan", vec![("coach", "n".into())], 0).await;
+        let opened = bot.emulator.wait_for_interaction(opened.id, WAIT, InteractionRecord::is_answered).await.unwrap();
+        let Some(Acknowledgement::Modal { inputs, .. }) = &opened.acknowledgement else { panic!("{opened:?}") };
+        let posted = bot.slash(BOB, "plan", vec![("coach", "n".into()), ("text", "CPI at 8:30".into())], 1).await;
+        assert!(only_answer(&posted).1.starts_with("✅"), "{posted:?}");
+        let typed = "News: **CPI** at 8:30, then FOMC minutes; fade the first move.\n".repeat(50);
+        let submitted =
+            bot.emulator.submit_modal(opened.id, vec![(inputs[0].custom_id.as_str(), typed.as_str())]).unwrap();
+        let refused = bot.answered(submitted, 2).await;
+        let parts: Vec<_> = refused.visible_replies().into_iter().map(|r| (r.ephemeral, r.content.clone())).collect();
+        assert!(parts.iter().all(|(ephemeral, text)| *ephemeral && text.chars().count() <= 2000), "{parts:?}");
+        assert!(
+            parts[0].1.contains("already has a plan for")
+                && parts[0].1.contains("Your text, to send again:\n```\nNews: **CPI**"),
+            "{parts:?}"
+        );
+        for (_, part) in &parts {
+            assert_eq!(part.matches("```").count() % 2, 0, "each message closes its code block: {part}");
+        }
+        let given_back: String = parts.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("\n");
+        assert_eq!(given_back.matches("fade the first move.").count(), 50, "the whole text comes back");
+        assert_eq!(bot.plan("n").unwrap().text, "CPI at 8:30", "the other's plan stands");
     })
     .await;
 }
