@@ -83,6 +83,17 @@ pub fn source_edit_cannot_move(roster: &Roster, plan: &Plan, prefix: &str) -> St
     )
 }
 
+/// The reply to an edit of a plan's message that no longer reads as a plan command (`why`).
+pub fn source_edit_unreadable(roster: &Roster, plan: &Plan, why: &str, prefix: &str) -> String {
+    format!(
+        "⚠️ {why}; the plan for {} on {} is unchanged. Edit the message again, or use `{prefix}edit {} {} <text>`.",
+        coach_label(roster, plan),
+        plan.date,
+        plan.coach,
+        plan.date
+    )
+}
+
 /// The reply to a successful `!delete`.
 pub fn deleted(roster: &Roster, plan: &Plan, prefix: &str) -> String {
     format!(

@@ -93,6 +93,33 @@ pub struct CommandHandler {
     prefix: String,
     listening: Listening,
     archiver: Option<ChartArchiver>,
+    refused_edits: RefusedEdits,
+}
+
+/// The edits of plan messages last refused, as (message id, hash of the content): Discord sends a message's update
+/// again when it adds a link's preview, and a refusal is said once per content, not once per update.
+#[derive(Debug, Clone, Default)]
+struct RefusedEdits(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, u64>>>);
+
+impl RefusedEdits {
+    /// Most messages remembered (then the memory starts again: at worst a refusal is said twice).
+    const CAPACITY: usize = 1024;
+
+    /// Records that the edit of `message` to `content` is refused; whether it was not already.
+    fn first_time(&self, message: u64, content: &str) -> bool {
+        use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(content);
+        let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= Self::CAPACITY && !seen.contains_key(&message) {
+            seen.clear();
+        }
+        seen.insert(message, hash) != Some(hash)
+    }
+
+    /// Forgets `message` (its edit was taken).
+    fn forget(&self, message: u64) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&message);
+    }
 }
 
 /// Logs a failure on the server's side once, at error level, with what the operator can do about it.
@@ -126,7 +153,7 @@ fn log_failure(error: &ServiceError) {
 impl CommandHandler {
     /// A handler over the service, for commands starting with `prefix`, in the places `listening` names.
     pub fn new(service: PlanService, prefix: impl Into<String>, listening: Listening) -> Self {
-        Self { service, prefix: prefix.into(), listening, archiver: None }
+        Self { service, prefix: prefix.into(), listening, archiver: None, refused_edits: RefusedEdits::default() }
     }
 
     /// The handler, also keeping a copy of every image attached to a plan (when the service has an image store).
@@ -332,14 +359,40 @@ impl CommandHandler {
     }
 
     /// Handles an edit of a message: when it posted a plan, the plan follows the new text and charts.
-    /// An edit that names another coach or date does not move the plan: the reply says to post a new one.
-    /// Returns how it went, if there is anything to tell.
+    /// An edit that names another coach or date does not move the plan, and one that no longer reads as a plan
+    /// command leaves it as it was: the reply says so, once per content. Returns how it went, if there is anything
+    /// to tell.
     pub async fn on_message_edit(&self, message: &IncomingMessage) -> Option<Outcome> {
         if !self.is_for_us(message) {
             return None;
         }
-        let Ok(Some(Command::Plan { coach, date, text })) = command::parse(&message.content, &self.prefix) else {
-            return None;
+        let outcome = self.edit_outcome(message).await;
+        match &outcome {
+            Some(Outcome::Refused(_)) if !self.refused_edits.first_time(message.message_id, &message.content) => None,
+            Some(Outcome::Refused(_)) => outcome,
+            _ => {
+                self.refused_edits.forget(message.message_id);
+                outcome
+            }
+        }
+    }
+
+    async fn edit_outcome(&self, message: &IncomingMessage) -> Option<Outcome> {
+        let (coach, date, text) = match command::parse(&message.content, &self.prefix) {
+            Ok(Some(Command::Plan { coach, date, text })) => (coach, date, text),
+            other => {
+                // No longer a plan command: its author is told when the message posted a plan, which stays.
+                let plan = self.service.plan_by_source_message(message.message_id).await.ok().flatten()?;
+                if plan.is_deleted() || !message.author.is(&plan.author) {
+                    return None;
+                }
+                let why = match other {
+                    Err(error) => error.to_string(),
+                    _ => format!("the message no longer starts with `{}plan`", self.prefix),
+                };
+                let roster = &self.service.policy().roster;
+                return Some(Outcome::Refused(format::source_edit_unreadable(roster, &plan, &why, &self.prefix)));
+            }
         };
         let result = async {
             let Some(plan) = self.service.plan_by_source_message(message.message_id).await? else { return Ok(None) };

@@ -239,10 +239,30 @@ async fn editing_or_deleting_the_source_message_follows_the_plan() {
     assert_eq!(handler.on_message_edit(&edited).await, None, "only the author's own edit counts");
     assert_eq!(handler.on_message_edit(&message(51, ann(), "!plan d not a plan message")).await, None);
 
+    // An edit that no longer reads as a plan command leaves the plan as it was, and says so, once per content (Discord
+    // sends the update again when it adds a link's preview).
+    let unreadable = message(50, ann(), "!plan d tomorrow: long above 950");
+    let reply = handler.on_message_edit(&unreadable).await.and_then(Outcome::into_reply).unwrap();
+    assert!(reply.starts_with("⚠️ `tomorrow:` reads as a date"), "{reply}");
+    assert!(
+        reply.ends_with(
+            "the plan for **Day Trading** (`d`) on 2025-11-09 is unchanged. Edit the message again, or use \
+             `!edit d 2025-11-09 <text>`."
+        ),
+        "{reply}"
+    );
+    assert_eq!(handler.on_message_edit(&unreadable).await, None, "said once");
+    let chat = message(50, ann(), "never mind");
+    let reply = handler.on_message_edit(&chat).await.and_then(Outcome::into_reply).unwrap();
+    assert!(reply.starts_with("⚠️ the message no longer starts with `!plan`;"), "{reply}");
+    assert_eq!(store.find_active(&d, today).unwrap().unwrap().text, "second version https://i.test/c.png");
+    assert_eq!(handler.on_message_edit(&message(50, bob(), "hello")).await, None, "not the author's message");
+    assert_eq!(handler.on_message_edit(&message(52, ann(), "chat")).await, None, "a message that posted nothing");
+
     handler.on_message_delete(Some(GUILD), CHANNEL, 50).await;
     assert_eq!(store.find_active(&d, today).unwrap(), None);
     assert_eq!(
-        say(&handler, 52, ann(), "!restore d").await,
+        say(&handler, 53, ann(), "!restore d").await,
         "♻️ Plan for **Day Trading** (`d`) on 2025-11-09 restored."
     );
 }

@@ -249,6 +249,13 @@ async fn slash_attempt(bot: &TestBot, user: UserId, op: Op, date: &str) -> Outco
     assert_eq!(after.author.user_id, Some(DomainUserId(ANN.get())), "the plan stays Ann's whoever changes it");
     if ephemeral {
         assert_eq!(after, before, "{op:?} by {user} was refused and changed nothing");
+        // A refused text is given back to its writer.
+        let (reply, given_back) = match reply.split_once("\n\nYour text, to send again:\n") {
+            Some((reply, text)) => (reply.to_owned(), Some(text.to_owned())),
+            None => (reply, None),
+        };
+        let typed = matches!(op, Op::PostOver | Op::Edit).then(|| format!("```\n{changed}\n```"));
+        assert_eq!(given_back, typed, "{op:?} by {user}");
         let verb = match op {
             Op::Edit => "edit",
             Op::Delete => "delete",
