@@ -111,7 +111,7 @@ pub const COMMANDS: [(&str, &str, &str); 9] = [
          links follow the text",
     ),
     ("delete", "delete <coach> [YYYY-MM-DD]", "delete a plan (its author or an admin); it can be restored"),
-    ("restore", "restore <coach> [YYYY-MM-DD]", "bring back a deleted plan (its author or an admin)"),
+    ("restore", "restore <coach> [YYYY-MM-DD]", "bring back your deleted plan (an admin: the newest deleted one)"),
     ("plans", "plans [YYYY-MM-DD]", "every coach's plan for the date"),
     ("myplans", "myplans [YYYY-MM-DD]", "your plans: of one date in full, or the newest 20 a line each"),
     ("history", "history <coach> [YYYY-MM-DD]", "the changes of a coach's plans, newest first"),

@@ -32,7 +32,7 @@ pub const SLASH_COMMANDS: [(&str, &str, &str); 9] = [
         "replace the text of a plan (its author or an admin); its links follow the text",
     ),
     ("delete", "/delete coach [date]", "delete a plan (its author or an admin); it can be restored"),
-    ("restore", "/restore coach [date]", "bring back a deleted plan (its author or an admin)"),
+    ("restore", "/restore coach [date]", "bring back your deleted plan (an admin: the newest deleted one)"),
     ("plans", "/plans [date]", "every coach's plan for the date"),
     ("myplans", "/myplans [date]", "your plans"),
     ("history", "/history coach [date]", "the changes of a coach's plans, newest first"),

@@ -502,12 +502,16 @@ impl PlanService {
         async move {
             self.check_coach(coach)?;
             let owned = coach.clone();
-            let deleted = self
+            let latest = self
                 .storage(move |s| s.find_latest_deleted(&owned, date))
                 .await
                 .map_err(ServiceError::from_repo)?
                 .ok_or_else(|| ServiceError::NothingToRestore { coach: coach.clone(), date })?;
-            self.authorize(actor, &deleted, Operation::Restore)?;
+            // Someone else's plan deleted after the caller's does not hide the caller's own.
+            let deleted = match self.authorize(actor, &latest, Operation::Restore) {
+                Ok(()) => latest,
+                Err(refused) => self.own_deleted(actor, coach, date).await?.ok_or(refused)?,
+            };
             match self.change(&deleted, PlanChange::Restore, actor.as_author(), None).await {
                 Ok(plan) => Ok(plan),
                 Err(RepoError::Duplicate { .. }) => {
@@ -520,6 +524,35 @@ impl PlanService {
         }
         .instrument(span)
         .await
+    }
+
+    /// The newest deleted plan of `coach` and `date` that `actor` posted, found through the history of that date.
+    async fn own_deleted(
+        &self,
+        actor: &Actor,
+        coach: &CoachId,
+        date: TradingDate,
+    ) -> Result<Option<Plan>, ServiceError> {
+        let query = HistoryQuery { coach: coach.clone(), date: Some(date), limit: MAX_HISTORY_LIMIT };
+        let user = actor.user_id;
+        self.storage(move |s| {
+            let mut seen = Vec::new();
+            for entry in s.history(&query)? {
+                if seen.contains(&entry.plan_id) {
+                    continue;
+                }
+                seen.push(entry.plan_id);
+                if let Some(plan) = s.get(entry.plan_id)?
+                    && plan.is_deleted()
+                    && plan.author.user_id == Some(user)
+                {
+                    return Ok(Some(plan));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .map_err(ServiceError::from_repo)
     }
 
     /// Follows an edit of the chat message that posted a plan: the plan takes the message's new text and charts.

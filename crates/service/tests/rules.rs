@@ -347,6 +347,24 @@ async fn a_plan_deleted_with_its_message_is_restored_only_by_its_author_or_an_ad
     }
 }
 
+/// Each writer restores their own deleted plan, even when another's, posted after it, was deleted too; an admin
+/// restores the newest.
+#[tokio::test]
+async fn a_restore_brings_back_the_callers_own_plan_when_a_newer_deleted_one_is_anothers() {
+    let f = fixture();
+    f.service.post(&ann(), post_request("d", "ann's plan")).await.unwrap();
+    f.service.delete(&ann(), &coach("d"), None).await.unwrap();
+    f.service.post(&bob(), post_request("d", "bob's plan")).await.unwrap();
+    f.service.delete(&bob(), &coach("d"), None).await.unwrap();
+    let restored = f.service.restore(&ann(), &coach("d"), None).await.unwrap();
+    assert_eq!(restored.text, "ann's plan");
+    f.service.delete(&ann(), &coach("d"), None).await.unwrap();
+    let stranger = f.service.restore(&ann_impostor(), &coach("d"), None).await.unwrap_err();
+    assert!(stranger.to_string().contains("may restore"), "{stranger}");
+    let restored = f.service.restore(&admin(), &coach("d"), None).await.unwrap();
+    assert_eq!(restored.text, "bob's plan", "an admin restores the newest plan deleted");
+}
+
 #[tokio::test]
 async fn forbidden_message_names_the_author_and_what_to_do() {
     let f = fixture();
