@@ -294,10 +294,12 @@ pub fn search_results(
         ));
     }
     if more {
+        // The slash command takes the days as an option of its own.
+        let narrower =
+            if prefix == "/" { format!("/search query:{terms} days:7") } else { format!("{prefix}search {terms} 7") };
         out.push_str(&format!(
             "
-…and more: narrow it with fewer days (`{prefix}search {terms} 7`), or read them all from the API \
-             (`/api/v1/plans`)."
+…and more: narrow it with fewer days (`{narrower}`), or read them all from the API (`/api/v1/plans`)."
         ));
     }
     out
@@ -434,6 +436,18 @@ mod tests {
             let mine = my_plans(&roster, date, &[plan("d", text, "אן 👩\u{200d}💻", 2)]);
             assert!(mine.contains(text) && mine.contains("by אן 👩\u{200d}💻 · edited"), "{mine}");
         }
+    }
+
+    #[test]
+    fn more_search_results_say_how_to_narrow_the_search_in_the_commands_own_syntax() {
+        let roster = Roster::default();
+        let day = TradingDate::parse("2025-11-10").unwrap();
+        let plans = [plan("d", "Long NVDA", "Ann", 1)];
+        let prefixed = search_results(&roster, "NVDA", (day, day), &plans, true, "!");
+        assert!(prefixed.contains("narrow it with fewer days (`!search NVDA 7`)"), "{prefixed}");
+        let slash = search_results(&roster, "NVDA", (day, day), &plans, true, "/");
+        assert!(slash.contains("narrow it with fewer days (`/search query:NVDA days:7`)"), "{slash}");
+        assert!(!search_results(&roster, "NVDA", (day, day), &plans, false, "/").contains("narrow"));
     }
 
     #[test]
