@@ -134,13 +134,20 @@ pub fn apply_change(
             (HistoryAction::ChartsChanged, Some(plan.text.clone()))
         }
         PlanChange::Repost { text, charts, source } => {
+            let same_charts = crate::same_charts(&current.charts, &charts);
             plan.charts = number_charts(charts, at);
             charts_replaced = true;
             message_id = source.message_id;
             plan.source = source;
             plan.text = text.into();
             text_written = true;
-            (HistoryAction::Edited, Some(plan.text.clone()))
+            // Only the charts changed: the history says so, as for an edit.
+            let action = if plan.text == current.text && !same_charts {
+                HistoryAction::ChartsChanged
+            } else {
+                HistoryAction::Edited
+            };
+            (action, Some(plan.text.clone()))
         }
         PlanChange::Delete => {
             plan.deleted_at = Some(at);

@@ -132,6 +132,22 @@ async fn a_message_delivered_again_posts_nothing_and_gets_the_plan_it_posted() {
     assert_eq!(f.stored("d").await.unwrap().text, "v2");
 }
 
+/// A re-post of the same text with other charts is recorded as a change of charts, as an edit of them is.
+#[tokio::test]
+async fn reposting_the_same_text_with_other_charts_is_a_change_of_charts() {
+    let f = fixture();
+    let mut first = post_request("d", "Long NVDA");
+    first.charts = charts(2);
+    f.service.post(&ann(), first).await.unwrap();
+    let mut again = post_request("d", "Long NVDA");
+    again.charts = charts(1);
+    again.source.message_id = Some(501);
+    f.service.post(&ann(), again).await.unwrap();
+    let history = f.history("d").await;
+    assert_eq!(history[0].action, HistoryAction::ChartsChanged);
+    assert_eq!(f.stored("d").await.unwrap().charts.len(), 1);
+}
+
 #[tokio::test]
 async fn reposting_ones_own_plan_replaces_text_charts_and_source_message() {
     let f = fixture();
