@@ -128,6 +128,19 @@ pub fn archived_copy<'a>(
     (chart.kind == crate::ChartKind::Attachment).then(|| copies.get(source_key(&chart.url))).flatten()
 }
 
+/// The image type `bytes` hold, by their first bytes (PNG, JPEG, GIF, WebP, BMP): what a chart image is kept and
+/// served as, whatever its name or the server that sent it claimed. `None` for anything else.
+pub fn sniff_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Some("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        [b'B', b'M', _, _, _, _, 0, 0, 0, 0, ..] => Some("image/bmp"),
+        _ => None,
+    }
+}
+
 /// The key under which a chart's archived copy is found: its URL without query and fragment (Discord signs
 /// attachment links with `?ex=..&is=..&hm=..`, anew in every payload, while the path names the file for good).
 pub fn source_key(url: &str) -> &str {
@@ -137,6 +150,18 @@ pub fn source_key(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_are_known_by_their_first_bytes() {
+        assert_eq!(sniff_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff_type(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10]), Some("image/jpeg"));
+        assert_eq!(sniff_type(b"GIF89a\x01\0"), Some("image/gif"));
+        assert_eq!(sniff_type(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_type(b"BM\x36\0\0\0\0\0\0\0\x36\0"), Some("image/bmp"));
+        for not_an_image in [&b"these are my notes"[..], b"", b"\x89PN", b"<svg xmlns=", b"%PDF-1.7", b"BMW is a car"] {
+            assert_eq!(sniff_type(not_an_image), None, "{not_an_image:?}");
+        }
+    }
 
     #[test]
     fn digests_are_sha256_in_lowercase_hex() {

@@ -35,6 +35,9 @@ pub enum ArchiveError {
     /// The connection failed.
     #[error("the download failed: {0}")]
     Network(String),
+    /// The file is not an image (PNG, JPEG, GIF, WebP or BMP), whatever its name says.
+    #[error("the file is not an image (PNG, JPEG, GIF, WebP or BMP)")]
+    NotAnImage,
 }
 
 /// Downloads attachment images, over HTTPS (Discord's CDN) or plain HTTP (a local emulator).
@@ -70,21 +73,22 @@ impl ChartArchiver {
         Self { client, max_bytes, timeout }
     }
 
-    /// Downloads the image at `url`; `fallback_type` is its content type when the server names none.
+    /// Downloads the image at `url`, kept as the type its bytes show (a file that only claims to be an image is
+    /// refused).
     ///
     /// # Errors
     /// [`ArchiveError`] saying why not (one retry is made after a network error or a 5xx).
-    pub async fn download(&self, url: &str, fallback_type: Option<&str>) -> Result<ChartImage, ArchiveError> {
-        match self.attempt(url, fallback_type).await {
+    pub async fn download(&self, url: &str) -> Result<ChartImage, ArchiveError> {
+        match self.attempt(url).await {
             Err(ArchiveError::Network(_) | ArchiveError::Timeout(_)) | Err(ArchiveError::Status(500..=599)) => {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                self.attempt(url, fallback_type).await
+                self.attempt(url).await
             }
             outcome => outcome,
         }
     }
 
-    async fn attempt(&self, url: &str, fallback_type: Option<&str>) -> Result<ChartImage, ArchiveError> {
+    async fn attempt(&self, url: &str) -> Result<ChartImage, ArchiveError> {
         let uri: hyper::Uri = url.parse().map_err(|_| ArchiveError::BadUrl(shorten(url)))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) {
             return Err(ArchiveError::BadUrl(shorten(url)));
@@ -95,14 +99,6 @@ impl ChartArchiver {
             if !status.is_success() {
                 return Err(ArchiveError::Status(status.as_u16()));
             }
-            let content_type = response
-                .headers()
-                .get(hyper::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
-                .filter(|v| v.starts_with("image/"))
-                .or_else(|| fallback_type.map(str::to_owned))
-                .unwrap_or_else(|| "application/octet-stream".to_owned());
             let body = Limited::new(response.into_body(), self.max_bytes).collect().await.map_err(|e| {
                 if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
                     ArchiveError::TooLarge(self.max_bytes)
@@ -110,7 +106,9 @@ impl ChartArchiver {
                     ArchiveError::Network(e.to_string())
                 }
             })?;
-            Ok(ChartImage::new(content_type, body.to_bytes().to_vec()))
+            let bytes = body.to_bytes().to_vec();
+            let content_type = core_model::image::sniff_type(&bytes).ok_or(ArchiveError::NotAnImage)?;
+            Ok(ChartImage::new(content_type, bytes))
         };
         tokio::time::timeout(self.timeout, download).await.unwrap_or(Err(ArchiveError::Timeout(self.timeout)))
     }

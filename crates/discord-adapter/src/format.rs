@@ -41,13 +41,25 @@ fn excerpt(text: &str) -> String {
     format!("{}…", &one_line[..end])
 }
 
-/// The message that follows a confirmation when some attached images could not be copied: their Discord links will
-/// stop working.
-pub fn charts_not_archived(failed: usize) -> String {
-    let what = if failed == 1 { "1 attached chart".to_owned() } else { format!("{failed} attached charts") };
-    format!(
-        "⚠️ {what} could not be copied; agents get Discord's link, which stops working in about a day. Attach it again in an edit, or post the plan again, to retry."
-    )
+/// The message that follows a confirmation when some attached images could not be copied (`failed`), or are no
+/// images (`not_images`, by name): their Discord links will stop working.
+pub fn charts_not_archived(failed: usize, not_images: &[String]) -> String {
+    let mut lines = Vec::new();
+    if failed > 0 {
+        let what = if failed == 1 { "1 attached chart".to_owned() } else { format!("{failed} attached charts") };
+        lines.push(format!(
+            "⚠️ {what} could not be copied; agents get Discord's link, which stops working in about a day. Attach it again in an edit, or post the plan again, to retry."
+        ));
+    }
+    if !not_images.is_empty() {
+        let names: Vec<String> = not_images.iter().map(|n| format!("`{}`", excerpt(n))).collect();
+        let (them, are) = if names.len() == 1 { ("it", "is") } else { ("them", "are") };
+        lines.push(format!(
+            "⚠️ {} {are} not an image (PNG, JPEG, GIF, WebP or BMP), so no copy is kept: agents get Discord's link, which stops working in about a day. To keep a chart, attach {them} as an image.",
+            names.join(", ")
+        ));
+    }
+    lines.join("\n")
 }
 
 /// The reply to a posted plan.

@@ -163,14 +163,15 @@ impl CommandHandler {
         self
     }
 
-    /// Copies the attached images of `plan` that have no copy yet; returns how many could not be copied.
-    async fn archive_charts(&self, plan: &Plan) -> usize {
+    /// Copies the attached images of `plan` that have no copy yet; returns how many could not be copied, and the
+    /// names of the files among them that are not images at all.
+    async fn archive_charts(&self, plan: &Plan) -> (usize, Vec<String>) {
         let Some(archiver) = self.archiver.as_ref().filter(|_| self.service.archives_chart_images()) else {
-            return 0;
+            return (0, Vec::new());
         };
         let attached: Vec<&Chart> = plan.charts.iter().filter(|c| c.kind == ChartKind::Attachment).collect();
         if attached.is_empty() {
-            return 0;
+            return (0, Vec::new());
         }
         let archived = match self.service.archived_images(std::slice::from_ref(plan)).await {
             Ok(archived) => archived,
@@ -179,9 +180,14 @@ impl CommandHandler {
                 Default::default()
             }
         };
-        let mut failed = 0;
+        let (mut failed, mut not_images) = (0, Vec::new());
         for chart in attached.into_iter().filter(|c| !archived.contains_key(source_key(&c.url))) {
-            let outcome = match archiver.download(&chart.url, chart.content_type.as_deref()).await {
+            let outcome = match archiver.download(&chart.url).await {
+                Err(crate::archive::ArchiveError::NotAnImage) => {
+                    tracing::info!(chart = %shorten(&chart.url), "an attached chart is not an image; no copy is kept");
+                    not_images.push(chart.filename.clone().unwrap_or_else(|| shorten(&chart.url)));
+                    continue;
+                }
                 Ok(image) => {
                     let size = image.bytes.len();
                     self.service.archive_chart_image(&chart.url, image).await.map(|_| size).map_err(|e| {
@@ -199,15 +205,15 @@ impl CommandHandler {
                 }
             }
         }
-        failed
+        (failed, not_images)
     }
 
     /// Copies the attached images of a plan just saved (after its confirmation was sent); returns the warning to send
     /// when some could not be copied.
     pub async fn archive_charts_after(&self, plan: &Plan) -> Option<String> {
         match self.archive_charts(plan).await {
-            0 => None,
-            failed => Some(format::charts_not_archived(failed)),
+            (0, not_images) if not_images.is_empty() => None,
+            (failed, not_images) => Some(format::charts_not_archived(failed, &not_images)),
         }
     }
 

@@ -112,6 +112,29 @@ async fn a_file_that_cannot_be_fetched_still_posts_the_plan_and_says_so() {
     .await;
 }
 
+/// A file named like an image that is not one is kept as the plan's link, but no copy is made (it would be served
+/// as an image), and the poster is told why.
+#[tokio::test]
+async fn a_file_that_only_claims_to_be_an_image_is_not_copied() {
+    within(WAIT, async {
+        let bot = spawn_archiving_bot(emulator_config()).await;
+        let fake = AttachmentSpec::new("levels.png", b"NVDA 950 / 944 / 938, written in a text file".to_vec());
+        bot.emulator.post_message(CHANNEL, ANN, "!plan d Long above 950", vec![fake]).unwrap();
+        assert!(bot.reply(0).await.content.starts_with("✅ Plan saved"));
+        let warning = bot.reply(1).await;
+        assert!(
+            warning.content.contains("`levels.png` is not an image (PNG, JPEG, GIF, WebP or BMP), so no copy is kept"),
+            "{}",
+            warning.content
+        );
+        assert!(!warning.content.contains("to retry"), "retrying cannot help: {}", warning.content);
+        let plan = bot.plan("d").unwrap();
+        assert!(bot.service.archived_images(std::slice::from_ref(&plan)).await.unwrap().is_empty());
+        assert_eq!(cdn_downloads(&bot), 1, "no retry");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_file_gone_from_discord_is_not_asked_for_twice() {
     within(WAIT, async {
