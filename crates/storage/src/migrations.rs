@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "change_count_slots",
         sql: include_str!("../../../migrations/sqlite/0009_change_count_slots.sql"),
     },
+    Migration {
+        version: 10,
+        name: "subscription_ids",
+        sql: include_str!("../../../migrations/sqlite/0010_subscription_ids.sql"),
+    },
 ];
 
 /// The latest schema version this build knows.

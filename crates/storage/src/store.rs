@@ -595,7 +595,7 @@ mod tests {
         let after = store.stats().unwrap();
         assert_eq!(after.history_entries - before.history_entries, after.active_plans - before.active_plans);
         assert_eq!(store.get(first.id).unwrap().unwrap(), first, "reads go on");
-        let err = store.put_status("bot.state", &"y".repeat(8000), Timestamp::UNIX_EPOCH).unwrap_err();
+        let err = store.put_status("bot.state", &"y".repeat(200_000), Timestamp::UNIX_EPOCH).unwrap_err();
         assert!(matches!(err, RepoError::Unwritable(_)), "{err:?}");
     }
 }

@@ -247,4 +247,8 @@ fn removing_a_subscription_removes_its_deliveries<S: WebhookStore + PlanReposito
     assert!(store.deliveries(Some(subscription.id), 10).unwrap().is_empty());
     assert_eq!(store.deliveries(None, 10).unwrap().len(), 1, "other subscriptions keep theirs");
     assert_eq!(store.claim_due(at(2), at(60), 10).unwrap().len(), 1);
+    // The newest subscription removed, its id is not given again: a script that kept it never reaches another.
+    assert!(store.remove_subscription(kept.id).unwrap());
+    let next = subscribe(&*store, "https://c.example/hook", EventSet::all());
+    assert!(next.id > kept.id, "{} after {}", next.id, kept.id);
 }

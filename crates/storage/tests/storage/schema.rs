@@ -190,3 +190,52 @@ fn migration_2_names_the_posting_message_of_plans_created_before_it() {
         store.history(&core_model::HistoryQuery { coach: crate::helpers::coach("s"), date: None, limit: 5 }).unwrap();
     assert_eq!(imported[0].message_id, None);
 }
+
+/// Migration 10 makes the webhook tables anew: subscriptions and their deliveries keep their ids and rows, removing
+/// a subscription still removes its deliveries, and a removed subscription's id is not given again.
+#[test]
+fn migration_10_keeps_the_subscriptions_and_their_deliveries() {
+    use core_model::{EventSet, NewSubscription, WebhookSecret, WebhookStore as _};
+    let dir = TestDir::new();
+    let conn = raw(&dir.db());
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);",
+    )
+    .unwrap();
+    for migration in &migrations::MIGRATIONS[..9] {
+        conn.execute_batch(migration.sql).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?1, ?2, '2025-11-01T00:00:00.000000Z')",
+            rusqlite::params![migration.version, migration.name],
+        )
+        .unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO webhook_subscriptions VALUES (4, 'https://a.example/hook', 3, 'whsec_x', '2025-11-01T00:00:00.000000Z', NULL, NULL);
+         INSERT INTO webhook_subscriptions VALUES (7, 'https://b.example/hook', 3, 'whsec_y', '2025-11-01T00:00:00.000000Z', NULL, NULL);
+         INSERT INTO webhook_deliveries (id, message_id, subscription_id, event_type, occurred_at, status, next_attempt_at)
+             VALUES (11, 'msg_1', 4, 'webhook.test', '2025-11-01T00:00:00.000000Z', 'pending', '2025-11-01T00:00:00.000000Z');
+         INSERT INTO webhook_deliveries (id, message_id, subscription_id, event_type, occurred_at, status, next_attempt_at)
+             VALUES (12, 'msg_2', 7, 'webhook.test', '2025-11-01T00:00:00.000000Z', 'delivered', '2025-11-01T00:00:00.000000Z');",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = open(&dir.db());
+    assert_eq!(store.applied_at_open(), [10]);
+    let ids: Vec<i64> = store.subscriptions().unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(ids, [4, 7]);
+    let deliveries: Vec<(i64, String)> =
+        store.deliveries(None, 10).unwrap().into_iter().map(|d| (d.subscription_id, d.message_id)).collect();
+    assert_eq!(deliveries, [(7, "msg_2".to_owned()), (4, "msg_1".to_owned())]);
+    assert!(store.remove_subscription(7).unwrap());
+    assert_eq!(store.deliveries(None, 10).unwrap().len(), 1, "its delivery went with it");
+    let secret = WebhookSecret::from_random([1; 32]);
+    let new = NewSubscription {
+        url: "https://c.example/hook".into(),
+        events: EventSet::all(),
+        secret,
+        created_at: core_model::jiff::Timestamp::UNIX_EPOCH,
+    };
+    assert_eq!(store.add_subscription(&new).unwrap().id, 8, "7 is not given again");
+}
