@@ -107,8 +107,8 @@ impl Roster {
             }
         }
         for coach in &coaches {
-            if let Some(other) = coaches.iter().find(|c| c.id.legacy_name() == coach.id.as_str()) {
-                return Err(RosterError::Alias(coach.id.clone(), other.id.clone()));
+            if let Some(rest) = coach.id.as_str().strip_prefix("coach_") {
+                return Err(RosterError::Alias(coach.id.clone(), rest.to_owned()));
             }
         }
         Ok(Self { coaches })
@@ -188,9 +188,10 @@ pub enum RosterError {
     /// The same id twice.
     #[error("coach `{0}` appears twice in the roster")]
     Duplicate(CoachId),
-    /// An id that is another coach's predecessor name (`coach_d` beside `d`): typed, it would name the other coach.
-    #[error("coach `{0}` is also how coach `{1}` is written in the predecessor's form (coach_{1})")]
-    Alias(CoachId, CoachId),
+    /// An id starting with `coach_`, the predecessor's prefix, which every reader strips from what is typed: typed,
+    /// `coach_x` would name `x`.
+    #[error("coach `{0}` starts with coach_, the prefix of the predecessor's names, which is read as `{1}`")]
+    Alias(CoachId, String),
 }
 
 #[cfg(test)]
@@ -240,7 +241,9 @@ mod tests {
         assert_eq!(Roster::new(vec![d.clone(), d.clone()]), Err(RosterError::Duplicate(d.id.clone())));
         assert_eq!(Roster::new(vec![]), Err(RosterError::Empty));
         let alias = Coach { id: CoachId::new("coach_d").unwrap(), name: "B".into() };
-        assert_eq!(Roster::new(vec![d.clone(), alias.clone()]), Err(RosterError::Alias(alias.id.clone(), d.id)));
+        assert_eq!(Roster::new(vec![d.clone(), alias.clone()]), Err(RosterError::Alias(alias.id.clone(), "d".into())));
+        let lone = Coach { id: CoachId::new("coach_x").unwrap(), name: "X".into() };
+        assert_eq!(Roster::new(vec![lone.clone()]), Err(RosterError::Alias(lone.id, "x".into())));
     }
 
     #[test]

@@ -292,7 +292,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// Whether deliveries may go to `ip`: not loopback, unspecified, private (RFC 1918, unique local), shared (CGNAT),
 /// link-local, multicast, broadcast, documentation, benchmarking or otherwise reserved (IANA's special-purpose
-/// registries). An IPv4 address carried in IPv6 (mapped, compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) is
+/// registries). An IPv4 address carried in IPv6 (mapped, translated, compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) is
 /// judged as the IPv4 address it reaches.
 pub fn is_public_address(ip: std::net::IpAddr) -> bool {
     use std::net::{IpAddr, Ipv4Addr};
@@ -325,8 +325,12 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_address(IpAddr::V4(v4));
             }
-            // NAT64 (64:ff9b::/96) and IPv4-compatible (::/96, deprecated) addresses reach their last 32 bits.
-            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified()) {
+            // NAT64 (64:ff9b::/96), IPv4-translated (::ffff:0:0:0/96) and IPv4-compatible (::/96, deprecated)
+            // addresses reach their last 32 bits.
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                || s[..6] == [0, 0, 0, 0, 0xffff, 0]
+                || (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
+            {
                 return embedded(s[6], s[7]);
             }
             // 6to4 (2002::/16) reaches the IPv4 address in its bits 16 to 48.
@@ -338,6 +342,8 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] == 0x3fff && s[1] < 0x1000) // documentation (3fff::/20)
                 || (s[0] == 0x64 && s[1] == 0xff9b) // local-use NAT64 (64:ff9b:1::/48)
                 || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments, Teredo, ORCHID (2001::/23)
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
@@ -503,9 +509,14 @@ mod tests {
             "2001:db8::1",
             "2001::1",
             "100::1",
+            "::ffff:0:a00:1",
+            "fec0::1",
+            "3fff::1",
+            "3fff:fff::1",
         ] {
             assert!(!is_public_address(private.parse().unwrap()), "{private}");
         }
+        assert!(is_public_address("3fff:1000::1".parse().unwrap()), "past the documentation range");
     }
 
     #[test]

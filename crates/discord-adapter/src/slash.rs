@@ -336,6 +336,17 @@ pub fn parse_form(data: &ModalInteractionData) -> Result<(Command, Option<u64>),
     Ok((Command::Plan { coach: coach.to_owned(), date, text }, opened_by))
 }
 
+/// The text typed into `/plan` or `/edit`, as typed, when it holds any: given back with a refusal.
+pub fn typed_text(data: &CommandData) -> Option<String> {
+    if !matches!(data.name.as_str(), "plan" | "edit") {
+        return None;
+    }
+    data.options.iter().find(|o| o.name == "text").and_then(|o| match &o.value {
+        CommandOptionValue::String(text) if !text.trim().is_empty() => Some(text.clone()),
+        _ => None,
+    })
+}
+
 /// The text typed into a submitted form, when it holds any: given back with a refusal.
 pub fn submitted_text(data: &ModalInteractionData) -> Option<String> {
     form_text(&data.components).filter(|text| !text.trim().is_empty())

@@ -311,6 +311,13 @@ async fn json_errors(
     let (request, plain) = response.into_parts();
     // A 405 keeps the methods the route takes (the MCP endpoint's, say), and says them.
     let allow = plain.headers().get(header::ALLOW).cloned();
+    // The CORS layer's headers stay, so that a page of an allowed origin can read the error.
+    let cors: Vec<(header::HeaderName, header::HeaderValue)> = plain
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("access-control-") || *name == header::VARY)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     let text = actix_web::body::to_bytes(plain.into_body()).await.ok();
     let message = text
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
@@ -331,6 +338,9 @@ async fn json_errors(
     let mut answer = error.error_response();
     if let Some(allow) = allow {
         answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    for (name, value) in cors {
+        answer.headers_mut().append(name, value);
     }
     Ok(ServiceResponse::new(request, answer).map_into_right_body())
 }

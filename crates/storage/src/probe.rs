@@ -94,18 +94,26 @@ pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
 }
 
 /// What SQLite's quick integrity check finds wrong with the file, if anything (it reads every page, and changes
-/// nothing).
+/// nothing). Only a finding, or an error that says the file is corrupt, is damage: a check that could not run (the
+/// file locked, say) is not.
 fn damage(path: &Path) -> Option<String> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let corrupt = |error: rusqlite::Error| {
+        matches!(
+            error.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+        .then(|| error.to_string())
+    };
     let conn = match Connection::open_with_flags(path, flags) {
         Ok(conn) => conn,
-        Err(error) => return Some(error.to_string()),
+        Err(error) => return corrupt(error),
     };
     let _ = conn.busy_timeout(std::time::Duration::from_secs(2));
     match conn.query_row("PRAGMA quick_check(1)", [], |row| row.get::<_, String>(0)) {
         Ok(result) if result == "ok" => None,
         Ok(finding) => Some(finding.chars().take(200).collect()),
-        Err(error) => Some(error.to_string()),
+        Err(error) => corrupt(error),
     }
 }
 

@@ -506,9 +506,9 @@ fn bad_coaches_are_each_reported() {
     );
     assert_eq!(
         problems_of(load(&[("COACH_PLANS__PLANS__COACHES", "d=Day,coach_d=Other")])),
-        ["- plans.coaches (COACH_PLANS__PLANS__COACHES): coach `coach_d` is also how coach `d` is written in the \
-          predecessor's form; give it an id that does not start with coach_ (coach_ is added to every id for the \
-          predecessor's names)"]
+        ["- plans.coaches (COACH_PLANS__PLANS__COACHES): coach `coach_d` starts with coach_, which is read as the \
+          predecessor's prefix: `coach_d` names `d`; give it an id that does not start with coach_ (coach_ is added \
+          to every id for the predecessor's names)"]
     );
     assert_eq!(
         problems_of(load(&[("COACH_PLANS__PLANS__COACHES", "d")])),

@@ -272,9 +272,11 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
             Err(RosterError::Duplicate(id)) => {
                 report("plans.coaches", format!("coach `{id}` appears twice"), "give each coach its own id")
             }
-            Err(RosterError::Alias(id, other)) => report(
+            Err(RosterError::Alias(id, read_as)) => report(
                 "plans.coaches",
-                format!("coach `{id}` is also how coach `{other}` is written in the predecessor's form"),
+                format!(
+                    "coach `{id}` starts with coach_, which is read as the predecessor's prefix: `{id}` names `{read_as}`"
+                ),
                 "give it an id that does not start with coach_ (coach_ is added to every id for the predecessor's \
                  names)",
             ),

@@ -140,6 +140,17 @@ impl Interactions {
             return;
         }
         let today = self.handler.service().today();
+        // A refused plan gives its writer the text back as typed: Discord keeps neither a command's options nor a
+        // form.
+        let typed = match &interaction.data {
+            Some(InteractionData::ApplicationCommand(data)) => slash::typed_text(data),
+            Some(InteractionData::ModalSubmit(data)) => slash::submitted_text(data),
+            _ => None,
+        };
+        let give_back = |outcome: Outcome| match (outcome, typed.as_deref()) {
+            (Outcome::Refused(refusal), Some(text)) => Outcome::Refused(format::refused_with_text(&refusal, text)),
+            (outcome, _) => outcome,
+        };
         let (command, charts) = match &interaction.data {
             Some(InteractionData::ApplicationCommand(data)) => match slash::parse(data, today) {
                 Ok((Invocation::Run(command), charts)) => (command, charts),
@@ -148,7 +159,7 @@ impl Interactions {
                     return;
                 }
                 Err(error) => {
-                    self.respond(&to, Outcome::Refused(format::parse_error(&error)), false).await;
+                    self.respond(&to, give_back(Outcome::Refused(format::parse_error(&error))), false).await;
                     return;
                 }
             },
@@ -157,27 +168,13 @@ impl Interactions {
                     (command, opened_by.map(|id| self.waiting_charts.take(id)).unwrap_or_default())
                 }
                 Err(error) => {
-                    let refusal = format::parse_error(&error);
-                    let refusal = match slash::submitted_text(data) {
-                        Some(text) => format::refused_with_text(&refusal, &text),
-                        None => refusal,
-                    };
-                    self.respond(&to, Outcome::Refused(refusal), false).await;
+                    self.respond(&to, give_back(Outcome::Refused(format::parse_error(&error))), false).await;
                     return;
                 }
             },
             _ => return,
         };
         tracing::info!(command = command.name(), "slash command received");
-        // A refused plan gives its writer the text back: Discord keeps neither a command's options nor a form.
-        let typed = match &command {
-            Command::Plan { text, .. } | Command::Edit { text, .. } => Some(text.clone()),
-            _ => None,
-        };
-        let give_back = |outcome: Outcome| match (outcome, typed.as_deref()) {
-            (Outcome::Refused(refusal), Some(text)) => Outcome::Refused(format::refused_with_text(&refusal, text)),
-            (outcome, _) => outcome,
-        };
         let mut incoming = IncomingMessage {
             message_id: interaction.id.get(),
             channel_id: channel_id.get(),

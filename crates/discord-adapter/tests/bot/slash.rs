@@ -141,6 +141,7 @@ async fn errors_and_refusals_are_shown_only_to_the_caller_and_authorization_hold
         let tomorrow = vec![("coach", "n".into()), ("text", "tomorrow: CPI".into())];
         let (ephemeral, text) = only_answer(&bot.slash(ANN, "plan", tomorrow, 1).await);
         assert!(ephemeral && text.contains("`tomorrow:` reads as a date"), "{text}");
+        assert!(text.ends_with("Your text, to send again:\n```\ntomorrow: CPI\n```"), "given back as typed: {text}");
         assert!(bot.plan("n").is_none(), "nothing posted for today");
 
         // Discord's answer endpoint failing once: the answer is sent again.

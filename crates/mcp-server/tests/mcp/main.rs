@@ -303,7 +303,8 @@ async fn streamable_http_on_the_apis_port() {
     let config = McpConfig { public_url: None, local_url: "http://10.9.9.9:1".into(), ..McpConfig::default() };
     let mcp = PlanMcp::new(service.clone(), config);
     let transport = mcp_server::HttpTransport::new(mcp, vec!["127.0.0.1".into()]);
-    let config = ApiConfig { workers: Some(1), ..ApiConfig::default() };
+    let config =
+        ApiConfig { workers: Some(1), cors_origins: vec!["https://desk.example".into()], ..ApiConfig::default() };
     let application = Application::from_listener(
         listener,
         config,
@@ -330,9 +331,11 @@ async fn streamable_http_on_the_apis_port() {
 
     // Another method: the ones /mcp takes, said and listed.
     let http = reqwest::Client::new();
-    let put = http.put(format!("{base}/mcp")).send().await.unwrap();
+    let put = http.put(format!("{base}/mcp")).header("origin", "https://desk.example").send().await.unwrap();
     assert_eq!(put.status(), 405);
     assert_eq!(put.headers()["allow"], "GET, POST, DELETE");
+    // Rewritten as JSON, the error keeps the CORS layer's headers: a page of an allowed origin reads it.
+    assert_eq!(put.headers()["access-control-allow-origin"], "https://desk.example");
     let body: Value = put.json().await.unwrap();
     assert_eq!(body["message"], "PUT is not allowed here; use GET, POST or DELETE");
 
