@@ -13,7 +13,7 @@ use core_model::error_chain;
 use discord_adapter::bot::BotToken;
 use discord_adapter::probe::{self, ProbeError};
 use secrecy::ExposeSecret as _;
-use storage::probe::{Probe, ProbeError as DatabaseProblem};
+use storage::probe::Probe;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,19 +109,14 @@ pub(crate) fn main(config: &ConfigArgs, server: &ServerArgs) -> ExitCode {
     }
 }
 
-const DATABASE_FIX: &str = "set database.path, DATABASE_PATH or --database to a file path, e.g. data/coach_plans.db";
-
 /// The database: can it be opened, is its schema current, can it be written.
 pub(crate) fn database(settings: &Settings) -> Check {
     match app::store::Location::of(settings) {
         Ok(app::store::Location::Postgres(url)) => postgres_database(&url),
         Ok(app::store::Location::Sqlite(path)) => sqlite_database(&path),
-        Err(error) => Check::fail("database", error.to_string(), POSTGRES_FIX),
+        Err(error) => Check::fail("database", error.to_string(), storage_postgres::PgOpenError::from(error).fix()),
     }
 }
-
-const POSTGRES_FIX: &str =
-    "set database.url or DATABASE_URL to postgres://USER:PASSWORD@HOST:5432/DATABASE (or unset it for SQLite)";
 
 /// A PostgreSQL database: reachable, its server version, its schema, this role's right to write.
 fn postgres_database(url: &storage_postgres::DatabaseUrl) -> Check {
@@ -182,7 +177,7 @@ fn sqlite_database(path: &std::path::Path) -> Check {
                 Check::fail(
                     "database",
                     format!("{} cannot be created: {} is not writable", path.display(), dir.display()),
-                    format!("make {} writable for this user, or {}", dir.display(), DATABASE_FIX),
+                    format!("make {} writable for this user, or {}", dir.display(), storage::FIX_PATH),
                 )
             }
         }
@@ -191,8 +186,7 @@ fn sqlite_database(path: &std::path::Path) -> Check {
                 return Check::fail(
                     "database",
                     format!("{} can be read but not written", path.display()),
-                    "make the file and its directory writable for this user (the bot writes plans; SQLite also \
-                     writes -wal and -shm files beside it)",
+                    storage::FIX_WRITABLE,
                 );
             }
             if schema.is_up_to_date() {
@@ -216,13 +210,7 @@ fn sqlite_database(path: &std::path::Path) -> Check {
                 )
             }
         }
-        Err(DatabaseProblem::Open(error)) => Check::fail("database", error_chain(&error), error.fix()),
-        Err(error @ DatabaseProblem::Damaged { .. }) => Check::fail(
-            "database",
-            error.to_string(),
-            "restore the file from a backup (docs/operations.md); `plan-server backup` refuses a damaged database",
-        ),
-        Err(error) => Check::fail("database", error.to_string(), DATABASE_FIX),
+        Err(error) => Check::fail("database", error_chain(&error), error.fix()),
     }
 }
 

@@ -83,6 +83,12 @@ pub fn create_plan(id: PlanId, new: NewPlan, at: Timestamp, rules: &TickerRules)
     (plan, entry)
 }
 
+/// What a change that writes the text (an edit, a re-post) is in the history: a change of charts when only the
+/// charts changed, an edit otherwise.
+fn rewritten(same_text: bool, charts_changed: bool) -> HistoryAction {
+    if same_text && charts_changed { HistoryAction::ChartsChanged } else { HistoryAction::Edited }
+}
+
 /// Applies `change` to `current`; a new text gets the tickers `rules` find in it.
 ///
 /// # Errors
@@ -120,13 +126,7 @@ pub fn apply_change(
             }
             plan.text = text.into();
             text_written = true;
-            // Only the charts changed: the history says so.
-            let action = if charts_replaced && plan.text == current.text {
-                HistoryAction::ChartsChanged
-            } else {
-                HistoryAction::Edited
-            };
-            (action, Some(plan.text.clone()))
+            (rewritten(plan.text == current.text, charts_replaced), Some(plan.text.clone()))
         }
         PlanChange::ReplaceCharts(charts) => {
             plan.charts = number_charts(charts, at);
@@ -141,13 +141,7 @@ pub fn apply_change(
             plan.source = source;
             plan.text = text.into();
             text_written = true;
-            // Only the charts changed: the history says so, as for an edit.
-            let action = if plan.text == current.text && !same_charts {
-                HistoryAction::ChartsChanged
-            } else {
-                HistoryAction::Edited
-            };
-            (action, Some(plan.text.clone()))
+            (rewritten(plan.text == current.text, !same_charts), Some(plan.text.clone()))
         }
         PlanChange::Delete => {
             plan.deleted_at = Some(at);

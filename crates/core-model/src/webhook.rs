@@ -322,12 +322,10 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
                 let [l1, l2] = low.to_be_bytes();
                 is_public_address(IpAddr::V4(Ipv4Addr::new(h1, h2, l1, l2)))
             };
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_address(IpAddr::V4(v4));
-            }
-            // NAT64 (64:ff9b::/96), IPv4-translated (::ffff:0:0:0/96) and IPv4-compatible (::/96, deprecated)
-            // addresses reach their last 32 bits.
-            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            // Mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96), IPv4-translated (::ffff:0:0:0/96) and IPv4-compatible
+            // (::/96, deprecated) addresses reach their last 32 bits.
+            if s[..6] == [0, 0, 0, 0, 0, 0xffff]
+                || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
                 || s[..6] == [0, 0, 0, 0, 0xffff, 0]
                 || (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
             {

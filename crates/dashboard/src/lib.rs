@@ -66,10 +66,17 @@ impl Dashboard {
             .service(page_resource("/dashboard/live", live))
             .service(page_resource("/dashboard/search", search))
             .service(page_resource("/dashboard/plans/{coach}/{date}", plan))
-            .service(page_resource("/dashboard/sign-in", sign_in_form).route(web::post().to(sign_in)))
-            .service(web::resource("/dashboard/sign-out").route(web::post().to(sign_out)).default_service(web::to(
-                |d: web::Data<Dashboard>, req: HttpRequest| async move { method_not_allowed(&d, &req, "POST") },
-            )))
+            .service(
+                web::resource("/dashboard/sign-in")
+                    .route(reads(sign_in_form))
+                    .route(web::post().to(sign_in))
+                    .default_service(others_refused("GET, HEAD, POST")),
+            )
+            .service(
+                web::resource("/dashboard/sign-out")
+                    .route(web::post().to(sign_out))
+                    .default_service(others_refused("POST")),
+            )
             .service(page_resource("/dashboard/assets/{name}", assets::serve))
             .service(web::resource("/dashboard/{rest:.*}").to(not_found));
     }
@@ -94,29 +101,35 @@ impl Dashboard {
     }
 }
 
-/// A resource whose `handler` answers GET and HEAD; another method is answered with a 405 page (unless a route for
-/// it is added).
+/// A resource whose `handler` answers GET and HEAD, and another method a 405 page.
 fn page_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    web::resource(path)
-        .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(handler))
-        .default_service(web::to(|dashboard: web::Data<Dashboard>, req: HttpRequest| async move {
-            let allowed = if req.path() == "/dashboard/sign-in" { "GET, HEAD, POST" } else { "GET, HEAD" };
-            method_not_allowed(&dashboard, &req, allowed)
-        }))
+    web::resource(path).route(reads(handler)).default_service(others_refused("GET, HEAD"))
 }
 
-/// A page saying which methods a dashboard path takes.
-fn method_not_allowed(dashboard: &Dashboard, req: &HttpRequest, allowed: &'static str) -> HttpResponse {
-    let text = format!("{} is not how this page is asked for; it takes {allowed}.", req.method());
-    let mut response =
-        page(StatusCode::METHOD_NOT_ALLOWED, pages::message(&dashboard.context(req), "Not allowed", &text));
-    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allowed));
-    response
+/// The route of a page's reads: GET and HEAD.
+fn reads<F, Args>(handler: F) -> actix_web::Route
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(handler)
+}
+
+/// The answer to a method a dashboard path does not take: a page naming the ones it does (`allowed`), with `Allow`.
+fn others_refused(allowed: &'static str) -> actix_web::Route {
+    web::to(move |dashboard: web::Data<Dashboard>, req: HttpRequest| async move {
+        let text = format!("{} is not how this page is asked for; it takes {allowed}.", req.method());
+        let mut response =
+            page(StatusCode::METHOD_NOT_ALLOWED, pages::message(&dashboard.context(&req), "Not allowed", &text));
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allowed));
+        response
+    })
 }
 
 /// Any other path under `/dashboard/`: a page that says so, with the way back.

@@ -263,10 +263,10 @@ pub(crate) fn dated_text(input: &str) -> Result<(Option<TradingDate>, String), P
 /// Whether a whole word is a date written another way than `YYYY-MM-DD`: three numbers joined by `-`, `/` or `.`
 /// with a four-digit year first (`2025-11-1`, `2025/11/10`) or last (`11/10/2025`, `10.11.25`), eight digits
 /// starting with a year of this century or the last (`20251110`), a `YYYY-MM-DD` date with a time
-/// (`2025-11-10T09:30`), or `yesterday` / `tomorrow` (with a trailing `:` or `,`).
+/// (`2025-11-10T09:30`), or `yesterday` / `tomorrow`. The word comes without the punctuation of a sentence
+/// ([`date_core`]).
 fn reads_as_a_date(word: &str) -> bool {
-    let bare = word.trim_end_matches([':', ',']);
-    if bare.eq_ignore_ascii_case("yesterday") || bare.eq_ignore_ascii_case("tomorrow") {
+    if word.eq_ignore_ascii_case("yesterday") || word.eq_ignore_ascii_case("tomorrow") {
         return true;
     }
     let digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {

@@ -172,14 +172,7 @@ pub fn my_plans(roster: &Roster, date: Option<TradingDate>, plans: &[Plan]) -> S
         }
         let mut out = format!("📋 **Your plans** ({}), newest first", plans.len());
         for plan in plans.iter().take(MY_PLANS_SHOWN) {
-            let link = message_link(plan).map_or_else(String::new, |l| format!(" · <{l}>"));
-            out.push_str(&format!(
-                "\n• {} · {}{}: {}{link}",
-                plan.date,
-                coach_label(roster, plan),
-                if plan.is_edited() { " · edited" } else { "" },
-                excerpt(&plan.text)
-            ));
+            out.push_str(&plan_line(roster, plan, if plan.is_edited() { " · edited" } else { "" }));
         }
         if let Some(older) = plans.len().checked_sub(MY_PLANS_SHOWN).filter(|n| *n > 0) {
             out.push_str(&format!(
@@ -267,6 +260,12 @@ pub fn history(
     out
 }
 
+/// A plan in a list, on a line of its own: its date, coach, `note`, an excerpt of its text and a link to its message.
+fn plan_line(roster: &Roster, plan: &Plan, note: &str) -> String {
+    let link = message_link(plan).map_or_else(String::new, |l| format!(" · <{l}>"));
+    format!("\n• {} · {}{note}: {}{link}", plan.date, coach_label(roster, plan), excerpt(&plan.text))
+}
+
 /// Where a plan's Discord message is, when the plan knows its message (plans imported from the predecessor do not).
 fn message_link(plan: &Plan) -> Option<String> {
     let (channel, message) = (plan.source.channel_id?, plan.source.message_id?);
@@ -295,15 +294,7 @@ pub fn search_results(
         if plans.len() == 1 { "" } else { "s" }
     );
     for plan in plans {
-        let link = message_link(plan).map_or_else(String::new, |l| format!(" · <{l}>"));
-        out.push_str(&format!(
-            "
-• {} · {} · {}: {}{link}",
-            plan.date,
-            coach_label(roster, plan),
-            plan.author.display_name,
-            excerpt(&plan.text)
-        ));
+        out.push_str(&plan_line(roster, plan, &format!(" · {}", plan.author.display_name)));
     }
     if more {
         // The slash command takes the days as an option of its own.

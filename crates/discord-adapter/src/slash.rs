@@ -236,12 +236,7 @@ fn dated_text(text: &str, option: Option<TradingDate>) -> Result<(Option<Trading
 /// [`ParseError`] when a date is not a date, or a required option is missing (Discord's client requires them, so
 /// only a stale command definition gets here).
 pub fn parse(data: &CommandData, today: TradingDate) -> Result<(Invocation, Vec<Attachment>), ParseError> {
-    let text = |name: &str| {
-        data.options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
-            CommandOptionValue::String(text) => Some(text.clone()),
-            _ => None,
-        })
-    };
+    let text = |name: &str| string_option(data, name);
     let date = text("date").map(|d| date(&d, today)).transpose()?;
     let prefix = "/".to_owned();
     let usage = |name: &str| SLASH_COMMANDS.iter().find(|(n, _, _)| *n == name).map_or("/help", |(_, u, _)| u);
@@ -341,8 +336,13 @@ pub fn typed_text(data: &CommandData) -> Option<String> {
     if !matches!(data.name.as_str(), "plan" | "edit") {
         return None;
     }
-    data.options.iter().find(|o| o.name == "text").and_then(|o| match &o.value {
-        CommandOptionValue::String(text) if !text.trim().is_empty() => Some(text.clone()),
+    string_option(data, "text").filter(|text| !text.trim().is_empty())
+}
+
+/// The value of the string option `name`, when given.
+fn string_option(data: &CommandData, name: &str) -> Option<String> {
+    data.options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
+        CommandOptionValue::String(text) => Some(text.clone()),
         _ => None,
     })
 }

@@ -309,13 +309,14 @@ async fn json_errors(
     // An error answered by inner middleware (a refused CORS request) in plain text: the same JSON body as every
     // other error, keeping its message.
     let (request, plain) = response.into_parts();
-    // A 405 keeps the methods the route takes (the MCP endpoint's, say), and says them.
-    let allow = plain.headers().get(header::ALLOW).cloned();
-    // The CORS layer's headers stay, so that a page of an allowed origin can read the error.
-    let cors: Vec<(header::HeaderName, header::HeaderValue)> = plain
+    // Headers that stay: a 405's `Allow` (the methods the route takes: the MCP endpoint's, say, also said in the
+    // message), and the CORS layer's, so that a page of an allowed origin can read the error.
+    let kept: Vec<(header::HeaderName, header::HeaderValue)> = plain
         .headers()
         .iter()
-        .filter(|(name, _)| name.as_str().starts_with("access-control-") || *name == header::VARY)
+        .filter(|(name, _)| {
+            *name == header::ALLOW || *name == header::VARY || name.as_str().starts_with("access-control-")
+        })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     let text = actix_web::body::to_bytes(plain.into_body()).await.ok();
@@ -323,9 +324,10 @@ async fn json_errors(
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("request refused").to_owned());
-    let allowed = allow
-        .as_ref()
-        .and_then(|a| a.to_str().ok())
+    let allowed = kept
+        .iter()
+        .find(|(name, _)| *name == header::ALLOW)
+        .and_then(|(_, value)| value.to_str().ok())
         .filter(|_| status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED);
     let error = if status.is_server_error() {
         ApiError::internal()
@@ -336,10 +338,11 @@ async fn json_errors(
         ApiError::client(status, &message)
     };
     let mut answer = error.error_response();
-    if let Some(allow) = allow {
-        answer.headers_mut().insert(header::ALLOW, allow);
+    // They replace what the JSON error set of their own (its `Allow`).
+    for (name, _) in &kept {
+        answer.headers_mut().remove(name);
     }
-    for (name, value) in cors {
+    for (name, value) in kept {
         answer.headers_mut().append(name, value);
     }
     Ok(ServiceResponse::new(request, answer).map_into_right_body())

@@ -534,7 +534,7 @@ impl PlanService {
         date: TradingDate,
     ) -> Result<Option<Plan>, ServiceError> {
         let query = HistoryQuery { coach: coach.clone(), date: Some(date), limit: MAX_HISTORY_LIMIT };
-        let user = actor.user_id;
+        let actor = actor.clone();
         self.storage(move |s| {
             let mut seen = Vec::new();
             for entry in s.history(&query)? {
@@ -544,7 +544,7 @@ impl PlanService {
                 seen.push(entry.plan_id);
                 if let Some(plan) = s.get(entry.plan_id)?
                     && plan.is_deleted()
-                    && plan.author.user_id == Some(user)
+                    && actor.is(&plan.author)
                 {
                     return Ok(Some(plan));
                 }

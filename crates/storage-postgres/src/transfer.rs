@@ -256,7 +256,8 @@ impl StoreTransfer for PgStore {
         self.read(|tx| {
             let row = tx
                 .query_one(
-                    "SELECT current_database(), pg_postmaster_start_time()::text,                      coalesce(inet_server_port(), current_setting('port')::int)",
+                    "SELECT current_database(), pg_postmaster_start_time()::text, \
+                     coalesce(inet_server_port(), current_setting('port')::int)",
                     &[],
                 )
                 .map_err(repo_error)?;

@@ -81,15 +81,21 @@ pub enum OpenError {
     },
 }
 
+/// What an operator does about a database file this process cannot write (or create).
+pub const FIX_WRITABLE: &str = "make the file and its directory writable for the user running this (SQLite also \
+     writes -wal and -shm files beside the database), or give another path with --database or DATABASE_PATH";
+
+/// What an operator does about a path that names no usable database file.
+pub const FIX_PATH: &str =
+    "set database.path, DATABASE_PATH or --database to a coach-plans database file, e.g. data/coach_plans.db";
+
 impl OpenError {
     /// What an operator does about it, in a sentence.
     pub fn fix(&self) -> &'static str {
-        const WRITABLE: &str = "make the file and its directory writable for the user running this (SQLite also \
-             writes -wal and -shm files beside the database), or give another path with --database or DATABASE_PATH";
         const DAMAGED: &str = "check that database.path (DATABASE_PATH, --database) names the coach-plans database; \
              if it does, the file is damaged: restore it from a backup (docs/operations.md)";
         match self {
-            Self::CreateDirectory { .. } => WRITABLE,
+            Self::CreateDirectory { .. } => FIX_WRITABLE,
             Self::Missing { .. } => "give the path of an existing database with --database or DATABASE_PATH",
             Self::Open { source, .. } | Self::Migration { source, .. } => match source.sqlite_error_code() {
                 Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => DAMAGED,
@@ -99,14 +105,11 @@ impl OpenError {
                     | ErrorCode::PermissionDenied
                     | ErrorCode::SystemIoFailure
                     | ErrorCode::DiskFull,
-                ) => WRITABLE,
+                ) => FIX_WRITABLE,
                 Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                     "another process holds the database locked: wait for it, or stop it, and start again"
                 }
-                _ => {
-                    "set database.path, DATABASE_PATH or --database to a coach-plans database file, e.g. \
-                      data/coach_plans.db"
-                }
+                _ => FIX_PATH,
             },
             Self::ForeignDatabase { legacy: true, .. } => {
                 "import it with `plan-server import-legacy PATH` into a new database file"
@@ -115,7 +118,7 @@ impl OpenError {
                 "give coach-plans a database file of its own: a new path is created at start"
             }
             Self::SchemaTooNew { .. } => "run the newer plan-server that migrated it, or use another database file",
-            Self::Pool { .. } => WRITABLE,
+            Self::Pool { .. } => FIX_WRITABLE,
         }
     }
 }

@@ -27,6 +27,6 @@ mod timestamp;
 mod transactions;
 mod transfer;
 
-pub use error::OpenError;
+pub use error::{FIX_PATH, FIX_WRITABLE, OpenError};
 pub use migrations::{Migration, SchemaStatus};
 pub use store::{PoolState, SqliteStore, StoreOptions};

@@ -56,6 +56,19 @@ pub enum ProbeError {
     },
 }
 
+impl ProbeError {
+    /// What an operator does about it, in a sentence.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Self::IsDirectory { .. } | Self::NotADirectory { .. } => crate::FIX_PATH,
+            Self::Open(error) => error.fix(),
+            Self::Damaged { .. } => {
+                "restore the file from a backup (docs/operations.md); `plan-server backup` refuses a damaged database"
+            }
+        }
+    }
+}
+
 /// Looks at the database at `path` without changing anything.
 ///
 /// # Errors
